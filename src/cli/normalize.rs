@@ -1,0 +1,65 @@
+//! `auditsweep normalize PATH...`: the normalizer on its own, for inspection and for piping
+//! into other tools.
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::normalize::{InputSummary, Normalizer};
+
+#[derive(Debug, clap::Args)]
+pub struct NormalizeArgs {
+    /// Files or directories (read recursively); gzip is detected by content.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+pub fn run(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
+    let stdout = std::io::stdout().lock();
+    let mut out = BufWriter::new(stdout);
+    let mut write_error: Option<std::io::Error> = None;
+    let mut sink = |record: crate::schema::Record| {
+        if write_error.is_some() {
+            return;
+        }
+        let written = serde_json::to_writer(&mut out, &record)
+            .map_err(std::io::Error::from)
+            .and_then(|()| out.write_all(b"\n"));
+        if let Err(err) = written {
+            write_error = Some(err);
+        }
+    };
+    let mut normalizer = Normalizer::new(&mut sink);
+    for path in &args.paths {
+        normalizer.read_path(path);
+    }
+    let summary = normalizer.finish();
+    if let Some(err) = write_error {
+        return Err(err).context("writing to stdout");
+    }
+    out.flush().context("writing to stdout")?;
+    print_summary(&summary);
+    Ok(if summary.unreadable.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(super::EXIT_ERROR)
+    })
+}
+
+/// The human summary on stderr: what was read, what was skipped and why.
+fn print_summary(summary: &InputSummary) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(
+        err,
+        "auditsweep: {} files, {} records read: {} events, {} billing rows, {} skipped",
+        summary.files, summary.records_read, summary.events, summary.billing_rows, summary.skipped
+    );
+    for (reason, count) in &summary.skipped_by_reason {
+        let _ = writeln!(err, "  skipped {count} ({reason})");
+    }
+    for path in &summary.unreadable {
+        let _ = writeln!(err, "  unreadable: {}: {}", path.path, path.error);
+    }
+}

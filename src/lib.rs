@@ -1,0 +1,9 @@
+//! auditsweep: finds the traces of attackers who acquire or compromise cloud servers
+//! (MITRE ATT&CK T1583.003, T1584.003) in AWS, Azure and GCP audit logs and billing data.
+//!
+//! The crate is laid out as its pipeline: [`normalize`] reads provider-native records into the
+//! one [`schema`]; later stages (baselines, detectors, report, sinks) read only that schema.
+
+pub mod cli;
+pub mod normalize;
+pub mod schema;

@@ -1,0 +1,20 @@
+//! The `auditsweep` command: parses arguments and hands each subcommand to [`auditsweep::cli`].
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = auditsweep::cli::Cli::parse();
+    auditsweep::cli::init_logging(args.verbose, args.quiet);
+    match auditsweep::cli::run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            if auditsweep::cli::is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("auditsweep: error: {err:#}");
+            ExitCode::from(auditsweep::cli::EXIT_ERROR)
+        }
+    }
+}

@@ -1,0 +1,220 @@
+//! The one place that knows provider formats: reads files and directories, recognizes each
+//! record by its content, and maps it into the [`crate::schema`] types.
+//!
+//! Records stream through: a file is read record by record and each result is handed to the
+//! caller at once, so memory does not grow with the size of the input.
+//!
+//! Accounting is exact: every record read is either emitted or skipped with a reason
+//! ([`InputSummary`]), so a run can say precisely what it did not see.
+
+mod categories;
+mod csv_rows;
+mod error;
+pub(crate) mod fields;
+mod input;
+mod json_stream;
+mod summary;
+
+mod aws;
+mod azure;
+mod focus;
+mod gcp;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+pub use error::RecordError;
+pub use fields::{parse_time, start_of_day};
+pub use summary::{InputSummary, Skip, SourceCounts};
+
+use crate::schema::{Record, SourceRef};
+
+/// What a mapper knows besides the record itself.
+pub(crate) struct RecordContext<'a> {
+    pub source: SourceRef,
+    /// Facts about the whole file, learned from its path.
+    pub file: &'a FileHints,
+}
+
+/// Facts that only the file's location tells.
+#[derive(Debug, Default)]
+pub(crate) struct FileHints {
+    /// From an organization trail's S3 layout `AWSLogs/o-xxxx/<account>/...`.
+    pub aws_organization: Option<String>,
+}
+
+/// Maps one provider record. Each cloud module says whether the record is one of its formats
+/// (`None`: not mine) and, if so, maps it or says why it cannot.
+type Mapper = fn(&Value, &RecordContext) -> Option<Result<Record, RecordError>>;
+
+/// Splits a document that holds many records in a table-like shape (Cost Explorer's
+/// `ResultsByTime`, Cost Management's `columns` + `rows`) into one value per record.
+type Expander = fn(&Value) -> Option<Vec<Value>>;
+
+/// Every format we read, in one place. Recognition is by content and the formats' key sets do
+/// not overlap, so the order only matters for speed (most common first).
+const MAPPERS: &[Mapper] = &[aws::map, gcp::map, azure::map, focus::map];
+const EXPANDERS: &[Expander] = &[aws::expand, azure::expand];
+
+/// Maps one JSON value (a record, or a CSV row turned into an object of strings).
+pub(crate) fn map_record(record: &Value, context: &RecordContext) -> Result<Record, RecordError> {
+    MAPPERS
+        .iter()
+        .find_map(|mapper| mapper(record, context))
+        .unwrap_or_else(|| Err(RecordError::unrecognized(record)))
+}
+
+fn expand_document(document: &Value) -> Option<Vec<Value>> {
+    EXPANDERS.iter().find_map(|expander| expander(document))
+}
+
+/// Whether any format claims a record with these keys; used to accept or reject a CSV header.
+pub(crate) fn recognizes_keys<'k>(keys: impl Iterator<Item = &'k str>) -> bool {
+    let probe: serde_json::Map<String, Value> =
+        keys.map(|k| (k.to_string(), Value::from("0"))).collect();
+    let probe = Value::Object(probe);
+    let hints = FileHints::default();
+    let context = RecordContext {
+        source: SourceRef {
+            file: String::new(),
+            record: 0,
+        },
+        file: &hints,
+    };
+    MAPPERS
+        .iter()
+        .any(|mapper| mapper(&probe, &context).is_some())
+}
+
+/// Reads files and directories and hands every normalized record to a sink.
+pub struct Normalizer<'s> {
+    sink: &'s mut dyn FnMut(Record),
+    summary: InputSummary,
+}
+
+impl<'s> Normalizer<'s> {
+    pub fn new(sink: &'s mut dyn FnMut(Record)) -> Self {
+        Normalizer {
+            sink,
+            summary: InputSummary::default(),
+        }
+    }
+
+    /// Reads a file, or every file below a directory. A path that cannot be read is recorded in
+    /// the summary (`unreadable`) and the run goes on.
+    pub fn read_path(&mut self, path: &Path) {
+        for file in input::files_under(path) {
+            match file {
+                Ok(file) => self.read_file(&file),
+                Err(err) => self.summary.note_unreadable(path, &err),
+            }
+        }
+    }
+
+    /// Reads one file, whatever its format.
+    pub fn read_file(&mut self, path: &Path) {
+        let mut reader = match input::open(path) {
+            Ok(reader) => reader,
+            Err(err) => return self.summary.note_unreadable(path, &err),
+        };
+        self.summary.files += 1;
+        let name = path.display().to_string();
+        let hints = FileHints {
+            aws_organization: input::aws_organization_from_path(path),
+        };
+        let mut file = FileReader {
+            name: &name,
+            hints: &hints,
+            next_record: 1,
+            sink: &mut *self.sink,
+            summary: &mut self.summary,
+        };
+        match input::sniff_layout(&mut reader) {
+            Ok(input::Layout::Json) => file.read_json(reader),
+            Ok(input::Layout::Csv) => csv_rows::read(reader, &mut file),
+            Ok(input::Layout::Empty) => tracing::debug!(file = %name, "Empty file"),
+            Err(err) => file.skip(RecordError::Truncated(format!("read error: {err}"))),
+        }
+    }
+
+    pub fn finish(self) -> InputSummary {
+        self.summary
+    }
+}
+
+/// Reads all paths and returns the records' summary; a convenience for callers that do not need
+/// to interleave other work.
+pub fn normalize_paths(paths: &[PathBuf], sink: &mut dyn FnMut(Record)) -> InputSummary {
+    let mut normalizer = Normalizer::new(sink);
+    for path in paths {
+        normalizer.read_path(path);
+    }
+    normalizer.finish()
+}
+
+/// The state of reading one file: where we are, and where results go.
+pub(crate) struct FileReader<'a> {
+    name: &'a str,
+    hints: &'a FileHints,
+    next_record: u64,
+    sink: &'a mut dyn FnMut(Record),
+    summary: &'a mut InputSummary,
+}
+
+impl FileReader<'_> {
+    fn read_json(&mut self, reader: Box<dyn std::io::BufRead>) {
+        let ended = json_stream::read_records(reader, &mut |item| match item {
+            json_stream::JsonItem::Record(value) => self.handle_value(value),
+            json_stream::JsonItem::BadLine(err) => self.skip(RecordError::Syntax(err.to_string())),
+        });
+        if let Err(err) = ended {
+            self.skip(RecordError::Truncated(err.to_string()));
+        }
+    }
+
+    /// A record, or a document that expands into several.
+    pub(crate) fn handle_value(&mut self, value: Value) {
+        match expand_document(&value) {
+            Some(records) => records.iter().for_each(|record| self.handle_record(record)),
+            None => self.handle_record(&value),
+        }
+    }
+
+    fn handle_record(&mut self, record: &Value) {
+        let context = RecordContext {
+            source: self.next_source(),
+            file: self.hints,
+        };
+        match map_record(record, &context) {
+            Ok(normalized) => {
+                self.summary.note_record(&normalized);
+                (self.sink)(normalized);
+            }
+            Err(err) => self.skip_at(context.source, err),
+        }
+    }
+
+    fn next_source(&mut self) -> SourceRef {
+        let source = SourceRef {
+            file: self.name.to_string(),
+            record: self.next_record,
+        };
+        self.next_record += 1;
+        source
+    }
+
+    /// Counts the next record as skipped.
+    pub(crate) fn skip(&mut self, error: RecordError) {
+        let source = self.next_source();
+        self.skip_at(source, error);
+    }
+
+    fn skip_at(&mut self, source: SourceRef, error: RecordError) {
+        self.summary.note_skip(Skip { source, error });
+    }
+
+    pub(crate) fn file_name(&self) -> &str {
+        self.name
+    }
+}
