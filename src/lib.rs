@@ -4,6 +4,14 @@
 //! The crate is laid out as its pipeline: [`normalize`] reads provider-native records into the
 //! one [`schema`]; later stages (baselines, detectors, report, sinks) read only that schema.
 
+pub mod baseline;
 pub mod cli;
+pub mod config;
+pub mod detect;
+pub mod eval;
 pub mod normalize;
+pub mod playbook;
+pub mod ranges;
+pub mod report;
 pub mod schema;
+pub mod sweep;

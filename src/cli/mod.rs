@@ -1,7 +1,10 @@
 //! Command-line interface: one module per subcommand; each parses nothing itself and calls
 //! the library.
 
+mod eval;
 mod normalize;
+mod ranges;
+mod sweep;
 
 use std::process::ExitCode;
 
@@ -29,13 +32,23 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Find unexpected provisioning, credential stuffing then success, and billing jumps;
+    /// write the JSON report.
+    Sweep(sweep::SweepArgs),
     /// Print every input record in the normalized schema, one JSON object per line.
     Normalize(normalize::NormalizeArgs),
+    /// Score a report against the labels of a generated world: precision, recall, delay.
+    Eval(eval::EvalArgs),
+    /// Hosting/VPS address ranges: fetch the official lists, look addresses up.
+    Ranges(ranges::RangesArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Sweep(args) => sweep::run(args),
         Command::Normalize(args) => normalize::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Ranges(args) => ranges::run(args),
     }
 }
 

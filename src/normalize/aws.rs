@@ -31,6 +31,11 @@ pub(crate) fn map(record: &Value, context: &RecordContext) -> Option<Result<Reco
     if has(record, "eventVersion") && has(record, "eventSource") && has(record, "eventName") {
         return Some(cloudtrail(record, context));
     }
+    if has(record, "digestStartTime") && has(record, "digestS3Object") && has(record, "logFiles") {
+        return Some(Err(RecordError::NotAuditData(
+            "CloudTrail digest file (hashes for log file validation, no events)".to_string(),
+        )));
+    }
     if has(record, "CloudTrailEvent") {
         return Some(lookup_event(record, context));
     }
@@ -44,24 +49,36 @@ pub(crate) fn map(record: &Value, context: &RecordContext) -> Option<Result<Reco
 }
 
 /// Splits a `GetCostAndUsage` response into one unit per time period and group.
+///
+/// Only `DIMENSION` group keys name columns of the unit (`SERVICE`, `LINKED_ACCOUNT`); a tag or
+/// cost category key is a user's word and could collide with them. A grouped query's period
+/// with no groups had no cost: it yields nothing (its `Total` is then `{}`).
 pub(crate) fn expand(document: &Value) -> Option<Vec<Value>> {
     let results = document.get("ResultsByTime")?.as_array()?;
-    let dimensions: Vec<String> = document
+    let definitions = document
         .get("GroupDefinitions")
         .and_then(Value::as_array)
-        .map(|definitions| {
-            definitions
-                .iter()
-                .map(|d| text(d, &["Key"]).unwrap_or_default().to_ascii_uppercase())
-                .collect()
+        .filter(|definitions| !definitions.is_empty());
+    let dimensions: Vec<Option<String>> = definitions
+        .into_iter()
+        .flatten()
+        .map(|definition| {
+            let is_dimension = text(definition, &["Type"])
+                .is_none_or(|kind| kind.eq_ignore_ascii_case("DIMENSION"));
+            is_dimension
+                .then(|| text(definition, &["Key"]))
+                .flatten()
+                .map(|key| key.to_ascii_uppercase())
         })
-        .unwrap_or_default();
+        .collect();
+    let grouped = definitions.is_some();
     let mut units = Vec::new();
     for result in results {
         let start = result
             .get("TimePeriod")
             .and_then(|p| p.get("Start"))
-            .cloned();
+            .cloned()
+            .unwrap_or(Value::Null);
         let groups = result
             .get("Groups")
             .and_then(Value::as_array)
@@ -70,10 +87,12 @@ pub(crate) fn expand(document: &Value) -> Option<Vec<Value>> {
             Some(groups) => {
                 for group in groups {
                     let mut unit = Map::new();
-                    unit.insert("start".into(), start.clone().unwrap_or(Value::Null));
+                    unit.insert("start".into(), start.clone());
                     let keys = group.get("Keys").and_then(Value::as_array);
                     for (dimension, key) in dimensions.iter().zip(keys.into_iter().flatten()) {
-                        unit.insert(dimension.clone(), key.clone());
+                        if let Some(dimension) = dimension {
+                            unit.insert(dimension.clone(), key.clone());
+                        }
                     }
                     unit.insert(
                         "metrics".into(),
@@ -82,6 +101,7 @@ pub(crate) fn expand(document: &Value) -> Option<Vec<Value>> {
                     units.push(json!({ COST_EXPLORER_UNIT: unit }));
                 }
             }
+            None if grouped => {}
             None => units.push(json!({ COST_EXPLORER_UNIT: {
                 "start": start,
                 "metrics": result.get("Total").cloned().unwrap_or(Value::Null),
@@ -91,26 +111,39 @@ pub(crate) fn expand(document: &Value) -> Option<Vec<Value>> {
     Some(units)
 }
 
-/// A `LookupEvents` result: the full record is a JSON string in `CloudTrailEvent`.
+/// A `LookupEvents` result: the full record is a JSON string in `CloudTrailEvent` (or, from
+/// tools that decode it on the way, the object itself).
 fn lookup_event(record: &Value, context: &RecordContext) -> Result<Record, RecordError> {
-    let raw = record
-        .get("CloudTrailEvent")
-        .and_then(Value::as_str)
-        .ok_or_else(|| {
-            RecordError::bad(
-                "CloudTrailEvent",
-                record["CloudTrailEvent"].to_string(),
-                "not a string",
-            )
-        })?;
-    let inner: Value = serde_json::from_str(raw).map_err(|err| {
-        RecordError::bad(
+    match &record["CloudTrailEvent"] {
+        Value::String(raw) => {
+            // The record is not echoed: its request parameters may hold secrets.
+            let inner: Value = serde_json::from_str(raw).map_err(|err| {
+                RecordError::bad(
+                    "CloudTrailEvent",
+                    format!("<{} characters>", raw.chars().count()),
+                    format!("not a JSON record: {err}"),
+                )
+            })?;
+            cloudtrail(&inner, context)
+        }
+        inner @ Value::Object(_) => cloudtrail(inner, context),
+        other => Err(RecordError::bad(
             "CloudTrailEvent",
-            truncate(raw, 80),
-            format!("not a JSON record: {err}"),
-        )
-    })?;
-    cloudtrail(&inner, context)
+            format!("<{}>", json_type(other)),
+            "not a record or the JSON text of one",
+        )),
+    }
+}
+
+fn json_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
 }
 
 fn truncate(raw: &str, chars: usize) -> String {
@@ -208,26 +241,36 @@ fn cloudtrail_outcome(record: &Value, operation: &str) -> (Option<Outcome>, Opti
 }
 
 /// What a provisioning call asked for: instance type and count, from whichever request shape
-/// the operation uses; the created instance id when the response names one.
+/// the operation uses, and the id of what it created when the response names it.
+///
+/// The count is what was launched when the response lists instances (RunInstances), otherwise
+/// what was asked for (a failed call, a fleet's target capacity, a spot request's count).
 fn provisioned(record: &Value, service: &str, operation: &str) -> Resource {
     let request = record.get("requestParameters").unwrap_or(&Value::Null);
     let response = record.get("responseElements").unwrap_or(&Value::Null);
-    let created: Vec<&Value> = at(response, &["instancesSet", "items"])
+    let launched: Vec<&Value> = at(response, &["instancesSet", "items"])
         .and_then(Value::as_array)
         .map(|items| items.iter().collect())
         .unwrap_or_default();
-    let (kind, instance_type, requested) = match (service, operation) {
-        ("lightsail.amazonaws.com", _) => (
-            "lightsail:instance",
-            text(request, &["bundleId"]),
-            at(request, &["instanceNames"])
-                .and_then(Value::as_array)
-                .map(|names| names.len() as u64),
-        ),
+    let (kind, instance_type, requested, created_id) = match (service, operation) {
+        ("lightsail.amazonaws.com", _) => {
+            let names = at(request, &["instanceNames"]).and_then(Value::as_array);
+            (
+                "lightsail:instance",
+                text(request, &["bundleId"]),
+                names.map(|names| names.len() as u64),
+                names
+                    .and_then(|names| names.first())
+                    .and_then(|name| text(name, &[])),
+            )
+        }
         ("ec2.amazonaws.com", "RequestSpotInstances") => (
             "ec2:instance",
             text(request, &["launchSpecification", "instanceType"]),
             count(request, &["instanceCount"]),
+            at(response, &["spotInstanceRequestSet", "items"])
+                .and_then(|items| first_of(items))
+                .and_then(|item| text(item, &["spotInstanceRequestId"])),
         ),
         ("ec2.amazonaws.com", "RequestSpotFleet") => (
             "ec2:spot-fleet",
@@ -249,6 +292,13 @@ fn provisioned(record: &Value, service: &str, operation: &str) -> Resource {
                 ],
             ),
             count(request, &["spotFleetRequestConfig", "targetCapacity"]),
+            first_text(
+                response,
+                &[
+                    &["spotFleetRequestId"],
+                    &["RequestSpotFleetResponse", "spotFleetRequestId"],
+                ],
+            ),
         ),
         ("ec2.amazonaws.com", "CreateFleet") => (
             "ec2:fleet",
@@ -261,57 +311,87 @@ fn provisioned(record: &Value, service: &str, operation: &str) -> Resource {
                     "TotalTargetCapacity",
                 ],
             ),
+            fleet_first_instance(response)
+                .or_else(|| text(response, &["CreateFleetResponse", "fleetId"])),
         ),
         ("ec2.amazonaws.com", _) => (
             "ec2:instance",
             text(request, &["instanceType"]),
-            at(request, &["instancesSet", "items"])
-                .and_then(Value::as_array)
-                .map(|items| {
-                    items
-                        .iter()
-                        .filter_map(|item| count(item, &["maxCount"]))
-                        .sum()
-                }),
+            requested_instances(request),
+            None,
         ),
         ("autoscaling.amazonaws.com", _) => (
             "autoscaling:group",
             None,
             count(request, &["desiredCapacity"]).or_else(|| count(request, &["minSize"])),
+            None,
         ),
-        _ => ("instance", text(request, &["instanceType"]), None),
+        _ => ("instance", text(request, &["instanceType"]), None, None),
     };
-    let instance_count = if created.is_empty() {
+    let first_launched = launched.first();
+    let instance_count = if launched.is_empty() {
         requested
     } else {
-        Some(created.len() as u64)
+        Some(launched.len() as u64)
     };
     Resource {
         kind: Some(kind.into()),
-        id: created
-            .first()
+        id: first_launched
             .and_then(|item| text(item, &["instanceId"]))
+            .or(created_id)
             .or_else(|| first_arn(record)),
-        instance_type,
+        // A launch template carries the type instead of the request; the response then says.
+        instance_type: instance_type
+            .or_else(|| first_launched.and_then(|item| text(item, &["instanceType"]))),
         instance_count: instance_count.map(|n| n.min(u32::MAX as u64) as u32),
         ..Resource::default()
     }
 }
 
+/// RunInstances asks for `maxCount` instances per `instancesSet` item (`minCount` when a client
+/// sent only that); `None` when no item says.
+fn requested_instances(request: &Value) -> Option<u64> {
+    let items = at(request, &["instancesSet", "items"])?.as_array()?;
+    let counts: Vec<u64> = items
+        .iter()
+        .filter_map(|item| count(item, &["maxCount"]).or_else(|| count(item, &["minCount"])))
+        .collect();
+    (!counts.is_empty()).then(|| counts.iter().fold(0u64, |sum, n| sum.saturating_add(*n)))
+}
+
+/// CloudTrail renders EC2's XML lists as `{"item": x}` where `x` is one value or an array, and
+/// sometimes as a plain array; this finds the first element either way.
+fn first_of(list: &Value) -> Option<&Value> {
+    match list {
+        Value::Array(items) => items.first().and_then(first_of_item),
+        Value::Object(map) => match map.get("item") {
+            Some(item) if map.len() == 1 => first_of(item),
+            _ => Some(list),
+        },
+        Value::Null => None,
+        scalar => Some(scalar),
+    }
+}
+
+fn first_of_item(item: &Value) -> Option<&Value> {
+    match item {
+        Value::Object(map) if map.len() == 1 && map.contains_key("item") => first_of(item),
+        other => Some(other),
+    }
+}
+
+/// The first instance an `instant` CreateFleet launched.
+fn fleet_first_instance(response: &Value) -> Option<String> {
+    let set = at(response, &["CreateFleetResponse", "fleetInstanceSet"])?;
+    let ids = first_of(set)?.get("instanceIds")?;
+    text(first_of(ids)?, &[])
+}
+
 /// The instance type of the first launch template override of a `CreateFleet` request.
 fn fleet_instance_type(request: &Value) -> Option<String> {
     let configs = at(request, &["CreateFleetRequest", "LaunchTemplateConfigs"])?;
-    let first = |v: &Value| -> Value {
-        match v {
-            Value::Array(items) => items.first().cloned().unwrap_or(Value::Null),
-            other => other.clone(),
-        }
-    };
-    let config = first(configs);
-    let config = config.get("item").map(first).unwrap_or(config);
-    let overrides = first(config.get("Overrides")?);
-    let overrides = overrides.get("item").map(first).unwrap_or(overrides);
-    text(&overrides, &["InstanceType"])
+    let overrides = first_of(configs)?.get("Overrides")?;
+    text(first_of(overrides)?, &["InstanceType"])
 }
 
 fn count(value: &Value, path: &[&str]) -> Option<u64> {
@@ -409,15 +489,14 @@ fn cur_row(row: &Value, context: &RecordContext) -> Result<Record, RecordError> 
             .or_else(|| account.clone()),
         account,
         category: BillingCategory::Billing,
-        service: first_text(
-            row,
-            &[
-                &["product/ProductName"],
-                &["product_product_name"],
-                &["lineItem/ProductCode"],
-                &["line_item_product_code"],
-            ],
-        ),
+        service: first_text(row, &[&["product/ProductName"], &["product_product_name"]])
+            .or_else(|| cur2_product_name(row))
+            .or_else(|| {
+                first_text(
+                    row,
+                    &[&["lineItem/ProductCode"], &["line_item_product_code"]],
+                )
+            }),
         cost,
         currency: first_text(
             row,
@@ -425,4 +504,200 @@ fn cur_row(row: &Value, context: &RecordContext) -> Result<Record, RecordError> 
         ),
         source: context.source.clone(),
     }))
+}
+
+/// CUR 2.0 keeps the product name in its `product` map column: a JSON object in JSON or
+/// Parquet-derived rows, its JSON text in CSV exports.
+fn cur2_product_name(row: &Value) -> Option<String> {
+    match row.get("product")? {
+        Value::String(raw) => {
+            let map: Value = serde_json::from_str(raw).ok()?;
+            text(&map, &["product_name"])
+        }
+        map @ Value::Object(_) => text(map, &["product_name"]),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::FileHints;
+    use crate::schema::SourceRef;
+
+    fn map_one(record: &Value) -> Result<Record, RecordError> {
+        let hints = FileHints::default();
+        let context = RecordContext {
+            source: SourceRef {
+                file: "test.json".into(),
+                record: 1,
+            },
+            file: &hints,
+        };
+        map(record, &context).expect("an AWS record")
+    }
+
+    fn resource_of(record: &Value) -> Resource {
+        match map_one(record) {
+            Ok(Record::Event(event)) => event.resource,
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+
+    fn run_instances(request: Value, response: Value) -> Value {
+        json!({
+            "eventVersion": "1.09", "eventTime": "2024-03-05T00:00:00Z",
+            "eventSource": "ec2.amazonaws.com", "eventName": "RunInstances",
+            "requestParameters": request, "responseElements": response,
+        })
+    }
+
+    #[test]
+    fn grouped_cost_explorer_period_without_groups_yields_nothing() {
+        let document = json!({
+            "GroupDefinitions": [{"Type": "DIMENSION", "Key": "SERVICE"}],
+            "ResultsByTime": [
+                {"TimePeriod": {"Start": "2024-03-05"}, "Total": {}, "Groups": []},
+                {"TimePeriod": {"Start": "2024-03-06"}, "Total": {}, "Groups": [
+                    {"Keys": ["Amazon Lightsail"], "Metrics": {"UnblendedCost": {"Amount": "1", "Unit": "USD"}}}
+                ]},
+            ],
+        });
+        let units = expand(&document).unwrap();
+        assert_eq!(units.len(), 1);
+        assert!(map_one(&units[0]).is_ok());
+    }
+
+    #[test]
+    fn cost_explorer_tag_groups_do_not_pose_as_dimensions() {
+        let document = json!({
+            "GroupDefinitions": [{"Type": "TAG", "Key": "service"}, {"Type": "DIMENSION", "Key": "LINKED_ACCOUNT"}],
+            "ResultsByTime": [{"TimePeriod": {"Start": "2024-03-05"}, "Groups": [
+                {"Keys": ["service$web", "111122223333"], "Metrics": {"UnblendedCost": {"Amount": "1", "Unit": "USD"}}}
+            ]}],
+        });
+        let units = expand(&document).unwrap();
+        match map_one(&units[0]) {
+            Ok(Record::Billing(row)) => {
+                assert_eq!(row.service, None);
+                assert_eq!(row.account.as_deref(), Some("111122223333"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn run_instances_without_max_count_is_not_a_request_for_zero() {
+        let only_min = run_instances(
+            json!({"instanceType": "t3.micro", "instancesSet": {"items": [{"minCount": 2}]}}),
+            Value::Null,
+        );
+        assert_eq!(resource_of(&only_min).instance_count, Some(2));
+        let neither = run_instances(
+            json!({"instanceType": "t3.micro", "instancesSet": {"items": [{"imageId": "ami-1"}]}}),
+            Value::Null,
+        );
+        assert_eq!(resource_of(&neither).instance_count, None);
+    }
+
+    #[test]
+    fn launch_template_instance_type_comes_from_the_response() {
+        let record = run_instances(
+            json!({"launchTemplate": {"launchTemplateId": "lt-1"}, "instancesSet": {"items": [{"maxCount": 1}]}}),
+            json!({"instancesSet": {"items": [{"instanceId": "i-1", "instanceType": "t3.medium"}]}}),
+        );
+        let resource = resource_of(&record);
+        assert_eq!(resource.instance_type.as_deref(), Some("t3.medium"));
+        assert_eq!(resource.id.as_deref(), Some("i-1"));
+    }
+
+    #[test]
+    fn create_fleet_lists_in_every_rendering() {
+        for (configs, instances) in [
+            (
+                json!({"Overrides": {"item": {"InstanceType": "c5.large"}}}),
+                json!({"item": {"instanceIds": {"item": "i-1"}}}),
+            ),
+            (
+                json!([{"Overrides": [{"InstanceType": "c5.large"}]}]),
+                json!([{"instanceIds": ["i-1", "i-2"]}]),
+            ),
+            (
+                json!({"item": [{"Overrides": {"item": [{"InstanceType": "c5.large"}]}}]}),
+                json!({"item": [{"instanceIds": {"item": ["i-1"]}}]}),
+            ),
+        ] {
+            let record = json!({
+                "eventVersion": "1.09", "eventTime": "2024-03-05T00:00:00Z",
+                "eventSource": "ec2.amazonaws.com", "eventName": "CreateFleet",
+                "requestParameters": {"CreateFleetRequest": {
+                    "LaunchTemplateConfigs": configs,
+                    "TargetCapacitySpecification": {"TotalTargetCapacity": 2},
+                }},
+                "responseElements": {"CreateFleetResponse": {"fleetId": "fleet-1", "fleetInstanceSet": instances}},
+            });
+            let resource = resource_of(&record);
+            assert_eq!(
+                resource.instance_type.as_deref(),
+                Some("c5.large"),
+                "{configs}"
+            );
+            assert_eq!(resource.id.as_deref(), Some("i-1"), "{instances}");
+            assert_eq!(resource.instance_count, Some(2));
+        }
+    }
+
+    #[test]
+    fn a_fleet_that_launched_nothing_is_named_by_its_id() {
+        let record = json!({
+            "eventVersion": "1.09", "eventTime": "2024-03-05T00:00:00Z",
+            "eventSource": "ec2.amazonaws.com", "eventName": "CreateFleet",
+            "requestParameters": {"CreateFleetRequest": {"Type": "maintain"}},
+            "responseElements": {"CreateFleetResponse": {"fleetId": "fleet-1", "fleetInstanceSet": ""}},
+        });
+        assert_eq!(resource_of(&record).id.as_deref(), Some("fleet-1"));
+    }
+
+    #[test]
+    fn digest_files_are_claimed_but_refused() {
+        let digest = json!({
+            "awsAccountId": "111122223333", "digestStartTime": "2024-03-05T01:00:00Z",
+            "digestS3Object": "AWSLogs/111122223333/CloudTrail-Digest/x.json.gz", "logFiles": [],
+        });
+        let err = map_one(&digest).unwrap_err();
+        assert_eq!(err.kind(), "not_audit_data");
+    }
+
+    #[test]
+    fn cur2_product_map_as_text_or_object() {
+        let row = |product: Value| {
+            json!({
+                "line_item_usage_start_date": "2024-03-05T00:00:00.000Z",
+                "line_item_unblended_cost": "1.5",
+                "line_item_product_code": "AmazonEC2",
+                "product": product,
+            })
+        };
+        let service = |record: &Value| match map_one(record) {
+            Ok(Record::Billing(row)) => row.service,
+            other => panic!("{other:?}"),
+        };
+        let named = Some("Amazon Elastic Compute Cloud".to_string());
+        assert_eq!(
+            service(&row(json!(
+                r#"{"product_name":"Amazon Elastic Compute Cloud"}"#
+            ))),
+            named
+        );
+        assert_eq!(
+            service(&row(
+                json!({"product_name": "Amazon Elastic Compute Cloud"})
+            )),
+            named
+        );
+        assert_eq!(
+            service(&row(json!("not a map"))).as_deref(),
+            Some("AmazonEC2")
+        );
+    }
 }

@@ -25,7 +25,9 @@ pub(crate) fn read(reader: Box<dyn BufRead>, file: &mut FileReader) {
         }
     };
     if !super::recognizes_keys(headers.iter().map(String::as_str)) {
-        let shown: Vec<&str> = headers.iter().map(String::as_str).take(6).collect();
+        // Escaped and cut short: a binary file that happens to decode as text must not write
+        // control characters or a megabyte "column name" to the terminal.
+        let shown: Vec<String> = headers.iter().take(6).map(|h| shown_header(h)).collect();
         return file.skip(RecordError::UnknownFormat(format!(
             "not JSON, and no known CSV header (columns: {})",
             shown.join(", ")
@@ -55,6 +57,19 @@ pub(crate) fn read(reader: Box<dyn BufRead>, file: &mut FileReader) {
             }
         }
     }
+}
+
+fn shown_header(header: &str) -> String {
+    const SHOWN_CHARS: usize = 40;
+    let mut shown: String = header
+        .chars()
+        .take(SHOWN_CHARS)
+        .flat_map(char::escape_debug)
+        .collect();
+    if header.chars().count() > SHOWN_CHARS {
+        shown.push_str("...");
+    }
+    shown
 }
 
 /// Log Analytics exports decorate headers (`TimeGenerated [UTC]`); spreadsheets add a BOM.
@@ -89,5 +104,13 @@ mod tests {
             clean_header(" lineItem/UnblendedCost "),
             "lineItem/UnblendedCost"
         );
+    }
+
+    #[test]
+    fn unknown_headers_are_shown_escaped_and_short() {
+        assert_eq!(shown_header("memo"), "memo");
+        assert_eq!(shown_header("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        let long = "x".repeat(100);
+        assert_eq!(shown_header(&long), format!("{}...", "x".repeat(40)));
     }
 }

@@ -13,7 +13,7 @@ pub enum RecordError {
         value: String,
         why: String,
     },
-    #[error("unrecognized record shape (keys: {0})")]
+    #[error("unrecognized record shape ({0})")]
     Unrecognized(String),
     #[error("not valid JSON: {0}")]
     Syntax(String),
@@ -23,6 +23,10 @@ pub enum RecordError {
     Csv(String),
     #[error("unrecognized file format: {0}")]
     UnknownFormat(String),
+    /// A provider file that travels with audit logs but holds none (CloudTrail digest files):
+    /// counted apart so a summary does not call it broken or unknown.
+    #[error("not audit data: {0}")]
+    NotAuditData(String),
 }
 
 impl RecordError {
@@ -36,6 +40,7 @@ impl RecordError {
             RecordError::Truncated(_) => "truncated_file",
             RecordError::Csv(_) => "bad_csv_row",
             RecordError::UnknownFormat(_) => "unknown_format",
+            RecordError::NotAuditData(_) => "not_audit_data",
         }
     }
 
@@ -56,7 +61,7 @@ impl RecordError {
                 if map.len() > 8 {
                     names.push("...");
                 }
-                names.join(", ")
+                format!("keys: {}", names.join(", "))
             }
             Value::Array(_) => "an array, not a record".to_string(),
             other => format!("a bare {}, not a record", json_type(other)),

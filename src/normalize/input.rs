@@ -79,15 +79,28 @@ pub(crate) fn sniff_layout(reader: &mut dyn BufRead) -> io::Result<Layout> {
 
 /// The AWS organization id from an organization trail's S3 layout
 /// (`AWSLogs/o-xxxxxxxxxx/<account>/CloudTrail/...`), which no record carries itself.
+///
+/// A path given relative to a directory inside the layout (`auditsweep normalize .` from within
+/// `AWSLogs/o-.../`) does not show it, so the absolute path is consulted too.
 pub(crate) fn aws_organization_from_path(path: &Path) -> Option<String> {
+    match organization_in(path) {
+        Some(found) => found,
+        None => organization_in(&std::fs::canonicalize(path).ok()?).flatten(),
+    }
+}
+
+/// `None`: no `AWSLogs` component; `Some(None)`: an account trail; `Some(Some(org))`.
+fn organization_in(path: &Path) -> Option<Option<String>> {
     let mut components = path.components().map(|c| c.as_os_str().to_str());
     while let Some(component) = components.next() {
         if component == Some("AWSLogs") {
-            let next = components.next()??;
+            let Some(Some(next)) = components.next() else {
+                return Some(None);
+            };
             let is_org_id = next.starts_with("o-")
                 && next.len() > 2
                 && next[2..].chars().all(|c| c.is_ascii_alphanumeric());
-            return is_org_id.then(|| next.to_string());
+            return Some(is_org_id.then(|| next.to_string()));
         }
     }
     None
@@ -106,6 +119,23 @@ mod tests {
         let account_trail =
             Path::new("AWSLogs/111122223333/CloudTrail/us-east-1/2024/01/02/x.json.gz");
         assert_eq!(aws_organization_from_path(account_trail), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_path_that_hides_the_layout_still_names_the_org() {
+        let root = tempfile::tempdir().unwrap();
+        let day = root
+            .path()
+            .join("AWSLogs/o-abc123def4/111122223333/CloudTrail/us-east-1/2024/01/02");
+        std::fs::create_dir_all(&day).unwrap();
+        std::fs::write(day.join("x.json"), "{}").unwrap();
+        // Like `cd AWSLogs/o-.../...; auditsweep normalize x.json`: the given path alone has no
+        // `AWSLogs` component.
+        let shortcut = root.path().join("today");
+        std::os::unix::fs::symlink(&day, &shortcut).unwrap();
+        let org = aws_organization_from_path(&shortcut.join("x.json"));
+        assert_eq!(org.as_deref(), Some("o-abc123def4"));
     }
 
     #[test]

@@ -1,0 +1,171 @@
+//! `auditsweep sweep PATH...`: the main job. Reads every input, tests the window against its
+//! baselines and writes the JSON report (stdout, or `--out FILE` written atomically).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, Utc};
+
+use crate::config::Config;
+use crate::detect::{HostingLookup, NoHostingRanges};
+use crate::normalize::parse_time;
+use crate::ranges::HostingRanges;
+use crate::report::{Report, Severity};
+use crate::sweep::{self, SweepRequest};
+
+/// Exit code when `--fail-on` is met: findings at or above the given severity.
+pub const EXIT_FINDINGS: u8 = 1;
+
+#[derive(Debug, clap::Args)]
+pub struct SweepArgs {
+    /// Files or directories of provider records (read recursively; gzip detected by content).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Report only this tenant (or account).
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Judge activity from this time on (RFC 3339 or YYYY-MM-DD); earlier data is history.
+    #[arg(long, value_parser = parse_instant)]
+    pub since: Option<DateTime<Utc>>,
+    /// Judge activity up to this time.
+    #[arg(long, value_parser = parse_instant)]
+    pub until: Option<DateTime<Utc>>,
+    /// Write the report here (atomically) instead of stdout.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Thresholds and allow-lists (see auditsweep.example.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// A directory of published hosting/cloud range lists; default: the `ranges update` cache.
+    #[arg(long)]
+    pub ip_ranges: Option<PathBuf>,
+    /// Exit with 1 when a finding of this severity or higher is reported.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<Severity>,
+}
+
+fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
+    parse_time(raw).ok_or_else(|| format!("not a time: {raw:?} (use RFC 3339 or YYYY-MM-DD)"))
+}
+
+pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
+    let config = match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::default(),
+    };
+    if let (Some(since), Some(until)) = (args.since, args.until) {
+        if since > until {
+            bail!("--since {since} is after --until {until}");
+        }
+    }
+    for path in &args.paths {
+        if !path.exists() {
+            bail!("no such input: {}", path.display());
+        }
+    }
+    let ranges = load_ranges(args.ip_ranges.as_deref())?;
+    let hosting: &dyn HostingLookup = match &ranges {
+        Some(ranges) => ranges,
+        None => &NoHostingRanges,
+    };
+    let request = SweepRequest {
+        paths: args.paths.clone(),
+        tenant: args.tenant.clone(),
+        since: args.since,
+        until: args.until,
+        config: &config,
+        hosting,
+    };
+    let (report, stats) = sweep::run(&request);
+    let json = serde_json::to_vec_pretty(&report).context("serializing the report")?;
+    match &args.out {
+        Some(path) => write_atomically(path, &json).with_context(|| format!("writing {}", path.display()))?,
+        None => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&json)?;
+            stdout.write_all(b"\n")?;
+            stdout.flush()?;
+        }
+    }
+    print_summary(&report, &stats.suppressed);
+    let unreadable = report.inputs.get("unreadable").and_then(|u| u.as_array()).is_some_and(|u| !u.is_empty());
+    if unreadable {
+        return Ok(ExitCode::from(super::EXIT_ERROR));
+    }
+    let failing = args
+        .fail_on
+        .is_some_and(|threshold| report.findings.iter().any(|f| f.severity >= threshold));
+    Ok(if failing { ExitCode::from(EXIT_FINDINGS) } else { ExitCode::SUCCESS })
+}
+
+fn load_ranges(dir: Option<&Path>) -> anyhow::Result<Option<HostingRanges>> {
+    let dir = match dir {
+        Some(dir) => dir.to_path_buf(),
+        None => match crate::ranges::default_cache_dir().filter(|d| d.is_dir()) {
+            Some(dir) => dir,
+            None => {
+                tracing::warn!("No hosting range lists (--ip-ranges DIR or `auditsweep ranges update`): the hosting_source signal is off");
+                return Ok(None);
+            }
+        },
+    };
+    let (ranges, report) = HostingRanges::load_dir(&dir).with_context(|| format!("loading ranges from {}", dir.display()))?;
+    tracing::info!(dir = %dir.display(), prefixes = ranges.len(), "Loaded hosting ranges");
+    report.log();
+    Ok(Some(ranges))
+}
+
+/// Writes to a temporary file beside `path`, then renames: a crash never leaves half a report.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|err| err.error)?;
+    Ok(())
+}
+
+/// What a person reads on stderr: the ledger and one line per finding.
+fn print_summary(report: &Report, suppressed: &std::collections::BTreeMap<String, u64>) {
+    let mut err = std::io::stderr().lock();
+    let inputs = &report.inputs;
+    let number = |key: &str| inputs.get(key).and_then(|v| v.as_u64()).unwrap_or(0);
+    let _ = writeln!(
+        err,
+        "auditsweep: {} records read ({} events, {} billing rows, {} skipped) from {} files; window {} .. {}",
+        number("records_read"),
+        number("events"),
+        number("billing_rows"),
+        number("skipped"),
+        number("files"),
+        report.window.start.format("%Y-%m-%d %H:%M"),
+        report.window.end.format("%Y-%m-%d %H:%M"),
+    );
+    let tests: Vec<String> = report.coverage.tests.iter().map(|(d, n)| format!("{d} {n}")).collect();
+    let _ = writeln!(err, "  tested: {}", tests.join(", "));
+    if !report.coverage.cold_start.is_empty() {
+        let _ = writeln!(err, "  cold start (too little history to judge): {}", report.coverage.cold_start.len());
+    }
+    if !report.coverage.data_gaps.is_empty() {
+        let _ = writeln!(err, "  data gaps: {} account-days without billing data", report.coverage.data_gaps.len());
+    }
+    for (reason, count) in suppressed {
+        let _ = writeln!(err, "  allowed by config ({reason}): {count}");
+    }
+    let _ = writeln!(err, "  findings: {}", report.findings.len());
+    for finding in &report.findings {
+        let _ = writeln!(
+            err,
+            "  [{:?}] {} {}/{} {}{}  ({})",
+            finding.severity,
+            finding.first_seen.format("%Y-%m-%d %H:%M"),
+            finding.provider,
+            finding.tenant.as_deref().unwrap_or("-"),
+            finding.title,
+            if finding.escalate { "  ESCALATE" } else { "" },
+            finding.id,
+        );
+    }
+}

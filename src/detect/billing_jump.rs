@@ -1,0 +1,312 @@
+//! Billing jumps: a service's daily cost in one account far above its seasonal baseline
+//! (T1583.003 / T1584.003 leave a bill; T1496 resource hijacking above all).
+//!
+//! ## Model
+//! The series is the daily cost per (provider, account, service). Days on which the account has
+//! no billing rows at all are *missing* (exports lag, a day fails) and are neither tested nor
+//! used as history; they are reported as data gaps.
+//! - **Expected**: the median of the same weekday over the trailing `baseline_days` when at least
+//!   three such days exist, else the median of all history days (weekday-aware, robust to a past
+//!   spike). Monthly charges land on the 1st: the 1st is compared only with earlier 1sts (up
+//!   to `monthly_lookback_days` back), and 1sts are left out of the other days' history.
+//! - **Spread**: 1.4826 * MAD of the history, floored at `relative_sd_floor * expected` and
+//!   `absolute_sd_floor`, so a flat series does not make a cent look like a storm.
+//! - **Practical floors**: a day is only tested when it exceeds expected by `min_increase`
+//!   (currency units) and by `min_ratio` times: a $0.02 service doubling is not a finding.
+//! - **Test**: `z = (observed - expected) / spread`, p from a Student t with `n - 1` degrees of
+//!   freedom (heavier tails than a normal for short histories).
+//!
+//! Each jump is linked later ([`crate::sweep`]) to provisioning findings in the same account that
+//! explain it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{Datelike, NaiveDate, TimeZone, Utc};
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use super::{history_range, Candidate, DetectorOutput, TestDays};
+use crate::baseline::{median, scaled_mad};
+use crate::report::{Baseline, ColdStart, DataGap, Detector, Entities, Evidence, Severity};
+use crate::schema::{BillingRecord, Provider};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BillingParams {
+    pub baseline_days: u32,
+    pub min_history_days: u32,
+    pub monthly_lookback_days: u32,
+    pub min_increase: f64,
+    pub min_ratio: f64,
+    pub relative_sd_floor: f64,
+    pub absolute_sd_floor: f64,
+}
+
+impl Default for BillingParams {
+    fn default() -> Self {
+        BillingParams {
+            baseline_days: 28,
+            min_history_days: 7,
+            monthly_lookback_days: 95,
+            min_increase: 25.0,
+            min_ratio: 1.5,
+            relative_sd_floor: 0.1,
+            absolute_sd_floor: 1.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct SeriesKey {
+    provider: Provider,
+    account: String,
+    service: String,
+}
+
+#[derive(Debug, Default)]
+struct AccountDays {
+    tenant: Option<String>,
+    currency: Option<String>,
+    days: BTreeSet<NaiveDate>,
+}
+
+/// Daily cost aggregates fed by every billing row of a sweep.
+#[derive(Debug, Default)]
+pub struct BillingObservations {
+    series: BTreeMap<SeriesKey, BTreeMap<NaiveDate, f64>>,
+    accounts: BTreeMap<(Provider, String), AccountDays>,
+}
+
+impl BillingObservations {
+    pub fn observe(&mut self, row: &BillingRecord) {
+        let account = row.account.clone().or_else(|| row.tenant.clone()).unwrap_or_else(|| "-".into());
+        let day = row.time.date_naive();
+        let key = SeriesKey {
+            provider: row.provider.clone(),
+            account: account.clone(),
+            service: row.service.clone().unwrap_or_else(|| "(unknown service)".into()),
+        };
+        *self.series.entry(key).or_default().entry(day).or_default() += row.cost;
+        let days = self.accounts.entry((row.provider.clone(), account)).or_default();
+        days.days.insert(day);
+        if days.tenant.is_none() {
+            days.tenant = row.tenant.clone();
+        }
+        if days.currency.is_none() {
+            days.currency = row.currency.clone();
+        }
+    }
+
+    /// Days inside `days` on which an account that bills daily sent nothing.
+    pub fn gaps(&self, days: TestDays) -> Vec<DataGap> {
+        let mut gaps = Vec::new();
+        for ((provider, account), seen) in &self.accounts {
+            let (Some(&first), Some(&last)) = (seen.days.first(), seen.days.last()) else { continue };
+            let mut day = first.max(days.first);
+            while day <= last.min(days.last) {
+                if !seen.days.contains(&day) {
+                    gaps.push(DataGap {
+                        provider: provider.clone(),
+                        account: Some(account.clone()),
+                        source: "billing".into(),
+                        day: Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight")),
+                    });
+                }
+                day = day.succ_opt().expect("a next day");
+            }
+        }
+        gaps
+    }
+}
+
+pub fn detect(observations: &BillingObservations, days: TestDays, params: &BillingParams) -> DetectorOutput {
+    let mut output = DetectorOutput::default();
+    let mut cold = BTreeSet::new();
+    for (key, series) in &observations.series {
+        let account = &observations.accounts[&(key.provider.clone(), key.account.clone())];
+        let mut day = days.first.max(*account.days.first().unwrap_or(&days.first));
+        while day <= days.last {
+            if account.days.contains(&day) {
+                let observed = series.get(&day).copied().unwrap_or(0.0);
+                match test_day(series, &account.days, day, observed, params) {
+                    DayTest::Tested { expected, p_value, history } => {
+                        output.candidates.push(candidate(key, account, day, observed, expected, p_value, history, params));
+                    }
+                    DayTest::ColdStart(history) => {
+                        if observed > params.min_increase && cold.insert(key.clone()) {
+                            output.cold_start.push(ColdStart {
+                                detector: Detector::BillingJump,
+                                scope: format!("{}/{}/{}", key.provider, key.account, key.service),
+                                history_days: history,
+                                needed_days: params.min_history_days,
+                            });
+                        }
+                    }
+                    DayTest::BelowFloors => {}
+                }
+            }
+            day = match day.succ_opt() {
+                Some(next) => next,
+                None => break,
+            };
+        }
+    }
+    output
+}
+
+enum DayTest {
+    Tested { expected: f64, p_value: f64, history: u32 },
+    ColdStart(u32),
+    BelowFloors,
+}
+
+fn test_day(series: &BTreeMap<NaiveDate, f64>, account_days: &BTreeSet<NaiveDate>, day: NaiveDate, observed: f64, params: &BillingParams) -> DayTest {
+    let first_of_month = day.day() == 1;
+    let lookback = if first_of_month { params.monthly_lookback_days } else { params.baseline_days };
+    let (from, to) = history_range(day, lookback);
+    let history: Vec<(NaiveDate, f64)> = account_days
+        .range(from..=to)
+        .filter(|d| (d.day() == 1) == first_of_month)
+        .map(|d| (*d, series.get(d).copied().unwrap_or(0.0)))
+        .collect();
+    let needed = if first_of_month { 1 } else { params.min_history_days as usize };
+    if history.len() < needed {
+        return DayTest::ColdStart(history.len() as u32);
+    }
+    let mut same_weekday: Vec<f64> = history.iter().filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
+    let mut all: Vec<f64> = history.iter().map(|(_, v)| *v).collect();
+    let expected = if !first_of_month && same_weekday.len() >= 3 {
+        median(&mut same_weekday).unwrap_or(0.0)
+    } else {
+        median(&mut all.clone()).unwrap_or(0.0)
+    };
+    if observed - expected < params.min_increase || observed < expected * params.min_ratio {
+        return DayTest::BelowFloors;
+    }
+    let center = median(&mut all).unwrap_or(0.0);
+    let spread = scaled_mad(&all, center)
+        .unwrap_or(0.0)
+        .max(params.relative_sd_floor * expected)
+        .max(params.absolute_sd_floor);
+    let z = (observed - expected) / spread;
+    let dof = (history.len() as f64 - 1.0).max(1.0);
+    let p_value = StudentsT::new(0.0, 1.0, dof).map(|t| t.sf(z)).unwrap_or(1.0);
+    DayTest::Tested { expected, p_value, history: history.len() as u32 }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn candidate(key: &SeriesKey, account: &AccountDays, day: NaiveDate, observed: f64, expected: f64, p_value: f64, history: u32, params: &BillingParams) -> Candidate {
+    let currency = account.currency.clone().unwrap_or_default();
+    let start = Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"));
+    let end = start + chrono::Duration::days(1) - chrono::Duration::seconds(1);
+    let ratio = if expected > 0.0 { observed / expected } else { f64::INFINITY };
+    let severity = if ratio >= 10.0 || observed - expected >= 1000.0 { Severity::High } else { Severity::Medium };
+    Candidate {
+        detector: Detector::BillingJump,
+        identity: vec!["billing_jump".into(), key.provider.to_string(), key.account.clone(), key.service.clone(), day.to_string()],
+        title: format!("{} cost in {} jumped to {:.2} {} on {} (expected {:.2})", key.service, key.account, observed, currency, day, expected),
+        provider: key.provider.clone(),
+        tenant: account.tenant.clone(),
+        account: Some(key.account.clone()),
+        first_seen: start,
+        last_seen: end,
+        mitre: vec!["T1496".into(), "T1584.003".into(), "T1583.003".into()],
+        entities: Entities { services: vec![key.service.clone()], ..Entities::default() },
+        baseline: Baseline {
+            observed: (observed * 100.0).round() / 100.0,
+            expected: (expected * 100.0).round() / 100.0,
+            p_value,
+            q_value: 1.0,
+            window_days: history.min(params.monthly_lookback_days),
+            method: "weekday-aware median and MAD of daily cost, Student t, with absolute and relative floors".into(),
+            signals: vec![format!("ratio:{:.1}", ratio)],
+        },
+        evidence: Evidence::default(),
+        severity,
+        facts: BTreeSet::from(["cost_jump".to_string()]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{BillingCategory, SourceRef};
+
+    fn row(day: NaiveDate, service: &str, cost: f64) -> BillingRecord {
+        BillingRecord {
+            time: Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).unwrap()),
+            provider: Provider::Aws,
+            tenant: Some("111122223333".into()),
+            account: Some("111122223333".into()),
+            category: BillingCategory::Billing,
+            service: Some(service.into()),
+            cost,
+            currency: Some("USD".into()),
+            source: SourceRef { file: "t".into(), record: 1 },
+        }
+    }
+
+    fn d(month: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2024, month, day).unwrap()
+    }
+
+    /// EC2 at ~100/day on weekdays, ~40 on weekends; S3 at 0.02/day; Support 300 on the 1st.
+    fn two_months(obs: &mut BillingObservations) {
+        let mut day = d(1, 1);
+        while day <= d(2, 29) {
+            let weekend = day.weekday().number_from_monday() >= 6;
+            obs.observe(&row(day, "Amazon EC2", if weekend { 40.0 } else { 100.0 } + (day.ordinal() % 7) as f64));
+            obs.observe(&row(day, "Amazon S3", 0.02));
+            if day.day() == 1 {
+                obs.observe(&row(day, "AWS Support", 300.0));
+            }
+            day = day.succ_opt().unwrap();
+        }
+    }
+
+    fn test_days(first: NaiveDate, last: NaiveDate) -> TestDays {
+        TestDays { first, last }
+    }
+
+    #[test]
+    fn a_quiet_series_with_weekly_rhythm_and_monthly_charges_has_no_jump() {
+        let mut obs = BillingObservations::default();
+        two_months(&mut obs);
+        let out = detect(&obs, test_days(d(1, 15), d(2, 29)), &BillingParams::default());
+        assert!(out.candidates.iter().all(|c| c.baseline.p_value > 1e-3), "{:?}", out.candidates.iter().map(|c| &c.title).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_mining_bill_is_a_jump() {
+        let mut obs = BillingObservations::default();
+        two_months(&mut obs);
+        obs.observe(&row(d(3, 1), "Amazon EC2", 100.0));
+        obs.observe(&row(d(3, 1), "AWS Support", 300.0));
+        obs.observe(&row(d(3, 2), "Amazon EC2", 2400.0));
+        let out = detect(&obs, test_days(d(3, 1), d(3, 2)), &BillingParams::default());
+        let jumps: Vec<_> = out.candidates.iter().filter(|c| c.baseline.p_value < 1e-4).collect();
+        assert_eq!(jumps.len(), 1, "{:?}", out.candidates.iter().map(|c| (&c.title, c.baseline.p_value)).collect::<Vec<_>>());
+        assert_eq!(jumps[0].entities.services, vec!["Amazon EC2"]);
+        assert_eq!(jumps[0].severity, Severity::High);
+    }
+
+    #[test]
+    fn a_tiny_service_doubling_is_below_the_floors() {
+        let mut obs = BillingObservations::default();
+        two_months(&mut obs);
+        obs.observe(&row(d(3, 4), "Amazon EC2", 100.0));
+        obs.observe(&row(d(3, 4), "Amazon S3", 0.08));
+        let out = detect(&obs, test_days(d(3, 4), d(3, 4)), &BillingParams::default());
+        assert!(out.candidates.is_empty());
+    }
+
+    #[test]
+    fn a_missing_day_is_a_gap_not_a_drop() {
+        let mut obs = BillingObservations::default();
+        obs.observe(&row(d(1, 1), "Amazon EC2", 10.0));
+        obs.observe(&row(d(1, 3), "Amazon EC2", 10.0));
+        let gaps = obs.gaps(test_days(d(1, 1), d(1, 3)));
+        assert_eq!(gaps.len(), 1);
+        assert_eq!(gaps[0].day.date_naive(), d(1, 2));
+    }
+}

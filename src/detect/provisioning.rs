@@ -1,0 +1,622 @@
+//! Unexpected provisioning (T1583.003 / T1584.003): VMs, VPSs and instances created beyond a
+//! principal's or an account's usual rate, or in a way the account has not seen lately.
+//!
+//! ## Model
+//! The unit of test is one principal's provisioning on one day in one account.
+//! - **Rate.** Launches are weighted by instance count (ten instances in one call are ten).
+//!   The principal's daily launches over the trailing `baseline_days` days that had any data,
+//!   and the account's daily total, are each fitted with the shrunk Gamma-Poisson model of
+//!   [`crate::baseline`]; `p_rate = min(1, 2 * min(p_principal, p_account))` (Bonferroni over
+//!   the two). Automation that launches fifty instances every night has a fifty-a-night
+//!   baseline, so the fifty-first is unremarkable.
+//! - **Novelty signals**, each "not seen in this account within the baseline window":
+//!   `new_region`, `new_family` (instance family: `p3` of `p3.2xlarge`, `NC` of
+//!   `Standard_NC6s_v3`, `n2` of `n2-standard-4`), `new_principal` (a principal that did not
+//!   provision), `new_network` (the caller's /24 or /48 was not seen for this principal in any
+//!   call), and `hosting_source` (the caller's address is in a hosting/cloud range of a provider
+//!   this principal was not seen calling from). Each signal's base rate is learned from how often
+//!   it fires across all tested groups of the run, shrunk toward a documented prior.
+//! - The rate p-value and the signals are combined exactly ([`crate::baseline::combined_p_value`]):
+//!   a team's first launch in a new region is common and stays quiet; a burst of GPU instances
+//!   in a new region, or one instance by a principal that never provisions, from a VPS range,
+//!   is not.
+//!
+//! Records that only announce an operation (Azure `Started`, the first GCP entry) have no
+//! outcome and are not counted: the completion record is. Failed attempts are counted: a denied
+//! `RunInstances` of GPU types is the attacker's intent, seen.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    entity_list, history_range, network_of, parse_ip, raise, Candidate, DetectorOutput, EvidenceSample, HostingLookup,
+    TestDays,
+};
+use crate::baseline::{combined_p_value, signal_rate, CountModel, CountPrior, Signal};
+use crate::report::{Baseline, ColdStart, Detector, Entities, Severity};
+use crate::schema::{Category, Event, Provider};
+
+/// Instance families with GPUs or accelerators: the mining attacker's favourite.
+const ACCELERATOR_FAMILIES: &[&str] = &[
+    "p2", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "g3", "g4dn", "g4ad", "g5", "g5g", "g6", "g6e", "inf1", "inf2",
+    "trn1", "dl1", "nc", "nd", "nv", "ncas", "ndasr", "a2", "a3", "g2",
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvisioningParams {
+    /// Days of history each test day is compared with.
+    pub baseline_days: u32,
+    /// Fewer days of data than this in the window: the account is reported as cold start.
+    pub min_history_days: u32,
+    pub count_prior: CountPrior,
+    /// Prior base rates of the signals, and how many observations the prior is worth.
+    pub prior_new_region: f64,
+    pub prior_new_family: f64,
+    pub prior_new_principal: f64,
+    pub prior_new_network: f64,
+    pub prior_hosting_source: f64,
+    pub prior_weight: f64,
+}
+
+impl Default for ProvisioningParams {
+    fn default() -> Self {
+        ProvisioningParams {
+            baseline_days: 28,
+            min_history_days: 7,
+            count_prior: CountPrior::default(),
+            prior_new_region: 0.05,
+            prior_new_family: 0.05,
+            prior_new_principal: 0.05,
+            prior_new_network: 0.05,
+            prior_hosting_source: 0.01,
+            prior_weight: 50.0,
+        }
+    }
+}
+
+/// Where provisioning is counted: one cloud account (AWS account, subscription, project).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AccountKey {
+    pub provider: Provider,
+    pub account: String,
+}
+
+/// One principal's provisioning on one day.
+#[derive(Debug, Default)]
+struct DayGroup {
+    launches: f64,
+    /// Launches per (region, family), to size first uses.
+    launches_by_slice: BTreeMap<(Option<String>, Option<String>), f64>,
+    regions: BTreeSet<String>,
+    families: BTreeSet<String>,
+    instance_types: BTreeSet<String>,
+    services: BTreeSet<String>,
+    resources: BTreeSet<String>,
+    principals: BTreeSet<String>,
+    src_ips: BTreeSet<String>,
+    first: Option<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
+    evidence: EvidenceSample,
+}
+
+#[derive(Debug, Default)]
+struct AccountState {
+    tenant: Option<String>,
+    /// Days with any record from this account: a day without records is missing, not zero.
+    active_days: BTreeSet<NaiveDate>,
+    regions: BTreeMap<String, BTreeSet<NaiveDate>>,
+    families: BTreeMap<String, BTreeSet<NaiveDate>>,
+    /// principal key -> day -> what it provisioned.
+    provisioning: BTreeMap<String, BTreeMap<NaiveDate, DayGroup>>,
+    /// (principal key, network or `hosting:<provider>`) -> days the principal called from it.
+    networks: HashMap<(String, String), BTreeSet<NaiveDate>>,
+}
+
+/// Per-account aggregates fed by every event of a sweep.
+#[derive(Debug, Default)]
+pub struct ProvisioningObservations {
+    accounts: BTreeMap<AccountKey, AccountState>,
+}
+
+impl ProvisioningObservations {
+    pub fn observe(&mut self, event: &Event, hosting: &dyn HostingLookup) {
+        let Some(account) = event.account.clone().or_else(|| event.tenant.clone()) else {
+            return;
+        };
+        let key = AccountKey {
+            provider: event.provider.clone(),
+            account,
+        };
+        let state = self.accounts.entry(key).or_default();
+        if state.tenant.is_none() {
+            state.tenant = event.tenant.clone();
+        }
+        let day = event.time.date_naive();
+        state.active_days.insert(day);
+        let principal = event.principal.as_deref().map(principal_key);
+        if let (Some(principal), Some(ip)) = (&principal, parse_ip(event)) {
+            state
+                .networks
+                .entry((principal.clone(), network_of(ip)))
+                .or_default()
+                .insert(day);
+            if let Some(provider) = hosting.hosting_provider(ip) {
+                state
+                    .networks
+                    .entry((principal.clone(), format!("hosting:{provider}")))
+                    .or_default()
+                    .insert(day);
+            }
+        }
+        if event.category != Category::Provision || event.outcome.is_none() {
+            return;
+        }
+        let principal = principal.unwrap_or_else(|| "(unknown principal)".to_string());
+        let family = event.resource.instance_type.as_deref().map(|t| instance_family(event, t));
+        let region = event.region.clone();
+        if let Some(region) = &region {
+            state.regions.entry(region.clone()).or_default().insert(day);
+        }
+        if let Some(family) = &family {
+            state.families.entry(family.clone()).or_default().insert(day);
+        }
+        let group = state.provisioning.entry(principal).or_default().entry(day).or_default();
+        let launches = f64::from(event.resource.instance_count.unwrap_or(1).max(1));
+        group.launches += launches;
+        *group.launches_by_slice.entry((region.clone(), family.clone())).or_default() += launches;
+        group.regions.extend(region);
+        group.families.extend(family);
+        group.instance_types.extend(event.resource.instance_type.clone());
+        group.services.extend(event.resource.kind.clone());
+        group.resources.extend(event.resource.id.clone());
+        group.principals.extend(event.principal.clone());
+        if group.src_ips.len() < 16 {
+            group.src_ips.extend(event.src_ip.clone());
+        }
+        group.first = Some(group.first.map_or(event.time, |t| t.min(event.time)));
+        group.last = Some(group.last.map_or(event.time, |t| t.max(event.time)));
+        group.evidence.push(event);
+    }
+
+    /// The tenant an account was seen under (for reports); `None` when no record said.
+    pub fn tenants(&self) -> impl Iterator<Item = (&AccountKey, Option<&str>)> {
+        self.accounts.iter().map(|(k, s)| (k, s.tenant.as_deref()))
+    }
+}
+
+/// A principal as a baseline sees it: an assumed-role session (`.../assumed-role/Role/session`)
+/// counts as its role, since automation gets a fresh session name on every run.
+pub fn principal_key(principal: &str) -> String {
+    if let Some(at) = principal.find(":assumed-role/") {
+        let rest = &principal[at + ":assumed-role/".len()..];
+        if let Some(slash) = rest.find('/') {
+            return principal[..at + ":assumed-role/".len() + slash].to_string();
+        }
+    }
+    principal.to_ascii_lowercase()
+}
+
+/// The family of an instance type, per cloud naming: `p3.2xlarge` -> `p3`,
+/// `Standard_NC6s_v3` -> `nc`, `n2-standard-4` -> `n2`; Lightsail bundles are one family.
+pub fn instance_family(event: &Event, instance_type: &str) -> String {
+    if event.resource.kind.as_deref() == Some("lightsail:instance") {
+        return "lightsail".to_string();
+    }
+    let lower = instance_type.to_ascii_lowercase();
+    match event.provider {
+        Provider::Azure => {
+            let size = lower
+                .strip_prefix("standard_")
+                .or_else(|| lower.strip_prefix("basic_"))
+                .unwrap_or(&lower);
+            size.chars().take_while(|c| c.is_ascii_alphabetic()).collect()
+        }
+        Provider::Gcp => lower.split('-').next().unwrap_or(&lower).to_string(),
+        _ => lower.split('.').next().unwrap_or(&lower).to_string(),
+    }
+}
+
+struct Flags {
+    new_region: bool,
+    new_family: bool,
+    new_principal: bool,
+    new_network: bool,
+    hosting_source: bool,
+}
+
+struct Tested<'a> {
+    key: &'a AccountKey,
+    state: &'a AccountState,
+    principal: &'a str,
+    day: NaiveDate,
+    group: &'a DayGroup,
+    /// Min of the principal and account rate p-values (before the novel-launch test).
+    p_rate: f64,
+    /// Launches in a region or instance family new to the account.
+    novel_launches: f64,
+    observed: f64,
+    expected: f64,
+    history_days: u32,
+    flags: Flags,
+}
+
+pub fn detect(
+    observations: ProvisioningObservations,
+    days: TestDays,
+    params: &ProvisioningParams,
+    hosting: &dyn HostingLookup,
+) -> DetectorOutput {
+    let mut output = DetectorOutput::default();
+    let mut tested = Vec::new();
+    for (key, state) in &observations.accounts {
+        let mut reported_cold = false;
+        for (principal, by_day) in &state.provisioning {
+            for (&day, group) in by_day.range(days.first..=days.last) {
+                let (from, to) = history_range(day, params.baseline_days);
+                let history: Vec<NaiveDate> = state.active_days.range(from..=to).copied().collect();
+                if (history.len() as u32) < params.min_history_days {
+                    if !reported_cold {
+                        output.cold_start.push(ColdStart {
+                            detector: Detector::Provisioning,
+                            scope: format!("{}/{}", key.provider, key.account),
+                            history_days: history.len() as u32,
+                            needed_days: params.min_history_days,
+                        });
+                        reported_cold = true;
+                    }
+                    continue;
+                }
+                tested.push(test_group(key, state, principal, day, group, &history, params, hosting));
+            }
+        }
+    }
+    // The size of first uses: most are a few instances (a team trying a region); a first use
+    // of fifty GPU instances is not. Learned from all first uses of the run.
+    // Each first use is judged against the others (leave one out), so a large attack does not
+    // widen its own baseline.
+    let sizes = tested.iter().map(|t| t.novel_launches).filter(|n| *n > 0.0);
+    let (n, sum, sum_sq) = sizes.fold((0.0, 0.0, 0.0), |(n, s, q), x| (n + 1.0, s + x, q + x * x));
+    for test in &mut tested {
+        let x = test.novel_launches;
+        let p_novel = if x > 0.0 {
+            CountModel::fit_moments(n - 1.0, sum - x, sum_sq - x * x, &params.count_prior).p_at_least(x)
+        } else {
+            1.0
+        };
+        test.p_rate = (3.0 * test.p_rate.min(p_novel)).min(1.0);
+    }
+    let trials = tested.len() as u64;
+    let count = |f: fn(&Flags) -> bool| tested.iter().filter(|t| f(&t.flags)).count() as u64;
+    let rates = [
+        signal_rate(count(|f| f.new_region), trials, params.prior_new_region, params.prior_weight),
+        signal_rate(count(|f| f.new_family), trials, params.prior_new_family, params.prior_weight),
+        signal_rate(count(|f| f.new_principal), trials, params.prior_new_principal, params.prior_weight),
+        signal_rate(count(|f| f.new_network), trials, params.prior_new_network, params.prior_weight),
+        signal_rate(count(|f| f.hosting_source), trials, params.prior_hosting_source, params.prior_weight),
+    ];
+    for test in &tested {
+        output.candidates.push(candidate(test, &rates, params));
+    }
+    output
+}
+
+#[allow(clippy::too_many_arguments)]
+fn test_group<'a>(
+    key: &'a AccountKey,
+    state: &'a AccountState,
+    principal: &'a str,
+    day: NaiveDate,
+    group: &'a DayGroup,
+    history: &[NaiveDate],
+    params: &ProvisioningParams,
+    hosting: &dyn HostingLookup,
+) -> Tested<'a> {
+    let (from, to) = history_range(day, params.baseline_days);
+    let by_day = &state.provisioning[principal];
+    let principal_history: Vec<f64> = history
+        .iter()
+        .map(|d| by_day.get(d).map_or(0.0, |g| g.launches))
+        .collect();
+    let account_total = |d: &NaiveDate| -> f64 {
+        state
+            .provisioning
+            .values()
+            .filter_map(|days| days.get(d))
+            .map(|g| g.launches)
+            .sum()
+    };
+    let account_history: Vec<f64> = history.iter().map(account_total).collect();
+    let principal_model = CountModel::fit(&principal_history, &params.count_prior);
+    let account_model = CountModel::fit(&account_history, &params.count_prior);
+    let p_principal = principal_model.p_at_least(group.launches);
+    let p_account = account_model.p_at_least(account_total(&day));
+    let p_rate = p_principal.min(p_account);
+
+    let seen_in_window = |days: Option<&BTreeSet<NaiveDate>>| days.is_some_and(|d| d.range(from..=to).next().is_some());
+    let new_region = group.regions.iter().any(|r| !seen_in_window(state.regions.get(r)));
+    let new_family = group.families.iter().any(|f| !seen_in_window(state.families.get(f)));
+    let novel_launches: f64 = group
+        .launches_by_slice
+        .iter()
+        .filter(|((region, family), _)| {
+            region.as_ref().is_some_and(|r| !seen_in_window(state.regions.get(r)))
+                || family.as_ref().is_some_and(|f| !seen_in_window(state.families.get(f)))
+        })
+        .map(|(_, n)| n)
+        .sum();
+    let new_principal = by_day.range(from..=to).next().is_none();
+    let network_seen = |token: String| seen_in_window(state.networks.get(&(principal.to_string(), token)));
+    let ips: Vec<std::net::IpAddr> = group.src_ips.iter().filter_map(|ip| ip.parse().ok()).collect();
+    let new_network = ips.iter().any(|ip| !network_seen(network_of(*ip)));
+    let hosting_source = ips.iter().any(|ip| {
+        hosting
+            .hosting_provider(*ip)
+            .is_some_and(|provider| !network_seen(format!("hosting:{provider}")))
+    });
+    Tested {
+        key,
+        state,
+        principal,
+        day,
+        group,
+        p_rate,
+        novel_launches,
+        observed: group.launches,
+        expected: principal_model.mean,
+        history_days: history.len() as u32,
+        flags: Flags {
+            new_region,
+            new_family,
+            new_principal,
+            new_network,
+            hosting_source,
+        },
+    }
+}
+
+fn candidate(test: &Tested, rates: &[f64; 5], params: &ProvisioningParams) -> Candidate {
+    let flags = &test.flags;
+    let signals = [
+        Signal { name: "new_region", present: flags.new_region, base_rate: rates[0] },
+        Signal { name: "new_family", present: flags.new_family, base_rate: rates[1] },
+        Signal { name: "new_principal", present: flags.new_principal, base_rate: rates[2] },
+        Signal { name: "new_network", present: flags.new_network, base_rate: rates[3] },
+        Signal { name: "hosting_source", present: flags.hosting_source, base_rate: rates[4] },
+    ];
+    let p_value = combined_p_value(test.p_rate, &signals);
+    let mut present: Vec<String> = signals.iter().filter(|s| s.present).map(|s| s.name.to_string()).collect();
+    let burst = test.p_rate < 1e-4;
+    if burst {
+        present.insert(0, "burst".to_string());
+    }
+    let accelerators = test
+        .group
+        .families
+        .iter()
+        .any(|f| ACCELERATOR_FAMILIES.contains(&f.as_str()));
+    if accelerators {
+        present.push("accelerator_family".to_string());
+    }
+    let mut severity = if burst || flags.hosting_source { Severity::High } else { Severity::Medium };
+    if accelerators && (burst || flags.new_region) {
+        severity = raise(severity);
+    }
+    if flags.hosting_source && (flags.new_principal || flags.new_network) {
+        severity = raise(severity);
+    }
+    let mut mitre = vec!["T1584.003".to_string(), "T1583.003".to_string()];
+    if accelerators {
+        mitre.push("T1496".to_string());
+    }
+    if flags.hosting_source || flags.new_network {
+        mitre.push("T1078.004".to_string());
+    }
+    let group = test.group;
+    let what = group.instance_types.iter().next().cloned().unwrap_or_else(|| "instances".to_string());
+    let title = format!(
+        "{} launched {} {} in {} ({})",
+        short_principal(test.principal),
+        group.launches,
+        what,
+        group.regions.iter().cloned().collect::<Vec<_>>().join(", "),
+        present.join(", ")
+    );
+    let day = test.day.to_string();
+    let first_seen = group.first.expect("a group has at least one event");
+    Candidate {
+        detector: Detector::Provisioning,
+        identity: vec![
+            "provisioning".into(),
+            test.key.provider.to_string(),
+            test.key.account.clone(),
+            test.principal.to_string(),
+            day,
+        ],
+        title,
+        provider: test.key.provider.clone(),
+        tenant: test.state.tenant.clone(),
+        account: Some(test.key.account.clone()),
+        first_seen,
+        last_seen: group.last.unwrap_or(first_seen),
+        mitre,
+        entities: Entities {
+            principals: entity_list(group.principals.iter().cloned(), 10),
+            src_ips: entity_list(group.src_ips.iter().cloned(), 20),
+            regions: entity_list(group.regions.iter().cloned(), 10),
+            services: entity_list(group.services.iter().cloned(), 10),
+            resources: entity_list(group.resources.iter().cloned().chain(group.instance_types.iter().cloned()), 20),
+        },
+        baseline: Baseline {
+            observed: test.observed,
+            expected: (test.expected * 100.0).round() / 100.0,
+            p_value: p_value,
+            q_value: 1.0,
+            window_days: params.baseline_days.min(test.history_days.max(1)),
+            method: "Gamma-Poisson daily launches (principal and account) combined exactly with novelty signals"
+                .to_string(),
+            signals: present.clone(),
+        },
+        evidence: group.evidence.clone().into_evidence(),
+        severity,
+        facts: present.into_iter().collect(),
+    }
+}
+
+/// `arn:aws:sts::1:assumed-role/Deploy` -> `assumed-role/Deploy`; emails and names as they are.
+fn short_principal(principal: &str) -> &str {
+    principal.rsplit(':').next().filter(|s| !s.is_empty()).unwrap_or(principal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::NoHostingRanges;
+    use crate::schema::{Outcome, Resource, SourceRef};
+    use chrono::TimeZone;
+
+    struct OneRange;
+    impl HostingLookup for OneRange {
+        fn hosting_provider(&self, ip: std::net::IpAddr) -> Option<String> {
+            ip.to_string().starts_with("5.161.").then(|| "hetzner".to_string())
+        }
+    }
+
+    fn event(day: u32, hour: u32, principal: &str, op_category: Category, count: u32, itype: &str, region: &str, ip: &str) -> Event {
+        Event {
+            time: Utc.with_ymd_and_hms(2024, 3, day, hour, 0, 0).unwrap(),
+            provider: Provider::Aws,
+            tenant: Some("111122223333".into()),
+            account: Some("111122223333".into()),
+            region: Some(region.into()),
+            category: op_category,
+            class_uid: 6003,
+            operation: if op_category == Category::Provision { "RunInstances" } else { "DescribeInstances" }.into(),
+            principal: Some(principal.into()),
+            src_ip: Some(ip.into()),
+            user_agent: None,
+            outcome: Some(Outcome::Success),
+            reason: None,
+            resource: Resource {
+                kind: Some("ec2:instance".into()),
+                instance_type: Some(itype.into()),
+                instance_count: Some(count),
+                ..Resource::default()
+            },
+            source: SourceRef { file: "t".into(), record: 1 },
+        }
+    }
+
+    const CI: &str = "arn:aws:sts::111122223333:assumed-role/ci-nightly/run-1";
+    const DEV: &str = "arn:aws:iam::111122223333:user/dev";
+
+    /// 28 days of a nightly batch of ~40 m5 instances in us-east-1 and a developer's API calls.
+    fn quiet_month(obs: &mut ProvisioningObservations, hosting: &dyn HostingLookup) {
+        for day in 1..=28 {
+            if day % 3 == 0 {
+                // Teams trying a region now and then, with a few instances.
+                let region = ["eu-west-1", "eu-central-1", "us-west-2", "ap-south-1", "ca-central-1"][(day / 3) as usize % 5];
+                let team = format!("arn:aws:iam::111122223333:user/team{}", day % 4);
+                obs.observe(&event(day, 11, &team, Category::Provision, 1 + day % 3, "t3.medium", region, "203.0.113.60"), hosting);
+            }
+            let session = CI.replace("run-1", &format!("run-{day}"));
+            obs.observe(&event(day, 2, &session, Category::Provision, 38 + day % 5, "m5.large", "us-east-1", "198.51.100.10"), hosting);
+            obs.observe(&event(day, 10, DEV, Category::Api, 1, "", "us-east-1", "203.0.113.50"), hosting);
+        }
+    }
+
+    fn days(first: u32, last: u32) -> TestDays {
+        TestDays {
+            first: NaiveDate::from_ymd_opt(2024, 3, first).unwrap(),
+            last: NaiveDate::from_ymd_opt(2024, 3, last).unwrap(),
+        }
+    }
+
+    fn significant(output: &DetectorOutput) -> Vec<&Candidate> {
+        output.candidates.iter().filter(|c| c.baseline.p_value < 1e-4).collect()
+    }
+
+    #[test]
+    fn nightly_automation_is_not_an_anomaly() {
+        let mut obs = ProvisioningObservations::default();
+        quiet_month(&mut obs, &NoHostingRanges);
+        obs.observe(&event(29, 2, CI, Category::Provision, 41, "m5.large", "us-east-1", "198.51.100.10"), &NoHostingRanges);
+        let out = detect(obs, days(29, 29), &ProvisioningParams::default(), &NoHostingRanges);
+        assert_eq!(out.candidates.len(), 1);
+        assert!(out.candidates[0].baseline.p_value > 0.05, "{:?}", out.candidates[0].baseline);
+    }
+
+    #[test]
+    fn gpu_burst_in_a_new_region_is_found() {
+        let mut obs = ProvisioningObservations::default();
+        quiet_month(&mut obs, &NoHostingRanges);
+        obs.observe(&event(29, 2, CI, Category::Provision, 40, "m5.large", "us-east-1", "198.51.100.10"), &NoHostingRanges);
+        obs.observe(&event(29, 3, CI, Category::Provision, 30, "p3.16xlarge", "ap-southeast-1", "198.51.100.10"), &NoHostingRanges);
+        let out = detect(obs, days(8, 29), &ProvisioningParams::default(), &NoHostingRanges);
+        let found = significant(&out);
+        assert_eq!(found.len(), 1, "{:?}", out.candidates.iter().map(|c| (&c.title, c.baseline.p_value)).collect::<Vec<_>>());
+        let finding = found[0];
+        for signal in ["burst", "new_region", "new_family", "accelerator_family"] {
+            assert!(finding.baseline.signals.iter().any(|s| s == signal), "{signal}: {:?}", finding.baseline.signals);
+        }
+        assert_eq!(finding.severity, Severity::Critical);
+        assert!(finding.mitre.contains(&"T1496".to_string()));
+    }
+
+    #[test]
+    fn a_developer_who_never_provisions_launching_from_a_vps_is_found() {
+        let mut obs = ProvisioningObservations::default();
+        quiet_month(&mut obs, &OneRange);
+        obs.observe(&event(29, 2, CI, Category::Provision, 40, "m5.large", "us-east-1", "198.51.100.10"), &OneRange);
+        obs.observe(&event(29, 14, DEV, Category::Provision, 1, "c5.xlarge", "us-east-1", "5.161.10.20"), &OneRange);
+        let out = detect(obs, days(29, 29), &ProvisioningParams::default(), &OneRange);
+        let dev = out.candidates.iter().find(|c| c.entities.principals == [DEV]).unwrap();
+        assert!(dev.baseline.p_value < 1e-4, "{:?}", dev.baseline);
+        assert!(dev.baseline.signals.contains(&"hosting_source".to_string()));
+        assert!(dev.baseline.signals.contains(&"new_principal".to_string()));
+    }
+
+    #[test]
+    fn a_first_launch_in_a_new_region_by_a_usual_principal_stays_quiet() {
+        let mut obs = ProvisioningObservations::default();
+        quiet_month(&mut obs, &NoHostingRanges);
+        obs.observe(&event(29, 2, CI, Category::Provision, 40, "m5.large", "us-east-1", "198.51.100.10"), &NoHostingRanges);
+        obs.observe(&event(29, 4, CI, Category::Provision, 3, "m5.large", "eu-west-1", "198.51.100.10"), &NoHostingRanges);
+        let out = detect(obs, days(8, 29), &ProvisioningParams::default(), &NoHostingRanges);
+        assert!(significant(&out).is_empty(), "{:?}", out.candidates.iter().map(|c| &c.baseline).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn too_little_history_is_reported_as_cold_start() {
+        let mut obs = ProvisioningObservations::default();
+        obs.observe(&event(1, 2, CI, Category::Provision, 50, "p3.2xlarge", "us-east-1", "198.51.100.10"), &NoHostingRanges);
+        let out = detect(obs, days(1, 1), &ProvisioningParams::default(), &NoHostingRanges);
+        assert!(out.candidates.is_empty());
+        assert_eq!(out.cold_start.len(), 1);
+        assert_eq!(out.cold_start[0].history_days, 0);
+    }
+
+    #[test]
+    fn started_records_are_not_counted() {
+        let mut obs = ProvisioningObservations::default();
+        let mut started = event(1, 2, CI, Category::Provision, 5, "m5.large", "us-east-1", "198.51.100.10");
+        started.outcome = None;
+        obs.observe(&started, &NoHostingRanges);
+        let account = obs.accounts.values().next().unwrap();
+        assert!(account.provisioning.is_empty());
+        assert_eq!(account.active_days.len(), 1);
+    }
+
+    #[test]
+    fn families_per_cloud() {
+        let mut e = event(1, 1, DEV, Category::Provision, 1, "", "x", "198.51.100.1");
+        assert_eq!(instance_family(&e, "p3.2xlarge"), "p3");
+        e.provider = Provider::Azure;
+        assert_eq!(instance_family(&e, "Standard_NC6s_v3"), "nc");
+        e.provider = Provider::Gcp;
+        assert_eq!(instance_family(&e, "n2-standard-4"), "n2");
+        assert_eq!(principal_key(CI), "arn:aws:sts::111122223333:assumed-role/ci-nightly");
+    }
+}

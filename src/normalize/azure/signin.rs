@@ -1,0 +1,284 @@
+//! Entra ID (Azure AD) sign-ins: Microsoft Graph `auditLogs/signIns` items, and the same object
+//! wrapped in the resource-log envelope by a diagnostic setting (categories `SignInLogs`,
+//! `NonInteractiveUserSignInLogs`, and the service-principal and managed-identity variants).
+//! The Log Analytics `SigninLogs` table is read in [`super::log_analytics`] into the same
+//! [`SignIn`].
+//!
+//! The outcome is only "error code 0 or not". Which codes mean a wrong password, a blocked
+//! account or an MFA interrupt is the detectors' table, not the normalizer's.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::super::error::RecordError;
+use super::super::fields::{self, first_text, has, text};
+use super::super::RecordContext;
+use super::{embedded, required_time};
+use crate::schema::{Category, Event, Outcome, Provider, Record, Resource};
+
+/// Diagnostic-settings categories that carry sign-in records.
+const SIGN_IN_CATEGORIES: &[&str] = &[
+    "SignInLogs",
+    "NonInteractiveUserSignInLogs",
+    "ServicePrincipalSignInLogs",
+    "ManagedIdentitySignInLogs",
+    "MicrosoftServicePrincipalSignInLogs",
+];
+
+/// `operationName` of every sign-in in the diagnostic export and Log Analytics.
+pub(super) const SIGN_IN_ACTIVITY: &str = "Sign-in activity";
+
+/// The value of `authenticationRequirement` when a second factor was required.
+const MULTI_FACTOR: &str = "multiFactorAuthentication";
+
+/// One sign-in attempt, whichever shape it came in.
+pub(super) struct SignIn {
+    pub time: DateTime<Utc>,
+    pub operation: String,
+    pub tenant: Option<String>,
+    pub principal: Option<String>,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    /// `status.errorCode` / `ResultType`: `0` is success, anything else a failure.
+    pub error_code: Option<String>,
+    pub failure_reason: Option<String>,
+    pub application: Option<String>,
+    pub authentication_requirement: Option<String>,
+    pub city: Option<String>,
+    pub country: Option<String>,
+}
+
+impl SignIn {
+    pub(super) fn into_event(self, context: &RecordContext) -> Event {
+        let (outcome, reason) = match self.error_code.as_deref().map(str::trim) {
+            None | Some("") => (None, None),
+            Some("0") => (Some(Outcome::Success), None),
+            Some(code) => (
+                Some(Outcome::Failure),
+                Some(match self.failure_reason.as_deref() {
+                    Some(why) => format!("{code}: {}", super::truncate(why, 200)),
+                    None => code.to_string(),
+                }),
+            ),
+        };
+        let location = match (self.city, self.country) {
+            (Some(city), Some(country)) => Some(format!("{city}, {country}")),
+            (city, country) => city.or(country),
+        };
+        Event {
+            time: self.time,
+            provider: Provider::Azure,
+            tenant: self.tenant,
+            account: None,
+            region: None,
+            category: Category::Login,
+            class_uid: Category::Login.class_uid(),
+            operation: self.operation,
+            principal: self.principal,
+            src_ip: fields::ip_address(self.ip),
+            user_agent: self.user_agent,
+            outcome,
+            reason,
+            resource: Resource {
+                kind: Some("application".into()),
+                id: self.application,
+                // The requirement, not proof the factor was passed: a sign-in interrupted for MFA
+                // (50074) also says multiFactorAuthentication. The outcome tells them apart.
+                mfa: self
+                    .authentication_requirement
+                    .map(|requirement| requirement.eq_ignore_ascii_case(MULTI_FACTOR)),
+                location,
+                ..Resource::default()
+            },
+            source: context.source.clone(),
+        }
+    }
+}
+
+/// A Graph `signIn` item: it has a `status` object and sign-in-only fields.
+pub(super) fn is_graph_item(record: &Value) -> bool {
+    record.get("status").is_some_and(Value::is_object)
+        && [
+            "conditionalAccessStatus",
+            "clientAppUsed",
+            "createdDateTime",
+        ]
+        .iter()
+        .any(|key| has(record, key))
+        && [
+            "userPrincipalName",
+            "appId",
+            "appDisplayName",
+            "servicePrincipalName",
+        ]
+        .iter()
+        .any(|key| has(record, key))
+}
+
+/// A resource-log record of a sign-in category (or, lacking the category, the sign-in
+/// operation name with a `properties` object).
+pub(super) fn is_diagnostic_export(record: &Value) -> bool {
+    let category = text(record, &["category"]).is_some_and(|category| {
+        SIGN_IN_CATEGORIES
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(&category))
+    });
+    let operation = text(record, &["operationName"])
+        .is_some_and(|operation| operation.eq_ignore_ascii_case(SIGN_IN_ACTIVITY))
+        && record.get("properties").is_some_and(Value::is_object);
+    category || operation
+}
+
+pub(super) fn graph_item(record: &Value, context: &RecordContext) -> Result<Record, RecordError> {
+    let time = required_time(record, &["createdDateTime"], "createdDateTime")?;
+    Ok(Record::Event(Box::new(
+        from_graph_object(record, time, "signIn".into(), None).into_event(context),
+    )))
+}
+
+/// The envelope supplies time, tenant, caller address and result; `properties` is the Graph
+/// `signIn` object and fills in the rest.
+pub(super) fn diagnostic_export(
+    record: &Value,
+    context: &RecordContext,
+) -> Result<Record, RecordError> {
+    let time = required_time(record, &["time"], "time")?;
+    let properties = embedded(record.get("properties"));
+    let inner = properties.as_deref().unwrap_or(&Value::Null);
+    let operation = text(record, &["operationName"]).unwrap_or_else(|| SIGN_IN_ACTIVITY.into());
+    let mut sign_in = from_graph_object(inner, time, operation, text(record, &["tenantId"]));
+    sign_in.ip = text(record, &["callerIpAddress"]).or(sign_in.ip);
+    if let Some(code) = text(record, &["resultType"]) {
+        sign_in.error_code = Some(code);
+        sign_in.failure_reason = text(record, &["resultDescription"]).or(sign_in.failure_reason);
+    }
+    // `identity` is the display name; only a fallback when properties name no one.
+    sign_in.principal = sign_in.principal.or_else(|| text(record, &["identity"]));
+    Ok(Record::Event(Box::new(sign_in.into_event(context))))
+}
+
+/// Reads the Graph `signIn` fields (camelCase) of `object`.
+fn from_graph_object(
+    object: &Value,
+    time: DateTime<Utc>,
+    operation: String,
+    envelope_tenant: Option<String>,
+) -> SignIn {
+    let location = embedded(object.get("location"));
+    let location = location.as_deref();
+    SignIn {
+        time,
+        operation,
+        // The directory the log belongs to is the resource tenant; the home tenant differs
+        // only for guests and is the last resort.
+        tenant: envelope_tenant.or_else(|| {
+            first_text(
+                object,
+                &[&["tenantId"], &["resourceTenantId"], &["homeTenantId"]],
+            )
+        }),
+        principal: first_text(
+            object,
+            &[
+                &["userPrincipalName"],
+                &["servicePrincipalName"],
+                &["userId"],
+                &["servicePrincipalId"],
+            ],
+        ),
+        ip: text(object, &["ipAddress"]),
+        user_agent: text(object, &["userAgent"]),
+        error_code: text(object, &["status", "errorCode"]),
+        failure_reason: text(object, &["status", "failureReason"]),
+        application: first_text(object, &[&["appDisplayName"], &["resourceDisplayName"]]),
+        authentication_requirement: text(object, &["authenticationRequirement"]),
+        city: location.and_then(|l| text(l, &["city"])),
+        country: location.and_then(|l| text(l, &["countryOrRegion"])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::FileHints;
+    use crate::schema::SourceRef;
+    use serde_json::json;
+
+    fn event(record: &Value) -> Result<Event, RecordError> {
+        let hints = FileHints::default();
+        let context = RecordContext {
+            source: SourceRef {
+                file: "t.json".into(),
+                record: 1,
+            },
+            file: &hints,
+        };
+        let mapped = if is_diagnostic_export(record) {
+            diagnostic_export(record, &context)
+        } else {
+            assert!(is_graph_item(record), "not recognized: {record}");
+            graph_item(record, &context)
+        };
+        match mapped? {
+            Record::Event(event) => Ok(*event),
+            Record::Billing(_) => panic!("a sign-in became billing"),
+        }
+    }
+
+    #[test]
+    fn success_keeps_no_reason_even_with_filler_text() {
+        // Graph writes failureReason "Other." on successful sign-ins.
+        let record = json!({"createdDateTime": "2024-01-01T00:00:00Z", "appId": "a",
+            "userPrincipalName": "u@contoso.example", "conditionalAccessStatus": "success",
+            "status": {"errorCode": 0, "failureReason": "Other."}});
+        let event = event(&record).unwrap();
+        assert_eq!(event.outcome, Some(Outcome::Success));
+        assert_eq!(event.reason, None);
+        assert_eq!(event.resource.mfa, None);
+        assert_eq!(event.resource.location, None);
+    }
+
+    #[test]
+    fn missing_status_code_is_no_outcome() {
+        let record = json!({"createdDateTime": "2024-01-01T00:00:00Z", "appId": "a",
+            "clientAppUsed": "Browser", "status": {}});
+        let event = event(&record).unwrap();
+        assert_eq!((event.outcome, event.reason), (None, None));
+        assert_eq!(event.principal.as_deref(), None);
+    }
+
+    #[test]
+    fn missing_created_time_is_named() {
+        let record = json!({"appId": "a", "clientAppUsed": "Browser", "status": {"errorCode": 0}});
+        assert_eq!(
+            event(&record).unwrap_err(),
+            RecordError::MissingField("createdDateTime")
+        );
+    }
+
+    #[test]
+    fn country_alone_is_a_location() {
+        let record = json!({"createdDateTime": "2024-01-01T00:00:00Z", "appId": "a",
+            "clientAppUsed": "Browser", "status": {"errorCode": 50126},
+            "location": {"countryOrRegion": "NL"}});
+        let event = event(&record).unwrap();
+        assert_eq!(event.resource.location.as_deref(), Some("NL"));
+        assert_eq!(event.reason.as_deref(), Some("50126"));
+    }
+
+    #[test]
+    fn service_principal_sign_in_from_the_export() {
+        let record = json!({"time": "2024-01-01T00:00:00Z", "category": "ServicePrincipalSignInLogs",
+            "operationName": "Sign-in activity", "resultType": "7000215",
+            "resultDescription": "Invalid client secret provided.",
+            "tenantId": "t1", "callerIpAddress": "198.51.100.9",
+            "properties": {"servicePrincipalName": "ci-deployer", "appDisplayName": "ci-deployer"}});
+        let event = event(&record).unwrap();
+        assert_eq!(event.principal.as_deref(), Some("ci-deployer"));
+        assert_eq!(event.tenant.as_deref(), Some("t1"));
+        assert_eq!(
+            event.reason.as_deref(),
+            Some("7000215: Invalid client secret provided.")
+        );
+    }
+}

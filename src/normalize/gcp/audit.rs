@@ -1,0 +1,409 @@
+//! Cloud Audit Log entries: a Cloud Logging `LogEntry` whose `protoPayload` is an `AuditLog`.
+//!
+//! Long-running operations (a Compute Engine `instances.insert`, say) log two entries that share
+//! an `operation.id`. The first (`operation.first`) is written when the call is accepted and
+//! carries the whole request (machine type, count); the last (`operation.last`) is written when
+//! the operation ends and carries the outcome (a non-zero `status` when it failed) but only a
+//! stub of the request. So the first entry has no outcome yet: it maps to `outcome: None` with
+//! reason `operation started`, and a reader takes the request from the first entry and the
+//! outcome from the last. A call rejected outright (permission denied) logs one entry with a
+//! non-zero `status` and no operation.
+
+use serde_json::Value;
+
+use super::{has_any, login, organization_of};
+use crate::normalize::categories;
+use crate::normalize::error::RecordError;
+use crate::normalize::fields::{self, first_text, has, text};
+use crate::normalize::RecordContext;
+use crate::schema::{Category, Event, Outcome, Provider, Record, Resource};
+
+const AUDIT_LOG_TYPE: &str = "type.googleapis.com/google.cloud.audit.AuditLog";
+
+/// Workspace shares its login audit into Cloud Logging under this service name.
+const WORKSPACE_LOGIN_SERVICE: &str = "login.googleapis.com";
+
+/// Longest status message kept as the reason; messages can quote whole requests.
+const REASON_CHARS: usize = 200;
+
+/// A Cloud Logging entry. Entries with another payload (`jsonPayload`, `textPayload`) are
+/// claimed too, so that a mixed log export reports them as "not an audit log" instead of as
+/// records of an unknown format.
+pub(super) fn is_log_entry(record: &Value) -> bool {
+    has(record, "protoPayload")
+        || (has(record, "logName") && has_any(record, &["jsonPayload", "textPayload"]))
+}
+
+pub(super) fn map_entry(entry: &Value, context: &RecordContext) -> Result<Record, RecordError> {
+    let payload = audit_payload(entry)?;
+    // `receiveTimestamp` (when Logging received the entry) stands in when `timestamp` is absent.
+    let time = match text(entry, &["timestamp"]) {
+        Some(_) => fields::required_time(entry, &["timestamp"], "timestamp")?,
+        None => fields::required_time(entry, &["receiveTimestamp"], "timestamp")?,
+    };
+    let service = text(payload, &["serviceName"])
+        .ok_or(RecordError::MissingField("protoPayload.serviceName"))?;
+    let operation = text(payload, &["methodName"])
+        .ok_or(RecordError::MissingField("protoPayload.methodName"))?;
+    let method = without_version(&operation);
+    let category = categories::GCP.category(&service, method);
+
+    let log = text(entry, &["logName"])
+        .map(|name| LogParent::parse(&name))
+        .unwrap_or_default();
+    let account = text(entry, &["resource", "labels", "project_id"]).or(log.project);
+    let tenant = log
+        .organization
+        .or_else(|| account.clone())
+        .or_else(|| text(payload, &["resourceName"]).and_then(|name| organization_of(&name)));
+
+    let (outcome, reason, resource) =
+        if category == Category::Login && service.eq_ignore_ascii_case(WORKSPACE_LOGIN_SERVICE) {
+            let sign_in = login::sign_in(payload, method);
+            (sign_in.outcome, sign_in.reason, sign_in.resource)
+        } else {
+            let (outcome, reason) = outcome(entry, payload);
+            let resource = match category {
+                Category::Provision => provisioned(entry, payload, method),
+                Category::Login | Category::Api => touched_resource(entry, payload),
+            };
+            (outcome, reason, resource)
+        };
+
+    Ok(Record::Event(Box::new(Event {
+        time,
+        provider: Provider::Gcp,
+        tenant,
+        account,
+        region: first_text(
+            entry,
+            &[
+                &["resource", "labels", "zone"],
+                &["resource", "labels", "region"],
+                &["resource", "labels", "location"],
+            ],
+        ),
+        category,
+        class_uid: category.class_uid(),
+        operation,
+        principal: first_text(
+            payload,
+            &[
+                &["authenticationInfo", "principalEmail"],
+                &["authenticationInfo", "principalSubject"],
+            ],
+        ),
+        // `callerIp` may say `private` or `gce-internal-ip` instead of an address.
+        src_ip: fields::ip_address(text(payload, &["requestMetadata", "callerIp"])),
+        user_agent: text(payload, &["requestMetadata", "callerSuppliedUserAgent"]),
+        outcome,
+        reason,
+        resource,
+        source: context.source.clone(),
+    })))
+}
+
+/// The `AuditLog` payload, or why the entry has none.
+fn audit_payload(entry: &Value) -> Result<&Value, RecordError> {
+    let payload = entry
+        .get("protoPayload")
+        .ok_or(RecordError::MissingField("protoPayload"))?;
+    if !payload.is_object() {
+        return Err(RecordError::bad(
+            "protoPayload",
+            payload.to_string().chars().take(40).collect::<String>(),
+            "not an object",
+        ));
+    }
+    match text(payload, &["@type"]) {
+        Some(kind) if kind != AUDIT_LOG_TYPE => Err(RecordError::bad(
+            "protoPayload.@type",
+            kind,
+            "not a Cloud Audit Log entry",
+        )),
+        _ => Ok(payload),
+    }
+}
+
+/// What a `logName` says about where the entry was logged.
+#[derive(Debug, Default, PartialEq)]
+struct LogParent {
+    organization: Option<String>,
+    project: Option<String>,
+}
+
+impl LogParent {
+    /// `projects/P/logs/...` or `organizations/O/logs/...`; folder and billing-account logs
+    /// name neither an organization nor a project.
+    fn parse(log_name: &str) -> Self {
+        let mut parts = log_name.split('/');
+        match (parts.next(), parts.next()) {
+            (Some("organizations"), Some(id)) if !id.is_empty() => LogParent {
+                organization: Some(id.to_string()),
+                project: None,
+            },
+            (Some("projects"), Some(id)) if !id.is_empty() => LogParent {
+                organization: None,
+                project: Some(id.to_string()),
+            },
+            _ => LogParent::default(),
+        }
+    }
+}
+
+/// `v1.compute.instances.insert` -> `compute.instances.insert`: the category table lists each
+/// method once, whichever API version (`v1`, `beta`, `alpha`) the caller used.
+pub(super) fn without_version(method: &str) -> &str {
+    match method.split_once('.') {
+        Some((prefix, rest)) if is_api_version(prefix) => rest,
+        _ => method,
+    }
+}
+
+fn is_api_version(segment: &str) -> bool {
+    let mut chars = segment.chars();
+    let numbered = chars.next() == Some('v')
+        && chars.next().is_some_and(|c| c.is_ascii_digit())
+        && segment.chars().all(|c| c.is_ascii_alphanumeric());
+    numbered || segment == "beta" || segment == "alpha"
+}
+
+/// A non-zero `status.code` is a failure whatever else the entry says; the first entry of a
+/// long-running operation has no outcome yet (see the module docs).
+fn outcome(entry: &Value, payload: &Value) -> (Option<Outcome>, Option<String>) {
+    if let Some(code) = text(payload, &["status", "code"]).filter(|code| code != "0") {
+        let reason = match text(payload, &["status", "message"]) {
+            Some(message) => format!("{code}: {}", truncate(&message, REASON_CHARS)),
+            None => code,
+        };
+        return (Some(Outcome::Failure), Some(reason));
+    }
+    let flag = |key: &str| {
+        entry
+            .get("operation")
+            .and_then(|operation| operation.get(key))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
+    if flag("first") && !flag("last") {
+        return (None, Some("operation started".into()));
+    }
+    (Some(Outcome::Success), None)
+}
+
+fn truncate(raw: &str, chars: usize) -> String {
+    raw.chars().take(chars).collect()
+}
+
+/// What a provisioning call asked for, from whichever request shape the method uses.
+fn provisioned(entry: &Value, payload: &Value, method: &str) -> Resource {
+    let request = payload.get("request").unwrap_or(&Value::Null);
+    let (instance_type, instance_count) = match method {
+        // One instance per call by definition; the last entry of the operation carries no
+        // machine type, only the request's `@type`.
+        "compute.instances.insert" => (machine_type(request, &["machineType"]), Some(1)),
+        "compute.instances.bulkInsert" | "compute.regionInstances.bulkInsert" => (
+            machine_type(request, &["instanceProperties", "machineType"]),
+            count(request, &["count"]),
+        ),
+        "compute.instanceGroupManagers.insert" | "compute.regionInstanceGroupManagers.insert" => {
+            (None, count(request, &["targetSize"]))
+        }
+        "compute.instanceGroupManagers.resize" | "compute.regionInstanceGroupManagers.resize" => {
+            (None, count(request, &["size"]))
+        }
+        _ if method.ends_with(".ClusterManager.CreateNodePool") => (
+            machine_type(request, &["nodePool", "config", "machineType"]),
+            count(request, &["nodePool", "initialNodeCount"]),
+        ),
+        _ if method.ends_with(".NotebookService.CreateInstance") => {
+            (machine_type(request, &["instance", "machineType"]), Some(1))
+        }
+        _ if method.ends_with(".JobService.CreateCustomJob") => {
+            let pool = fields::at(request, &["customJob", "jobSpec", "workerPoolSpecs"])
+                .and_then(Value::as_array)
+                .and_then(|pools| pools.first());
+            (
+                pool.and_then(|pool| machine_type(pool, &["machineSpec", "machineType"])),
+                pool.and_then(|pool| count(pool, &["replicaCount"])),
+            )
+        }
+        _ => (None, None),
+    };
+    Resource {
+        instance_type,
+        instance_count,
+        ..touched_resource(entry, payload)
+    }
+}
+
+/// The machine type's name, whether the request gives a bare name (`n1-standard-8`), a partial
+/// URL (`zones/us-central1-a/machineTypes/n1-standard-8`) or a full one.
+fn machine_type(request: &Value, path: &[&str]) -> Option<String> {
+    let raw = text(request, path)?;
+    raw.rsplit('/')
+        .next()
+        .filter(|name| !name.is_empty())
+        .map(str::to_string)
+}
+
+/// Counts are int64 in the API, which JSON renders as strings (`"count": "4"`).
+fn count(value: &Value, path: &[&str]) -> Option<u32> {
+    match fields::number(value, path)? {
+        Ok(n) if n >= 0.0 => Some(n.min(u32::MAX as f64) as u32),
+        _ => None,
+    }
+}
+
+fn touched_resource(entry: &Value, payload: &Value) -> Resource {
+    Resource {
+        kind: text(entry, &["resource", "type"]),
+        id: text(payload, &["resourceName"]),
+        ..Resource::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn api_versions_are_dropped_from_method_names() {
+        assert_eq!(
+            without_version("v1.compute.instances.insert"),
+            "compute.instances.insert"
+        );
+        assert_eq!(
+            without_version("beta.compute.instances.bulkInsert"),
+            "compute.instances.bulkInsert"
+        );
+        assert_eq!(
+            without_version("alpha.compute.instances.insert"),
+            "compute.instances.insert"
+        );
+        assert_eq!(
+            without_version("google.login.LoginService.loginFailure"),
+            "google.login.LoginService.loginFailure"
+        );
+        // A service whose name merely starts with `v` keeps it.
+        assert_eq!(
+            without_version("vpcaccess.connectors.create"),
+            "vpcaccess.connectors.create"
+        );
+        assert_eq!(without_version("SetIamPolicy"), "SetIamPolicy");
+    }
+
+    #[test]
+    fn log_names_say_organization_or_project() {
+        assert_eq!(
+            LogParent::parse("organizations/123/logs/cloudaudit.googleapis.com%2Factivity"),
+            LogParent {
+                organization: Some("123".into()),
+                project: None
+            }
+        );
+        assert_eq!(
+            LogParent::parse("projects/p-1/logs/cloudaudit.googleapis.com%2Factivity"),
+            LogParent {
+                organization: None,
+                project: Some("p-1".into())
+            }
+        );
+        assert_eq!(
+            LogParent::parse("folders/456/logs/cloudaudit.googleapis.com%2Factivity"),
+            LogParent::default()
+        );
+        assert_eq!(LogParent::parse("projects/"), LogParent::default());
+    }
+
+    #[test]
+    fn failure_status_wins_over_operation_flags() {
+        let entry = json!({"operation": {"id": "op", "first": true}});
+        let payload = json!({"status": {"code": 8, "message": "QUOTA_EXCEEDED"}});
+        assert_eq!(
+            outcome(&entry, &payload),
+            (Some(Outcome::Failure), Some("8: QUOTA_EXCEEDED".into()))
+        );
+        let no_message = json!({"status": {"code": 7}});
+        assert_eq!(
+            outcome(&json!({}), &no_message),
+            (Some(Outcome::Failure), Some("7".into()))
+        );
+    }
+
+    #[test]
+    fn operations_have_an_outcome_only_when_they_end() {
+        let empty_status = json!({"status": {}});
+        let first = json!({"operation": {"id": "op", "first": true}});
+        let last = json!({"operation": {"id": "op", "last": true}});
+        let both = json!({"operation": {"id": "op", "first": true, "last": true}});
+        assert_eq!(
+            outcome(&first, &empty_status),
+            (None, Some("operation started".into()))
+        );
+        assert_eq!(
+            outcome(&last, &empty_status),
+            (Some(Outcome::Success), None)
+        );
+        assert_eq!(
+            outcome(&both, &empty_status),
+            (Some(Outcome::Success), None)
+        );
+        let zero = json!({"status": {"code": 0}});
+        assert_eq!(outcome(&json!({}), &zero), (Some(Outcome::Success), None));
+    }
+
+    #[test]
+    fn machine_types_from_names_and_urls() {
+        let request = json!({
+            "a": "zones/us-central1-a/machineTypes/n1-standard-8",
+            "b": "https://www.googleapis.com/compute/v1/projects/p/zones/z/machineTypes/a2-highgpu-8g",
+            "c": "e2-micro",
+            "d": "zones/us-central1-a/machineTypes/",
+        });
+        assert_eq!(
+            machine_type(&request, &["a"]).as_deref(),
+            Some("n1-standard-8")
+        );
+        assert_eq!(
+            machine_type(&request, &["b"]).as_deref(),
+            Some("a2-highgpu-8g")
+        );
+        assert_eq!(machine_type(&request, &["c"]).as_deref(), Some("e2-micro"));
+        assert_eq!(machine_type(&request, &["d"]), None);
+    }
+
+    #[test]
+    fn counts_from_strings_and_numbers() {
+        let request = json!({"a": "4", "b": 12, "c": "-1", "d": "many"});
+        assert_eq!(count(&request, &["a"]), Some(4));
+        assert_eq!(count(&request, &["b"]), Some(12));
+        assert_eq!(count(&request, &["c"]), None);
+        assert_eq!(count(&request, &["d"]), None);
+        assert_eq!(count(&request, &["missing"]), None);
+    }
+
+    #[test]
+    fn other_payloads_are_claimed_but_refused() {
+        let request_log = json!({
+            "logName": "projects/p/logs/appengine.googleapis.com%2Frequest_log",
+            "protoPayload": {"@type": "type.googleapis.com/google.appengine.logging.v1.RequestLog"},
+        });
+        assert!(is_log_entry(&request_log));
+        assert!(matches!(
+            audit_payload(&request_log),
+            Err(RecordError::BadField {
+                field: "protoPayload.@type",
+                ..
+            })
+        ));
+        let json_log = json!({"logName": "projects/p/logs/syslog", "jsonPayload": {"x": 1}});
+        assert!(is_log_entry(&json_log));
+        assert_eq!(
+            audit_payload(&json_log),
+            Err(RecordError::MissingField("protoPayload"))
+        );
+        assert!(!is_log_entry(&json!({"logName": "x"})));
+    }
+}

@@ -1,0 +1,192 @@
+//! The JSON report: the contract with ticketing systems and `auditsweep eval`.
+//!
+//! Its shape is documented by `docs/report.schema.json`; tests parse reports back into these
+//! types and validate them against the schema. A finding's `id` is a fingerprint of what the
+//! incident *is* (detector, account, entity, day), never of when the run happened, so a re-run
+//! over the same data yields the same ids and a ticketing system never opens a ticket twice.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::normalize::InputSummary;
+use crate::schema::{Event, Provider};
+
+/// Bumped on any change a consumer must know about; additions of optional fields do not bump it.
+pub const SCHEMA_VERSION: &str = "1.0";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Detector {
+    Provisioning,
+    CredentialStuffing,
+    BillingJump,
+}
+
+impl Detector {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Detector::Provisioning => "provisioning",
+            Detector::CredentialStuffing => "credential_stuffing",
+            Detector::BillingJump => "billing_jump",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+/// What the baseline expected and how surprising the observation was.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// What was observed in the tested window (launches, failures, cost...).
+    pub observed: f64,
+    /// What the baseline expected for that window.
+    pub expected: f64,
+    /// The probability of seeing at least `observed` under the baseline model.
+    pub p_value: f64,
+    /// The p-value after the run's false-discovery-rate control (Benjamini-Hochberg).
+    pub q_value: f64,
+    /// Days of history the baseline was learned from.
+    pub window_days: u32,
+    /// The model and test, in a few words.
+    pub method: String,
+    /// What was unusual besides the rate: `new_region`, `hosting_source`, ...
+    pub signals: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entities {
+    pub principals: Vec<String>,
+    pub src_ips: Vec<String>,
+    pub regions: Vec<String>,
+    pub services: Vec<String>,
+    pub resources: Vec<String>,
+}
+
+/// The evidence events, capped; `omitted` says how many more there were.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub events: Vec<Event>,
+    pub omitted: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Escalation {
+    pub escalate: bool,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub id: String,
+    pub detector: Detector,
+    pub title: String,
+    pub severity: Severity,
+    pub provider: Provider,
+    pub tenant: Option<String>,
+    pub account: Option<String>,
+    pub first_seen: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub mitre: Vec<String>,
+    pub entities: Entities,
+    pub baseline: Baseline,
+    pub evidence: Evidence,
+    pub escalate: bool,
+    pub escalation_reason: String,
+    pub next_steps: Vec<String>,
+    /// Ids of other findings that explain or are explained by this one (a billing jump and the
+    /// provisioning behind it).
+    pub related: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+/// What could not be judged, so silence is never mistaken for "all clear".
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    /// Entities tested per detector.
+    pub tests: BTreeMap<String, u64>,
+    /// Entities whose history was too short to judge, per detector, with a sample.
+    pub cold_start: Vec<ColdStart>,
+    /// Days inside the window with no data from a source that otherwise reports daily.
+    pub data_gaps: Vec<DataGap>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColdStart {
+    pub detector: Detector,
+    pub scope: String,
+    pub history_days: u32,
+    pub needed_days: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataGap {
+    pub provider: Provider,
+    pub account: Option<String>,
+    pub source: String,
+    pub day: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Report {
+    pub schema_version: String,
+    pub generated_at: DateTime<Utc>,
+    pub window: Window,
+    pub inputs: InputSummaryView,
+    pub coverage: Coverage,
+    pub findings: Vec<Finding>,
+}
+
+/// The input ledger as the report shows it (the normalizer's summary, serialized as is).
+pub type InputSummaryView = serde_json::Value;
+
+impl Report {
+    pub fn new(window: Window, inputs: &InputSummary, coverage: Coverage, findings: Vec<Finding>) -> Self {
+        Report {
+            schema_version: SCHEMA_VERSION.to_string(),
+            generated_at: Utc::now(),
+            window,
+            inputs: serde_json::to_value(inputs).unwrap_or(serde_json::Value::Null),
+            coverage,
+            findings,
+        }
+    }
+}
+
+/// A stable fingerprint: the same parts give the same id on every run and every machine.
+pub fn fingerprint(parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0x1f]);
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
+    format!("as-{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fingerprints_are_stable_and_separate_parts() {
+        assert_eq!(fingerprint(&["a", "bc"]), fingerprint(&["a", "bc"]));
+        assert_ne!(fingerprint(&["a", "bc"]), fingerprint(&["ab", "c"]));
+        assert_eq!(fingerprint(&["provisioning", "111122223333"]).len(), 23);
+    }
+}
