@@ -56,7 +56,10 @@ pub struct AllowRule {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("invalid config {path}: {message}")]
     Invalid { path: String, message: String },
 }
@@ -74,7 +77,10 @@ impl Config {
         if !(config.sweep.fdr > 0.0 && config.sweep.fdr < 1.0) {
             return Err(ConfigError::Invalid {
                 path: path.display().to_string(),
-                message: format!("sweep.fdr must be between 0 and 1, got {}", config.sweep.fdr),
+                message: format!(
+                    "sweep.fdr must be between 0 and 1, got {}",
+                    config.sweep.fdr
+                ),
             });
         }
         Ok(config)
@@ -92,22 +98,32 @@ impl AllowRule {
         if self.detector.is_some_and(|d| d != finding.detector) {
             return false;
         }
-        if self.account.as_ref().is_some_and(|a| Some(a) != finding.account.as_ref()) {
+        if self
+            .account
+            .as_ref()
+            .is_some_and(|a| Some(a) != finding.account.as_ref())
+        {
             return false;
         }
-        let event_conditions = self.principal.is_some() || self.user_agent.is_some() || self.network.is_some();
+        let event_conditions =
+            self.principal.is_some() || self.user_agent.is_some() || self.network.is_some();
         if !event_conditions {
             return true;
         }
         !finding.evidence.events.is_empty()
             && finding.evidence.events.iter().all(|event| {
                 let principal_ok = self.principal.as_deref().is_none_or(|pattern| {
-                    event.principal.as_deref().is_some_and(|p| wildcard_match(pattern, p))
+                    event
+                        .principal
+                        .as_deref()
+                        .is_some_and(|p| wildcard_match(pattern, p))
                 });
-                let agent_ok = self
-                    .user_agent
-                    .as_deref()
-                    .is_none_or(|needle| event.user_agent.as_deref().is_some_and(|ua| ua.contains(needle)));
+                let agent_ok = self.user_agent.as_deref().is_none_or(|needle| {
+                    event
+                        .user_agent
+                        .as_deref()
+                        .is_some_and(|ua| ua.contains(needle))
+                });
                 let network_ok = self.network.is_none_or(|net| {
                     event
                         .src_ip
@@ -154,8 +170,10 @@ mod tests {
     #[test]
     fn the_example_config_is_the_default() {
         let example: Config = toml::from_str(include_str!("../auditsweep.example.toml")).unwrap();
-        let mut defaults = Config::default();
-        defaults.allow = example.allow.clone();
+        let defaults = Config {
+            allow: example.allow.clone(),
+            ..Config::default()
+        };
         assert_eq!(example, defaults);
         assert!(!example.allow.is_empty(), "the example shows an allow rule");
     }
@@ -166,13 +184,22 @@ mod tests {
         let path = dir.path().join("auditsweep.toml");
         std::fs::write(&path, "[provisioning]\nbaseline_dayz = 3\n").unwrap();
         let err = Config::load(&path).unwrap_err().to_string();
-        assert!(err.contains("baseline_dayz") && err.contains("auditsweep.toml"), "{err}");
+        assert!(
+            err.contains("baseline_dayz") && err.contains("auditsweep.toml"),
+            "{err}"
+        );
     }
 
     #[test]
     fn wildcards() {
-        assert!(wildcard_match("arn:aws:sts::*:assumed-role/terraform-*", "arn:aws:sts::1:assumed-role/terraform-ci/s"));
-        assert!(!wildcard_match("arn:aws:sts::*:assumed-role/terraform-*", "arn:aws:iam::1:user/bob"));
+        assert!(wildcard_match(
+            "arn:aws:sts::*:assumed-role/terraform-*",
+            "arn:aws:sts::1:assumed-role/terraform-ci/s"
+        ));
+        assert!(!wildcard_match(
+            "arn:aws:sts::*:assumed-role/terraform-*",
+            "arn:aws:iam::1:user/bob"
+        ));
         assert!(wildcard_match("bob@example.com", "BOB@example.com"));
     }
 }

@@ -64,7 +64,10 @@ pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
         end: request.until.or(last).unwrap_or_else(Utc::now),
     };
     let (Some(test_first), Some(test_last)) = (test_first, test_last) else {
-        return (Report::new(window, &summary, Coverage::default(), Vec::new()), SweepStats::default());
+        return (
+            Report::new(window, &summary, Coverage::default(), Vec::new()),
+            SweepStats::default(),
+        );
     };
     let days = TestDays {
         first: test_first,
@@ -76,12 +79,18 @@ pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
         ..Coverage::default()
     };
     let outputs = [
-        (Detector::Provisioning, provisioning::detect(provisioning, days, &config.provisioning, request.hosting)),
+        (
+            Detector::Provisioning,
+            provisioning::detect(provisioning, days, &config.provisioning, request.hosting),
+        ),
         (
             Detector::CredentialStuffing,
             credential_stuffing::detect(logins, days, &config.credential_stuffing, request.hosting),
         ),
-        (Detector::BillingJump, billing_jump::detect(&billing, days, &config.billing)),
+        (
+            Detector::BillingJump,
+            billing_jump::detect(&billing, days, &config.billing),
+        ),
     ];
     let mut kept: Vec<Candidate> = Vec::new();
     for (detector, output) in outputs {
@@ -89,7 +98,10 @@ pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
         let in_window: Vec<Candidate> = output
             .candidates
             .into_iter()
-            .filter(|c| request.since.is_none_or(|s| c.last_seen >= s) && request.until.is_none_or(|u| c.first_seen <= u))
+            .filter(|c| {
+                request.since.is_none_or(|s| c.last_seen >= s)
+                    && request.until.is_none_or(|u| c.first_seen <= u)
+            })
             .collect();
         let (selected, tested) = select(in_window, config.sweep.fdr);
         coverage.tests.insert(detector.as_str().to_string(), tested);
@@ -115,7 +127,11 @@ pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
         }
         findings.push(finding);
     }
-    findings.sort_by(|a, b| a.first_seen.cmp(&b.first_seen).then_with(|| a.id.cmp(&b.id)));
+    findings.sort_by(|a, b| {
+        a.first_seen
+            .cmp(&b.first_seen)
+            .then_with(|| a.id.cmp(&b.id))
+    });
     (Report::new(window, &summary, coverage, findings), stats)
 }
 
@@ -156,11 +172,17 @@ impl Observations {
     }
 }
 
-fn resolve_tenant(candidate: &mut Candidate, tenant_of_account: &BTreeMap<(Provider, String), String>) {
-    let Some(account) = &candidate.account else { return };
+fn resolve_tenant(
+    candidate: &mut Candidate,
+    tenant_of_account: &BTreeMap<(Provider, String), String>,
+) {
+    let Some(account) = &candidate.account else {
+        return;
+    };
     let stands_in = candidate.tenant.is_none() || candidate.tenant.as_ref() == Some(account);
     if stands_in {
-        if let Some(tenant) = tenant_of_account.get(&(candidate.provider.clone(), account.clone())) {
+        if let Some(tenant) = tenant_of_account.get(&(candidate.provider.clone(), account.clone()))
+        {
             candidate.tenant = Some(tenant.clone());
         }
     }
@@ -172,14 +194,29 @@ fn link_billing_to_provisioning(candidates: &mut [Candidate]) {
     let provisioning: Vec<(String, Provider, Option<String>, DateTime<Utc>)> = candidates
         .iter()
         .filter(|c| c.detector == Detector::Provisioning)
-        .map(|c| (fingerprint_of(c), c.provider.clone(), c.account.clone(), c.first_seen))
+        .map(|c| {
+            (
+                fingerprint_of(c),
+                c.provider.clone(),
+                c.account.clone(),
+                c.first_seen,
+            )
+        })
         .collect();
     let mut links: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for candidate in candidates.iter_mut().filter(|c| c.detector == Detector::BillingJump) {
+    for candidate in candidates
+        .iter_mut()
+        .filter(|c| c.detector == Detector::BillingJump)
+    {
         let from = candidate.first_seen - Duration::days(2);
         let explaining: Vec<&String> = provisioning
             .iter()
-            .filter(|(_, p, a, t)| *p == candidate.provider && *a == candidate.account && *t >= from && *t <= candidate.last_seen)
+            .filter(|(_, p, a, t)| {
+                *p == candidate.provider
+                    && *a == candidate.account
+                    && *t >= from
+                    && *t <= candidate.last_seen
+            })
             .map(|(id, ..)| id)
             .collect();
         let own = fingerprint_of(candidate);
@@ -187,7 +224,10 @@ fn link_billing_to_provisioning(candidates: &mut [Candidate]) {
             candidate.facts.insert("unexplained".into());
         } else {
             candidate.facts.insert("linked_provisioning".into());
-            candidate.baseline.signals.push("linked_provisioning".into());
+            candidate
+                .baseline
+                .signals
+                .push("linked_provisioning".into());
             for id in explaining {
                 links.entry(own.clone()).or_default().insert(id.clone());
                 links.entry(id.clone()).or_default().insert(own.clone());
@@ -196,7 +236,10 @@ fn link_billing_to_provisioning(candidates: &mut [Candidate]) {
     }
     for candidate in candidates.iter_mut() {
         if let Some(related) = links.remove(&fingerprint_of(candidate)) {
-            candidate.facts.insert(format!("related:{}", related.iter().cloned().collect::<Vec<_>>().join(",")));
+            candidate.facts.insert(format!(
+                "related:{}",
+                related.iter().cloned().collect::<Vec<_>>().join(",")
+            ));
         }
     }
 }
@@ -214,7 +257,12 @@ fn into_finding(candidate: Candidate) -> Finding {
         .filter_map(|f| f.strip_prefix("related:"))
         .flat_map(|ids| ids.split(',').map(str::to_string))
         .collect();
-    let facts: BTreeSet<String> = candidate.facts.iter().filter(|f| !f.starts_with("related:")).cloned().collect();
+    let facts: BTreeSet<String> = candidate
+        .facts
+        .iter()
+        .filter(|f| !f.starts_with("related:"))
+        .cloned()
+        .collect();
     let (escalate, escalation_reason) = playbook::escalation(candidate.detector, &facts);
     Finding {
         id,

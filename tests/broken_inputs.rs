@@ -66,6 +66,7 @@ fn placeless(record: &Record) -> Record {
     record
 }
 
+/// `truncated.json.gz` is the first half of the bytes of the CloudTrail fixture's `.json.gz`.
 #[test]
 fn truncated_gzip_keeps_the_records_before_the_cut() {
     let path = broken("truncated.json.gz");

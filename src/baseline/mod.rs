@@ -80,7 +80,8 @@ impl CountModel {
         } else {
             prior.dispersion
         };
-        let dispersion = (n * sample_dispersion + prior.dispersion_days * prior.dispersion) / (n + prior.dispersion_days);
+        let dispersion = (n * sample_dispersion + prior.dispersion_days * prior.dispersion)
+            / (n + prior.dispersion_days);
         CountModel { mean, dispersion }
     }
 
@@ -92,12 +93,16 @@ impl CountModel {
         let threshold = observed.ceil() as u64;
         let below = threshold - 1;
         let survival = if self.dispersion < 1e-9 {
-            Poisson::new(self.mean.max(1e-12)).map(|d| d.sf(below)).unwrap_or(0.0)
+            Poisson::new(self.mean.max(1e-12))
+                .map(|d| d.sf(below))
+                .unwrap_or(0.0)
         } else {
             // NB with r = 1/phi successes and success probability r / (r + mean).
             let r = 1.0 / self.dispersion;
             let p = r / (r + self.mean.max(1e-12));
-            NegativeBinomial::new(r, p).map(|d| d.sf(below)).unwrap_or(0.0)
+            NegativeBinomial::new(r, p)
+                .map(|d| d.sf(below))
+                .unwrap_or(0.0)
         };
         survival.clamp(0.0, 1.0)
     }
@@ -136,7 +141,12 @@ pub struct Signal {
 pub fn combined_p_value(p_rate: f64, signals: &[Signal]) -> f64 {
     let p_rate = p_rate.clamp(1e-300, 1.0);
     let weight = |s: &Signal| -(s.base_rate.clamp(1e-12, 1.0)).ln();
-    let observed: f64 = -p_rate.ln() + signals.iter().filter(|s| s.present).map(weight).sum::<f64>();
+    let observed: f64 = -p_rate.ln()
+        + signals
+            .iter()
+            .filter(|s| s.present)
+            .map(weight)
+            .sum::<f64>();
     let k = signals.len();
     assert!(k <= 16, "too many signals for exact enumeration");
     let mut total = 0.0;
@@ -153,7 +163,11 @@ pub fn combined_p_value(p_rate: f64, signals: &[Signal]) -> f64 {
             }
         }
         let remaining = observed - signal_weight;
-        let tail = if remaining <= 0.0 { 1.0 } else { (-remaining).exp() };
+        let tail = if remaining <= 0.0 {
+            1.0
+        } else {
+            (-remaining).exp()
+        };
         total += probability * tail;
     }
     total.clamp(0.0, 1.0)
@@ -189,7 +203,11 @@ mod tests {
         let history: Vec<f64> = (0..28).map(|d| 48.0 + (d % 5) as f64).collect();
         let model = CountModel::fit(&history, &CountPrior::default());
         assert!(model.p_at_least(52.0) > 0.1, "{}", model.p_at_least(52.0));
-        assert!(model.p_at_least(200.0) < 1e-5, "{}", model.p_at_least(200.0));
+        assert!(
+            model.p_at_least(200.0) < 1e-5,
+            "{}",
+            model.p_at_least(200.0)
+        );
     }
 
     #[test]
@@ -222,7 +240,11 @@ mod tests {
         let p = combined_p_value(0.01, &[]);
         assert!((p - 0.01).abs() < 1e-12);
         // An absent signal still could have fired under the null: it costs about one more p.
-        let absent = [Signal { name: "x", present: false, base_rate: 0.05 }];
+        let absent = [Signal {
+            name: "x",
+            present: false,
+            base_rate: 0.05,
+        }];
         let p = combined_p_value(0.01, &absent);
         assert!(p > 0.01 && p < 0.021, "{p}");
     }
@@ -231,7 +253,11 @@ mod tests {
     fn one_rare_signal_alone_is_about_twice_its_base_rate() {
         // T = ln 20; the rate p alone reaches it with probability e^-T = 0.05 as well:
         // 0.95 * 0.05 + 0.05 * 1.
-        let signals = [Signal { name: "new_region", present: true, base_rate: 0.05 }];
+        let signals = [Signal {
+            name: "new_region",
+            present: true,
+            base_rate: 0.05,
+        }];
         let p = combined_p_value(1.0, &signals);
         assert!((p - 0.0975).abs() < 1e-9, "{p}");
     }
@@ -239,13 +265,28 @@ mod tests {
     #[test]
     fn signals_and_burst_together_are_very_unlikely() {
         let signals = [
-            Signal { name: "new_region", present: true, base_rate: 0.05 },
-            Signal { name: "new_family", present: true, base_rate: 0.05 },
-            Signal { name: "hosting_source", present: true, base_rate: 0.01 },
+            Signal {
+                name: "new_region",
+                present: true,
+                base_rate: 0.05,
+            },
+            Signal {
+                name: "new_family",
+                present: true,
+                base_rate: 0.05,
+            },
+            Signal {
+                name: "hosting_source",
+                present: true,
+                base_rate: 0.01,
+            },
         ];
         let p = combined_p_value(1e-4, &signals);
         assert!(p < 1e-6, "{p}");
-        assert!(p > 1e-4 * 0.05 * 0.05 * 0.01, "accounts for the many ways to reach T");
+        assert!(
+            p > 1e-4 * 0.05 * 0.05 * 0.01,
+            "accounts for the many ways to reach T"
+        );
     }
 
     #[test]
@@ -253,15 +294,25 @@ mod tests {
         // Monte Carlo with a fixed LCG: P(p <= 0.05) must not exceed 0.05 by much.
         let mut state: u64 = 42;
         let mut uniform = || {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ((state >> 11) as f64) / ((1u64 << 53) as f64)
         };
         let trials = 20_000;
         let mut rejections = 0;
         for _ in 0..trials {
             let signals = [
-                Signal { name: "a", present: uniform() < 0.1, base_rate: 0.1 },
-                Signal { name: "b", present: uniform() < 0.02, base_rate: 0.02 },
+                Signal {
+                    name: "a",
+                    present: uniform() < 0.1,
+                    base_rate: 0.1,
+                },
+                Signal {
+                    name: "b",
+                    present: uniform() < 0.02,
+                    base_rate: 0.02,
+                },
             ];
             if combined_p_value(uniform().max(1e-12), &signals) <= 0.05 {
                 rejections += 1;

@@ -81,7 +81,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
     let (report, stats) = sweep::run(&request);
     let json = serde_json::to_vec_pretty(&report).context("serializing the report")?;
     match &args.out {
-        Some(path) => write_atomically(path, &json).with_context(|| format!("writing {}", path.display()))?,
+        Some(path) => {
+            write_atomically(path, &json).with_context(|| format!("writing {}", path.display()))?
+        }
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout.write_all(&json)?;
@@ -90,14 +92,22 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
         }
     }
     print_summary(&report, &stats.suppressed);
-    let unreadable = report.inputs.get("unreadable").and_then(|u| u.as_array()).is_some_and(|u| !u.is_empty());
+    let unreadable = report
+        .inputs
+        .get("unreadable")
+        .and_then(|u| u.as_array())
+        .is_some_and(|u| !u.is_empty());
     if unreadable {
         return Ok(ExitCode::from(super::EXIT_ERROR));
     }
     let failing = args
         .fail_on
         .is_some_and(|threshold| report.findings.iter().any(|f| f.severity >= threshold));
-    Ok(if failing { ExitCode::from(EXIT_FINDINGS) } else { ExitCode::SUCCESS })
+    Ok(if failing {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn load_ranges(dir: Option<&Path>) -> anyhow::Result<Option<HostingRanges>> {
@@ -111,7 +121,8 @@ fn load_ranges(dir: Option<&Path>) -> anyhow::Result<Option<HostingRanges>> {
             }
         },
     };
-    let (ranges, report) = HostingRanges::load_dir(&dir).with_context(|| format!("loading ranges from {}", dir.display()))?;
+    let (ranges, report) = HostingRanges::load_dir(&dir)
+        .with_context(|| format!("loading ranges from {}", dir.display()))?;
     tracing::info!(dir = %dir.display(), prefixes = ranges.len(), "Loaded hosting ranges");
     report.log();
     Ok(Some(ranges))
@@ -119,7 +130,10 @@ fn load_ranges(dir: Option<&Path>) -> anyhow::Result<Option<HostingRanges>> {
 
 /// Writes to a temporary file beside `path`, then renames: a crash never leaves half a report.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let mut temp = tempfile::NamedTempFile::new_in(dir)?;
     temp.write_all(bytes)?;
     temp.as_file().sync_all()?;
@@ -143,13 +157,26 @@ fn print_summary(report: &Report, suppressed: &std::collections::BTreeMap<String
         report.window.start.format("%Y-%m-%d %H:%M"),
         report.window.end.format("%Y-%m-%d %H:%M"),
     );
-    let tests: Vec<String> = report.coverage.tests.iter().map(|(d, n)| format!("{d} {n}")).collect();
+    let tests: Vec<String> = report
+        .coverage
+        .tests
+        .iter()
+        .map(|(d, n)| format!("{d} {n}"))
+        .collect();
     let _ = writeln!(err, "  tested: {}", tests.join(", "));
     if !report.coverage.cold_start.is_empty() {
-        let _ = writeln!(err, "  cold start (too little history to judge): {}", report.coverage.cold_start.len());
+        let _ = writeln!(
+            err,
+            "  cold start (too little history to judge): {}",
+            report.coverage.cold_start.len()
+        );
     }
     if !report.coverage.data_gaps.is_empty() {
-        let _ = writeln!(err, "  data gaps: {} account-days without billing data", report.coverage.data_gaps.len());
+        let _ = writeln!(
+            err,
+            "  data gaps: {} account-days without billing data",
+            report.coverage.data_gaps.len()
+        );
     }
     for (reason, count) in suppressed {
         let _ = writeln!(err, "  allowed by config ({reason}): {count}");

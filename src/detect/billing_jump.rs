@@ -79,15 +79,25 @@ pub struct BillingObservations {
 
 impl BillingObservations {
     pub fn observe(&mut self, row: &BillingRecord) {
-        let account = row.account.clone().or_else(|| row.tenant.clone()).unwrap_or_else(|| "-".into());
+        let account = row
+            .account
+            .clone()
+            .or_else(|| row.tenant.clone())
+            .unwrap_or_else(|| "-".into());
         let day = row.time.date_naive();
         let key = SeriesKey {
             provider: row.provider.clone(),
             account: account.clone(),
-            service: row.service.clone().unwrap_or_else(|| "(unknown service)".into()),
+            service: row
+                .service
+                .clone()
+                .unwrap_or_else(|| "(unknown service)".into()),
         };
         *self.series.entry(key).or_default().entry(day).or_default() += row.cost;
-        let days = self.accounts.entry((row.provider.clone(), account)).or_default();
+        let days = self
+            .accounts
+            .entry((row.provider.clone(), account))
+            .or_default();
         days.days.insert(day);
         if days.tenant.is_none() {
             days.tenant = row.tenant.clone();
@@ -101,7 +111,9 @@ impl BillingObservations {
     pub fn gaps(&self, days: TestDays) -> Vec<DataGap> {
         let mut gaps = Vec::new();
         for ((provider, account), seen) in &self.accounts {
-            let (Some(&first), Some(&last)) = (seen.days.first(), seen.days.last()) else { continue };
+            let (Some(&first), Some(&last)) = (seen.days.first(), seen.days.last()) else {
+                continue;
+            };
             let mut day = first.max(days.first);
             while day <= last.min(days.last) {
                 if !seen.days.contains(&day) {
@@ -119,7 +131,11 @@ impl BillingObservations {
     }
 }
 
-pub fn detect(observations: &BillingObservations, days: TestDays, params: &BillingParams) -> DetectorOutput {
+pub fn detect(
+    observations: &BillingObservations,
+    days: TestDays,
+    params: &BillingParams,
+) -> DetectorOutput {
     let mut output = DetectorOutput::default();
     let mut cold = BTreeSet::new();
     for (key, series) in &observations.series {
@@ -129,8 +145,14 @@ pub fn detect(observations: &BillingObservations, days: TestDays, params: &Billi
             if account.days.contains(&day) {
                 let observed = series.get(&day).copied().unwrap_or(0.0);
                 match test_day(series, &account.days, day, observed, params) {
-                    DayTest::Tested { expected, p_value, history } => {
-                        output.candidates.push(candidate(key, account, day, observed, expected, p_value, history, params));
+                    DayTest::Tested {
+                        expected,
+                        p_value,
+                        history,
+                    } => {
+                        output.candidates.push(candidate(
+                            key, account, day, observed, expected, p_value, history, params,
+                        ));
                     }
                     DayTest::ColdStart(history) => {
                         if observed > params.min_increase && cold.insert(key.clone()) {
@@ -155,25 +177,47 @@ pub fn detect(observations: &BillingObservations, days: TestDays, params: &Billi
 }
 
 enum DayTest {
-    Tested { expected: f64, p_value: f64, history: u32 },
+    Tested {
+        expected: f64,
+        p_value: f64,
+        history: u32,
+    },
     ColdStart(u32),
     BelowFloors,
 }
 
-fn test_day(series: &BTreeMap<NaiveDate, f64>, account_days: &BTreeSet<NaiveDate>, day: NaiveDate, observed: f64, params: &BillingParams) -> DayTest {
+fn test_day(
+    series: &BTreeMap<NaiveDate, f64>,
+    account_days: &BTreeSet<NaiveDate>,
+    day: NaiveDate,
+    observed: f64,
+    params: &BillingParams,
+) -> DayTest {
     let first_of_month = day.day() == 1;
-    let lookback = if first_of_month { params.monthly_lookback_days } else { params.baseline_days };
+    let lookback = if first_of_month {
+        params.monthly_lookback_days
+    } else {
+        params.baseline_days
+    };
     let (from, to) = history_range(day, lookback);
     let history: Vec<(NaiveDate, f64)> = account_days
         .range(from..=to)
         .filter(|d| (d.day() == 1) == first_of_month)
         .map(|d| (*d, series.get(d).copied().unwrap_or(0.0)))
         .collect();
-    let needed = if first_of_month { 1 } else { params.min_history_days as usize };
+    let needed = if first_of_month {
+        1
+    } else {
+        params.min_history_days as usize
+    };
     if history.len() < needed {
         return DayTest::ColdStart(history.len() as u32);
     }
-    let mut same_weekday: Vec<f64> = history.iter().filter(|(d, _)| d.weekday() == day.weekday()).map(|(_, v)| *v).collect();
+    let mut same_weekday: Vec<f64> = history
+        .iter()
+        .filter(|(d, _)| d.weekday() == day.weekday())
+        .map(|(_, v)| *v)
+        .collect();
     let mut all: Vec<f64> = history.iter().map(|(_, v)| *v).collect();
     let expected = if !first_of_month && same_weekday.len() >= 3 {
         median(&mut same_weekday).unwrap_or(0.0)
@@ -190,17 +234,40 @@ fn test_day(series: &BTreeMap<NaiveDate, f64>, account_days: &BTreeSet<NaiveDate
         .max(params.absolute_sd_floor);
     let z = (observed - expected) / spread;
     let dof = (history.len() as f64 - 1.0).max(1.0);
-    let p_value = StudentsT::new(0.0, 1.0, dof).map(|t| t.sf(z)).unwrap_or(1.0);
-    DayTest::Tested { expected, p_value, history: history.len() as u32 }
+    let p_value = StudentsT::new(0.0, 1.0, dof)
+        .map(|t| t.sf(z))
+        .unwrap_or(1.0);
+    DayTest::Tested {
+        expected,
+        p_value,
+        history: history.len() as u32,
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn candidate(key: &SeriesKey, account: &AccountDays, day: NaiveDate, observed: f64, expected: f64, p_value: f64, history: u32, params: &BillingParams) -> Candidate {
+fn candidate(
+    key: &SeriesKey,
+    account: &AccountDays,
+    day: NaiveDate,
+    observed: f64,
+    expected: f64,
+    p_value: f64,
+    history: u32,
+    params: &BillingParams,
+) -> Candidate {
     let currency = account.currency.clone().unwrap_or_default();
     let start = Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"));
     let end = start + chrono::Duration::days(1) - chrono::Duration::seconds(1);
-    let ratio = if expected > 0.0 { observed / expected } else { f64::INFINITY };
-    let severity = if ratio >= 10.0 || observed - expected >= 1000.0 { Severity::High } else { Severity::Medium };
+    let ratio = if expected > 0.0 {
+        observed / expected
+    } else {
+        f64::INFINITY
+    };
+    let severity = if ratio >= 10.0 || observed - expected >= 1000.0 {
+        Severity::High
+    } else {
+        Severity::Medium
+    };
     Candidate {
         detector: Detector::BillingJump,
         identity: vec!["billing_jump".into(), key.provider.to_string(), key.account.clone(), key.service.clone(), day.to_string()],
@@ -242,7 +309,10 @@ mod tests {
             service: Some(service.into()),
             cost,
             currency: Some("USD".into()),
-            source: SourceRef { file: "t".into(), record: 1 },
+            source: SourceRef {
+                file: "t".into(),
+                record: 1,
+            },
         }
     }
 
@@ -255,7 +325,11 @@ mod tests {
         let mut day = d(1, 1);
         while day <= d(2, 29) {
             let weekend = day.weekday().number_from_monday() >= 6;
-            obs.observe(&row(day, "Amazon EC2", if weekend { 40.0 } else { 100.0 } + (day.ordinal() % 7) as f64));
+            obs.observe(&row(
+                day,
+                "Amazon EC2",
+                if weekend { 40.0 } else { 100.0 } + (day.ordinal() % 7) as f64,
+            ));
             obs.observe(&row(day, "Amazon S3", 0.02));
             if day.day() == 1 {
                 obs.observe(&row(day, "AWS Support", 300.0));
@@ -272,8 +346,16 @@ mod tests {
     fn a_quiet_series_with_weekly_rhythm_and_monthly_charges_has_no_jump() {
         let mut obs = BillingObservations::default();
         two_months(&mut obs);
-        let out = detect(&obs, test_days(d(1, 15), d(2, 29)), &BillingParams::default());
-        assert!(out.candidates.iter().all(|c| c.baseline.p_value > 1e-3), "{:?}", out.candidates.iter().map(|c| &c.title).collect::<Vec<_>>());
+        let out = detect(
+            &obs,
+            test_days(d(1, 15), d(2, 29)),
+            &BillingParams::default(),
+        );
+        assert!(
+            out.candidates.iter().all(|c| c.baseline.p_value > 1e-3),
+            "{:?}",
+            out.candidates.iter().map(|c| &c.title).collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -284,8 +366,20 @@ mod tests {
         obs.observe(&row(d(3, 1), "AWS Support", 300.0));
         obs.observe(&row(d(3, 2), "Amazon EC2", 2400.0));
         let out = detect(&obs, test_days(d(3, 1), d(3, 2)), &BillingParams::default());
-        let jumps: Vec<_> = out.candidates.iter().filter(|c| c.baseline.p_value < 1e-4).collect();
-        assert_eq!(jumps.len(), 1, "{:?}", out.candidates.iter().map(|c| (&c.title, c.baseline.p_value)).collect::<Vec<_>>());
+        let jumps: Vec<_> = out
+            .candidates
+            .iter()
+            .filter(|c| c.baseline.p_value < 1e-4)
+            .collect();
+        assert_eq!(
+            jumps.len(),
+            1,
+            "{:?}",
+            out.candidates
+                .iter()
+                .map(|c| (&c.title, c.baseline.p_value))
+                .collect::<Vec<_>>()
+        );
         assert_eq!(jumps[0].entities.services, vec!["Amazon EC2"]);
         assert_eq!(jumps[0].severity, Severity::High);
     }

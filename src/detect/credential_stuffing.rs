@@ -30,7 +30,10 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::login_results::{meaning, LoginMeaning};
-use super::{entity_list, history_range, network_of, parse_ip, raise, Candidate, DetectorOutput, EvidenceSample, HostingLookup, TestDays};
+use super::{
+    entity_list, history_range, network_of, parse_ip, raise, Candidate, DetectorOutput,
+    EvidenceSample, HostingLookup, TestDays,
+};
 use crate::baseline::{combined_p_value, signal_rate, CountModel, CountPrior, Signal};
 use crate::report::{Baseline, ColdStart, Detector, Entities, Severity};
 use crate::schema::{Category, Event, Provider};
@@ -118,15 +121,34 @@ impl LoginObservations {
         if event.category != Category::Login {
             return;
         }
-        let Some(user) = event.principal.as_deref() else { return };
-        let scope = event.tenant.clone().or_else(|| event.account.clone()).unwrap_or_else(|| "-".into());
+        let Some(user) = event.principal.as_deref() else {
+            return;
+        };
+        let scope = event
+            .tenant
+            .clone()
+            .or_else(|| event.account.clone())
+            .unwrap_or_else(|| "-".into());
         let day = event.time.date_naive();
-        self.scope_days.entry((event.provider.clone(), scope.clone())).or_default().insert(day);
-        let key = UserKey { provider: event.provider.clone(), scope, user: user.to_ascii_lowercase() };
+        self.scope_days
+            .entry((event.provider.clone(), scope.clone()))
+            .or_default()
+            .insert(day);
+        let key = UserKey {
+            provider: event.provider.clone(),
+            scope,
+            user: user.to_ascii_lowercase(),
+        };
         let next_id = self.users.len() as u32;
         let id = *self.user_ids.entry(key.clone()).or_insert(next_id);
         if id == next_id {
-            self.users.push((key, UserState { display: user.to_string(), ..UserState::default() }));
+            self.users.push((
+                key,
+                UserState {
+                    display: user.to_string(),
+                    ..UserState::default()
+                },
+            ));
         }
         let state = &mut self.users[id as usize].1;
         if state.tenant.is_none() {
@@ -137,7 +159,12 @@ impl LoginObservations {
         }
         let meaning = meaning(event);
         let ip = parse_ip(event);
-        state.marks.push(Mark { time: event.time.timestamp(), meaning, ip, mfa: event.resource.mfa });
+        state.marks.push(Mark {
+            time: event.time.timestamp(),
+            meaning,
+            ip,
+            mfa: event.resource.mfa,
+        });
         state.evidence.entry(day).or_default().push(event);
         if meaning.failed_guess() {
             if let Some(ip) = ip {
@@ -165,13 +192,28 @@ struct Anchor {
     new_network: bool,
 }
 
+/// An anchor's day and its `F1`, `F24`, `D24`, as a baseline pool keeps them.
+type PoolEntry = (NaiveDate, u32, u32, u32);
+
+/// The most surprising anchor of a user-day so far: p, anchors seen, the anchor, expected
+/// failures, history days, signals.
+type BestAnchor<'a> = (f64, usize, &'a Anchor, f64, f64, Vec<String>);
+
 fn count_in(times: &[i64], from: i64, to: i64) -> (u32, Option<i64>) {
     let start = times.partition_point(|&t| t <= from);
     let end = times.partition_point(|&t| t <= to);
-    ((end - start) as u32, times.get(start).copied().filter(|_| end > start))
+    (
+        (end - start) as u32,
+        times.get(start).copied().filter(|_| end > start),
+    )
 }
 
-pub fn detect(mut observations: LoginObservations, days: TestDays, params: &CredentialStuffingParams, hosting: &dyn HostingLookup) -> DetectorOutput {
+pub fn detect(
+    mut observations: LoginObservations,
+    days: TestDays,
+    params: &CredentialStuffingParams,
+    hosting: &dyn HostingLookup,
+) -> DetectorOutput {
     for (_, user) in &mut observations.users {
         user.marks.sort_by_key(|m| m.time);
     }
@@ -181,24 +223,36 @@ pub fn detect(mut observations: LoginObservations, days: TestDays, params: &Cred
     let anchors = anchors(&observations, params);
 
     // Pools: per scope, the (day, F1, F24, D24) of every anchor; per source, its D24 by day.
-    let mut scope_pool: HashMap<(Provider, String), Vec<(NaiveDate, u32, u32, u32)>> = HashMap::new();
+    let mut scope_pool: HashMap<(Provider, String), Vec<PoolEntry>> = HashMap::new();
     let mut source_pool: HashMap<IpAddr, Vec<(NaiveDate, u32)>> = HashMap::new();
     for anchor in &anchors {
         let key = &observations.users[anchor.user as usize].0;
-        scope_pool.entry((key.provider.clone(), key.scope.clone())).or_default().push((anchor.day, anchor.f1, anchor.f24, anchor.d24));
+        scope_pool
+            .entry((key.provider.clone(), key.scope.clone()))
+            .or_default()
+            .push((anchor.day, anchor.f1, anchor.f24, anchor.d24));
         if let Some(ip) = anchor.ip {
-            source_pool.entry(ip).or_default().push((anchor.day, anchor.d24));
+            source_pool
+                .entry(ip)
+                .or_default()
+                .push((anchor.day, anchor.d24));
         }
     }
 
     let mut output = DetectorOutput::default();
     let mut cold_scopes = BTreeSet::new();
     let mut tested: Vec<(&Anchor, f64, f64, f64)> = Vec::new();
-    for anchor in anchors.iter().filter(|a| days.contains(a.day) && (a.f24 > 0 || a.d24 > 0)) {
+    for anchor in anchors
+        .iter()
+        .filter(|a| days.contains(a.day) && (a.f24 > 0 || a.d24 > 0))
+    {
         let key = &observations.users[anchor.user as usize].0;
         let scope = (key.provider.clone(), key.scope.clone());
         let (from, to) = history_range(anchor.day, params.baseline_days);
-        let history_days = observations.scope_days.get(&scope).map_or(0, |d| d.range(from..=to).count()) as u32;
+        let history_days = observations
+            .scope_days
+            .get(&scope)
+            .map_or(0, |d| d.range(from..=to).count()) as u32;
         if history_days < params.min_history_days {
             if cold_scopes.insert(scope.clone()) {
                 output.cold_start.push(ColdStart {
@@ -210,46 +264,97 @@ pub fn detect(mut observations: LoginObservations, days: TestDays, params: &Cred
             }
             continue;
         }
-        let pool: Vec<&(NaiveDate, u32, u32, u32)> = scope_pool[&scope].iter().filter(|(d, ..)| *d >= from && *d <= to).collect();
+        let pool: Vec<&(NaiveDate, u32, u32, u32)> = scope_pool[&scope]
+            .iter()
+            .filter(|(d, ..)| *d >= from && *d <= to)
+            .collect();
         let fit = |values: Vec<f64>| CountModel::fit(&values, &params.count_prior);
         let f1_model = fit(pool.iter().map(|p| p.1 as f64).collect());
         let f24_model = fit(pool.iter().map(|p| p.2 as f64).collect());
         let source_history: Vec<f64> = anchor
             .ip
             .and_then(|ip| source_pool.get(&ip))
-            .map(|p| p.iter().filter(|(d, _)| *d >= from && *d <= to).map(|(_, v)| *v as f64).collect())
+            .map(|p| {
+                p.iter()
+                    .filter(|(d, _)| *d >= from && *d <= to)
+                    .map(|(_, v)| *v as f64)
+                    .collect()
+            })
             .unwrap_or_default();
         let d24_model = if source_history.len() >= params.min_source_anchors {
             fit(source_history)
         } else {
             fit(pool.iter().map(|p| p.3 as f64).collect())
         };
-        let p_rate = (3.0 * f1_model.p_at_least(anchor.f1 as f64).min(f24_model.p_at_least(anchor.f24 as f64)).min(d24_model.p_at_least(anchor.d24 as f64))).min(1.0);
+        let p_rate = (3.0
+            * f1_model
+                .p_at_least(anchor.f1 as f64)
+                .min(f24_model.p_at_least(anchor.f24 as f64))
+                .min(d24_model.p_at_least(anchor.d24 as f64)))
+        .min(1.0);
         tested.push((anchor, p_rate, f24_model.mean, history_days as f64));
     }
 
     let trials = tested.len() as u64;
     let hosting_of = |a: &Anchor| a.ip.and_then(|ip| hosting.hosting_provider(ip));
     let hits = |f: &dyn Fn(&Anchor) -> bool| tested.iter().filter(|(a, ..)| f(a)).count() as u64;
-    let rate_new_network = signal_rate(hits(&|a| a.new_network), trials, params.prior_new_network, params.prior_weight);
-    let rate_hosting = signal_rate(hits(&|a| hosting_of(a).is_some()), trials, params.prior_hosting_source, params.prior_weight);
-    let rate_no_mfa = signal_rate(hits(&|a| a.mfa == Some(false)), trials, params.prior_no_mfa, params.prior_weight);
+    let rate_new_network = signal_rate(
+        hits(&|a| a.new_network),
+        trials,
+        params.prior_new_network,
+        params.prior_weight,
+    );
+    let rate_hosting = signal_rate(
+        hits(&|a| hosting_of(a).is_some()),
+        trials,
+        params.prior_hosting_source,
+        params.prior_weight,
+    );
+    let rate_no_mfa = signal_rate(
+        hits(&|a| a.mfa == Some(false)),
+        trials,
+        params.prior_no_mfa,
+        params.prior_weight,
+    );
 
     // One test per user-day: the most surprising anchor, Bonferroni over the day's anchors.
-    let mut best: BTreeMap<(u32, NaiveDate), (f64, usize, &Anchor, f64, f64, Vec<String>)> = BTreeMap::new();
+    let mut best: BTreeMap<(u32, NaiveDate), BestAnchor> = BTreeMap::new();
     for (anchor, p_rate, expected, history_days) in &tested {
         let hosting_provider = hosting_of(anchor);
         let signals = [
-            Signal { name: "new_network", present: anchor.new_network, base_rate: rate_new_network },
-            Signal { name: "hosting_source", present: hosting_provider.is_some(), base_rate: rate_hosting },
-            Signal { name: "no_mfa", present: anchor.mfa == Some(false), base_rate: rate_no_mfa },
+            Signal {
+                name: "new_network",
+                present: anchor.new_network,
+                base_rate: rate_new_network,
+            },
+            Signal {
+                name: "hosting_source",
+                present: hosting_provider.is_some(),
+                base_rate: rate_hosting,
+            },
+            Signal {
+                name: "no_mfa",
+                present: anchor.mfa == Some(false),
+                base_rate: rate_no_mfa,
+            },
         ];
         let p = combined_p_value(*p_rate, &signals);
-        let mut present: Vec<String> = signals.iter().filter(|s| s.present).map(|s| s.name.to_string()).collect();
+        let mut present: Vec<String> = signals
+            .iter()
+            .filter(|s| s.present)
+            .map(|s| s.name.to_string())
+            .collect();
         if let Some(provider) = hosting_provider {
             present.push(format!("hosting:{provider}"));
         }
-        let entry = best.entry((anchor.user, anchor.day)).or_insert((p, 0, anchor, *expected, *history_days, present.clone()));
+        let entry = best.entry((anchor.user, anchor.day)).or_insert((
+            p,
+            0,
+            anchor,
+            *expected,
+            *history_days,
+            present.clone(),
+        ));
         entry.1 += 1;
         if p < entry.0 {
             *entry = (p, entry.1, anchor, *expected, *history_days, present);
@@ -257,7 +362,15 @@ pub fn detect(mut observations: LoginObservations, days: TestDays, params: &Cred
     }
     for ((_, _), (p, anchors_that_day, anchor, expected, history_days, signals)) in best {
         let p_value = (p * anchors_that_day as f64).min(1.0);
-        output.candidates.push(candidate(&observations, anchor, p_value, expected, history_days as u32, signals, params));
+        output.candidates.push(candidate(
+            &observations,
+            anchor,
+            p_value,
+            expected,
+            history_days as u32,
+            signals,
+            params,
+        ));
     }
     output
 }
@@ -265,12 +378,20 @@ pub fn detect(mut observations: LoginObservations, days: TestDays, params: &Cred
 fn anchors(observations: &LoginObservations, params: &CredentialStuffingParams) -> Vec<Anchor> {
     let mut anchors = Vec::new();
     for (id, (_, user)) in observations.users.iter().enumerate() {
-        let failure_times: Vec<i64> = user.marks.iter().filter(|m| m.meaning.failed_guess()).map(|m| m.time).collect();
+        let failure_times: Vec<i64> = user
+            .marks
+            .iter()
+            .filter(|m| m.meaning.failed_guess())
+            .map(|m| m.time)
+            .collect();
         // Networks this user succeeded from, by day, to judge "new network" per anchor.
         let mut success_networks: HashMap<String, BTreeSet<NaiveDate>> = HashMap::new();
         for mark in user.marks.iter().filter(|m| m.meaning.password_valid()) {
             if let Some(ip) = mark.ip {
-                success_networks.entry(network_of(ip)).or_default().insert(day_of(mark.time));
+                success_networks
+                    .entry(network_of(ip))
+                    .or_default()
+                    .insert(day_of(mark.time));
             }
         }
         for mark in user.marks.iter().filter(|m| m.meaning.password_valid()) {
@@ -284,9 +405,15 @@ fn anchors(observations: &LoginObservations, params: &CredentialStuffingParams) 
                 .unwrap_or((0, None));
             let (from, to) = history_range(day, params.baseline_days);
             let new_network = mark.ip.is_some_and(|ip| {
-                success_networks.get(&network_of(ip)).is_none_or(|days| days.range(from..=to).next().is_none())
+                success_networks
+                    .get(&network_of(ip))
+                    .is_none_or(|days| days.range(from..=to).next().is_none())
             });
-            let first_failure = [first_user_failure, first_source_failure].into_iter().flatten().min().unwrap_or(mark.time);
+            let first_failure = [first_user_failure, first_source_failure]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(mark.time);
             anchors.push(Anchor {
                 user: id as u32,
                 time: mark.time,
@@ -309,7 +436,10 @@ fn distinct_users(failures: &[(i64, u32)], from: i64, to: i64) -> (u32, Option<i
     let start = failures.partition_point(|&(t, _)| t <= from);
     let end = failures.partition_point(|&(t, _)| t <= to);
     let users: BTreeSet<u32> = failures[start..end].iter().map(|&(_, u)| u).collect();
-    (users.len() as u32, failures.get(start).map(|&(t, _)| t).filter(|_| end > start))
+    (
+        users.len() as u32,
+        failures.get(start).map(|&(t, _)| t).filter(|_| end > start),
+    )
 }
 
 fn day_of(time: i64) -> NaiveDate {
@@ -363,7 +493,11 @@ fn candidate(
     }
     let spraying = anchor.d24 >= params.spray_users;
     let succeeded = anchor.meaning == LoginMeaning::Success;
-    let mut severity = if succeeded { Severity::High } else { Severity::Medium };
+    let mut severity = if succeeded {
+        Severity::High
+    } else {
+        Severity::Medium
+    };
     let hosting = signals.iter().any(|s| s == "hosting_source");
     if hosting {
         severity = raise(severity);
@@ -376,11 +510,24 @@ fn candidate(
     if hosting {
         mitre.push("T1584.003".to_string());
     }
-    let outcome = if succeeded { "then signed in" } else { "then passed the password check" };
-    let title = if spraying {
-        format!("Password spraying from {} against {} users, {} as {}", anchor.ip.map(|i| i.to_string()).unwrap_or_default(), anchor.d24, outcome, user.display)
+    let outcome = if succeeded {
+        "then signed in"
     } else {
-        format!("{} failed sign-ins against {} in 24 h, {}", anchor.f24, user.display, outcome)
+        "then passed the password check"
+    };
+    let title = if spraying {
+        format!(
+            "Password spraying from {} against {} users, {} as {}",
+            anchor.ip.map(|i| i.to_string()).unwrap_or_default(),
+            anchor.d24,
+            outcome,
+            user.display
+        )
+    } else {
+        format!(
+            "{} failed sign-ins against {} in 24 h, {}",
+            anchor.f24, user.display, outcome
+        )
     };
     let mut facts: BTreeSet<String> = signals.iter().cloned().collect();
     if succeeded {
@@ -425,9 +572,17 @@ mod tests {
     use crate::detect::NoHostingRanges;
     use crate::schema::{Outcome, Resource, SourceRef};
 
-    fn login(day: u32, minute: u32, user: &str, ip: &str, outcome: Outcome, reason: Option<&str>) -> Event {
+    fn login(
+        day: u32,
+        minute: u32,
+        user: &str,
+        ip: &str,
+        outcome: Outcome,
+        reason: Option<&str>,
+    ) -> Event {
         Event {
-            time: Utc.with_ymd_and_hms(2024, 3, day, 9, 0, 0).unwrap() + chrono::Duration::minutes(minute as i64),
+            time: Utc.with_ymd_and_hms(2024, 3, day, 9, 0, 0).unwrap()
+                + chrono::Duration::minutes(minute as i64),
             provider: Provider::Azure,
             tenant: Some("tenant-1".into()),
             account: None,
@@ -440,8 +595,14 @@ mod tests {
             user_agent: None,
             outcome: Some(outcome),
             reason: reason.map(str::to_string),
-            resource: Resource { mfa: Some(true), ..Resource::default() },
-            source: SourceRef { file: "t".into(), record: (day * 10000 + minute) as u64 },
+            resource: Resource {
+                mfa: Some(true),
+                ..Resource::default()
+            },
+            source: SourceRef {
+                file: "t".into(),
+                record: (day * 10000 + minute) as u64,
+            },
         }
     }
 
@@ -451,28 +612,85 @@ mod tests {
             for u in 0..20 {
                 let user = format!("user{u}@example.com");
                 if (day + u) % 9 == 0 {
-                    obs.observe(&login(day, u * 3, &user, "198.51.100.7", Outcome::Failure, Some("50126: Invalid password")));
-                    obs.observe(&login(day, u * 3 + 1, &user, "198.51.100.7", Outcome::Success, None));
+                    obs.observe(&login(
+                        day,
+                        u * 3,
+                        &user,
+                        "198.51.100.7",
+                        Outcome::Failure,
+                        Some("50126: Invalid password"),
+                    ));
+                    obs.observe(&login(
+                        day,
+                        u * 3 + 1,
+                        &user,
+                        "198.51.100.7",
+                        Outcome::Success,
+                        None,
+                    ));
                 } else {
-                    obs.observe(&login(day, u * 3, &user, "198.51.100.7", Outcome::Success, None));
+                    obs.observe(&login(
+                        day,
+                        u * 3,
+                        &user,
+                        "198.51.100.7",
+                        Outcome::Success,
+                        None,
+                    ));
                 }
             }
         }
     }
 
     fn days(first: u32, last: u32) -> TestDays {
-        TestDays { first: NaiveDate::from_ymd_opt(2024, 3, first).unwrap(), last: NaiveDate::from_ymd_opt(2024, 3, last).unwrap() }
+        TestDays {
+            first: NaiveDate::from_ymd_opt(2024, 3, first).unwrap(),
+            last: NaiveDate::from_ymd_opt(2024, 3, last).unwrap(),
+        }
     }
 
     #[test]
     fn a_typo_then_success_is_not_a_finding() {
         let mut obs = LoginObservations::default();
         normal_month(&mut obs);
-        obs.observe(&login(29, 0, "user3@example.com", "198.51.100.7", Outcome::Failure, Some("50126")));
-        obs.observe(&login(29, 1, "user3@example.com", "198.51.100.7", Outcome::Failure, Some("50126")));
-        obs.observe(&login(29, 2, "user3@example.com", "198.51.100.7", Outcome::Success, None));
-        let out = detect(obs, days(29, 29), &CredentialStuffingParams::default(), &NoHostingRanges);
-        assert!(out.candidates.iter().all(|c| c.baseline.p_value > 1e-3), "{:?}", out.candidates.iter().map(|c| &c.baseline).collect::<Vec<_>>());
+        obs.observe(&login(
+            29,
+            0,
+            "user3@example.com",
+            "198.51.100.7",
+            Outcome::Failure,
+            Some("50126"),
+        ));
+        obs.observe(&login(
+            29,
+            1,
+            "user3@example.com",
+            "198.51.100.7",
+            Outcome::Failure,
+            Some("50126"),
+        ));
+        obs.observe(&login(
+            29,
+            2,
+            "user3@example.com",
+            "198.51.100.7",
+            Outcome::Success,
+            None,
+        ));
+        let out = detect(
+            obs,
+            days(29, 29),
+            &CredentialStuffingParams::default(),
+            &NoHostingRanges,
+        );
+        assert!(
+            out.candidates.iter().all(|c| c.baseline.p_value > 1e-3),
+            "{:?}",
+            out.candidates
+                .iter()
+                .map(|c| &c.baseline)
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
@@ -480,15 +698,44 @@ mod tests {
         let mut obs = LoginObservations::default();
         normal_month(&mut obs);
         for i in 0..40 {
-            obs.observe(&login(29, i, "user5@example.com", "5.161.1.1", Outcome::Failure, Some("50126")));
+            obs.observe(&login(
+                29,
+                i,
+                "user5@example.com",
+                "5.161.1.1",
+                Outcome::Failure,
+                Some("50126"),
+            ));
         }
-        obs.observe(&login(29, 41, "user5@example.com", "5.161.1.1", Outcome::Success, None));
-        let out = detect(obs, days(29, 29), &CredentialStuffingParams::default(), &NoHostingRanges);
-        let found: Vec<_> = out.candidates.iter().filter(|c| c.baseline.p_value < 1e-6).collect();
+        obs.observe(&login(
+            29,
+            41,
+            "user5@example.com",
+            "5.161.1.1",
+            Outcome::Success,
+            None,
+        ));
+        let out = detect(
+            obs,
+            days(29, 29),
+            &CredentialStuffingParams::default(),
+            &NoHostingRanges,
+        );
+        let found: Vec<_> = out
+            .candidates
+            .iter()
+            .filter(|c| c.baseline.p_value < 1e-6)
+            .collect();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].entities.principals, vec!["user5@example.com"]);
-        assert!(found[0].baseline.signals.contains(&"new_network".to_string()));
-        assert_eq!(found[0].evidence.events.len() + found[0].evidence.omitted as usize, 41);
+        assert!(found[0]
+            .baseline
+            .signals
+            .contains(&"new_network".to_string()));
+        assert_eq!(
+            found[0].evidence.events.len() + found[0].evidence.omitted as usize,
+            41
+        );
     }
 
     #[test]
@@ -496,12 +743,43 @@ mod tests {
         let mut obs = LoginObservations::default();
         normal_month(&mut obs);
         for u in 0..20 {
-            obs.observe(&login(29, 30 + u, &format!("user{u}@example.com"), "5.161.1.1", Outcome::Failure, Some("50126")));
+            obs.observe(&login(
+                29,
+                30 + u,
+                &format!("user{u}@example.com"),
+                "5.161.1.1",
+                Outcome::Failure,
+                Some("50126"),
+            ));
         }
-        obs.observe(&login(29, 55, "user7@example.com", "5.161.1.1", Outcome::Success, None));
-        let out = detect(obs, days(29, 29), &CredentialStuffingParams::default(), &NoHostingRanges);
-        let found: Vec<_> = out.candidates.iter().filter(|c| c.baseline.p_value < 1e-6).collect();
-        assert_eq!(found.len(), 1, "{:?}", out.candidates.iter().map(|c| (&c.title, c.baseline.p_value)).collect::<Vec<_>>());
+        obs.observe(&login(
+            29,
+            55,
+            "user7@example.com",
+            "5.161.1.1",
+            Outcome::Success,
+            None,
+        ));
+        let out = detect(
+            obs,
+            days(29, 29),
+            &CredentialStuffingParams::default(),
+            &NoHostingRanges,
+        );
+        let found: Vec<_> = out
+            .candidates
+            .iter()
+            .filter(|c| c.baseline.p_value < 1e-6)
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "{:?}",
+            out.candidates
+                .iter()
+                .map(|c| (&c.title, c.baseline.p_value))
+                .collect::<Vec<_>>()
+        );
         assert!(found[0].title.contains("spraying"), "{}", found[0].title);
         assert_eq!(found[0].mitre[0], "T1110.003");
     }
@@ -510,11 +788,30 @@ mod tests {
     fn failures_without_a_later_success_are_not_a_finding() {
         let mut obs = LoginObservations::default();
         normal_month(&mut obs);
-        obs.observe(&login(29, 0, "user5@example.com", "198.51.100.7", Outcome::Success, None));
+        obs.observe(&login(
+            29,
+            0,
+            "user5@example.com",
+            "198.51.100.7",
+            Outcome::Success,
+            None,
+        ));
         for i in 1..40 {
-            obs.observe(&login(29, i, "user5@example.com", "5.161.1.1", Outcome::Failure, Some("50126")));
+            obs.observe(&login(
+                29,
+                i,
+                "user5@example.com",
+                "5.161.1.1",
+                Outcome::Failure,
+                Some("50126"),
+            ));
         }
-        let out = detect(obs, days(29, 29), &CredentialStuffingParams::default(), &NoHostingRanges);
+        let out = detect(
+            obs,
+            days(29, 29),
+            &CredentialStuffingParams::default(),
+            &NoHostingRanges,
+        );
         assert!(out.candidates.iter().all(|c| c.baseline.p_value > 1e-3));
     }
 
@@ -523,11 +820,34 @@ mod tests {
         let mut obs = LoginObservations::default();
         normal_month(&mut obs);
         for i in 0..30 {
-            obs.observe(&login(29, i, "user9@example.com", "5.161.1.1", Outcome::Failure, Some("50126")));
+            obs.observe(&login(
+                29,
+                i,
+                "user9@example.com",
+                "5.161.1.1",
+                Outcome::Failure,
+                Some("50126"),
+            ));
         }
-        obs.observe(&login(29, 31, "user9@example.com", "5.161.1.1", Outcome::Failure, Some("50074: Strong Authentication is required.")));
-        let out = detect(obs, days(29, 29), &CredentialStuffingParams::default(), &NoHostingRanges);
-        let found: Vec<_> = out.candidates.iter().filter(|c| c.baseline.p_value < 1e-6).collect();
+        obs.observe(&login(
+            29,
+            31,
+            "user9@example.com",
+            "5.161.1.1",
+            Outcome::Failure,
+            Some("50074: Strong Authentication is required."),
+        ));
+        let out = detect(
+            obs,
+            days(29, 29),
+            &CredentialStuffingParams::default(),
+            &NoHostingRanges,
+        );
+        let found: Vec<_> = out
+            .candidates
+            .iter()
+            .filter(|c| c.baseline.p_value < 1e-6)
+            .collect();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].severity, Severity::Medium);
     }

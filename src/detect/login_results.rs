@@ -71,11 +71,21 @@ static TABLE: LazyLock<HashMap<(String, String), LoginMeaning>> = LazyLock::new(
         let (provider, meaning) = (words.next(), words.next());
         let key = words.collect::<Vec<_>>().join(" ");
         let (Some(provider), Some(meaning), false) = (provider, meaning, key.is_empty()) else {
-            panic!("login_results.tsv line {}: want `provider meaning key`", number + 1);
+            panic!(
+                "login_results.tsv line {}: want `provider meaning key`",
+                number + 1
+            );
         };
-        let meaning = LoginMeaning::parse(meaning.trim())
-            .unwrap_or_else(|| panic!("login_results.tsv line {}: unknown meaning {meaning:?}", number + 1));
-        table.insert((provider.to_string(), key.trim().to_ascii_lowercase()), meaning);
+        let meaning = LoginMeaning::parse(meaning.trim()).unwrap_or_else(|| {
+            panic!(
+                "login_results.tsv line {}: unknown meaning {meaning:?}",
+                number + 1
+            )
+        });
+        table.insert(
+            (provider.to_string(), key.trim().to_ascii_lowercase()),
+            meaning,
+        );
     }
     table
 });
@@ -90,7 +100,12 @@ pub fn meaning(event: &Event) -> LoginMeaning {
         return LoginMeaning::Other;
     };
     let provider = event.provider.as_str();
-    let code = reason.split([':', ' ']).next().unwrap_or("").trim().to_ascii_lowercase();
+    let code = reason
+        .split([':', ' '])
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     let lookup = |key: &str| TABLE.get(&(provider.to_string(), key.to_string())).copied();
     lookup(&code)
         .or_else(|| lookup(&reason.trim().to_ascii_lowercase()))
@@ -122,7 +137,10 @@ mod tests {
             outcome: Some(outcome),
             reason: reason.map(str::to_string),
             resource: Resource::default(),
-            source: SourceRef { file: "t".into(), record: 1 },
+            source: SourceRef {
+                file: "t".into(),
+                record: 1,
+            },
         }
     }
 
@@ -130,20 +148,55 @@ mod tests {
     fn the_table_parses_and_reads_codes_as_meant() {
         assert!(TABLE.len() > 15);
         let cases = [
-            (Provider::Azure, "50126: Invalid username or password", LoginMeaning::BadPassword),
-            (Provider::Azure, "50074: Strong Authentication is required.", LoginMeaning::MfaRequired),
+            (
+                Provider::Azure,
+                "50126: Invalid username or password",
+                LoginMeaning::BadPassword,
+            ),
+            (
+                Provider::Azure,
+                "50074: Strong Authentication is required.",
+                LoginMeaning::MfaRequired,
+            ),
             (Provider::Azure, "50076", LoginMeaning::MfaRequired),
-            (Provider::Azure, "50053: Account is locked", LoginMeaning::Locked),
-            (Provider::Azure, "50057: User account is disabled", LoginMeaning::Disabled),
-            (Provider::Azure, "50055: Password is expired", LoginMeaning::PasswordExpired),
-            (Provider::Aws, "Failed authentication", LoginMeaning::BadPassword),
-            (Provider::Gcp, "login_failure_invalid_password", LoginMeaning::BadPassword),
+            (
+                Provider::Azure,
+                "50053: Account is locked",
+                LoginMeaning::Locked,
+            ),
+            (
+                Provider::Azure,
+                "50057: User account is disabled",
+                LoginMeaning::Disabled,
+            ),
+            (
+                Provider::Azure,
+                "50055: Password is expired",
+                LoginMeaning::PasswordExpired,
+            ),
+            (
+                Provider::Aws,
+                "Failed authentication",
+                LoginMeaning::BadPassword,
+            ),
+            (
+                Provider::Gcp,
+                "login_failure_invalid_password",
+                LoginMeaning::BadPassword,
+            ),
             (Provider::Azure, "99999: something new", LoginMeaning::Other),
         ];
         for (provider, reason, want) in cases {
-            assert_eq!(meaning(&login(provider, Outcome::Failure, Some(reason))), want, "{reason}");
+            assert_eq!(
+                meaning(&login(provider, Outcome::Failure, Some(reason))),
+                want,
+                "{reason}"
+            );
         }
-        assert_eq!(meaning(&login(Provider::Aws, Outcome::Success, None)), LoginMeaning::Success);
+        assert_eq!(
+            meaning(&login(Provider::Aws, Outcome::Success, None)),
+            LoginMeaning::Success
+        );
     }
 
     #[test]

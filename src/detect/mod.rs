@@ -92,7 +92,11 @@ impl EvidenceSample {
     }
 
     pub fn into_evidence(mut self) -> Evidence {
-        self.events.sort_by(|a, b| a.time.cmp(&b.time).then(a.source.record.cmp(&b.source.record)));
+        self.events.sort_by(|a, b| {
+            a.time
+                .cmp(&b.time)
+                .then(a.source.record.cmp(&b.source.record))
+        });
         Evidence {
             events: self.events,
             omitted: self.omitted,
@@ -158,7 +162,10 @@ pub fn entity_list(items: impl IntoIterator<Item = String>, cap: usize) -> Vec<S
 
 /// The day window `[day - days, day - 1]`.
 pub fn history_range(day: NaiveDate, days: u32) -> (NaiveDate, NaiveDate) {
-    (day - chrono::Days::new(days as u64), day - chrono::Days::new(1))
+    (
+        day - chrono::Days::new(days as u64),
+        day - chrono::Days::new(1),
+    )
 }
 
 #[cfg(test)]
@@ -167,7 +174,13 @@ mod tests {
 
     #[test]
     fn networks_are_slash_24_and_slash_48() {
-        assert_eq!(network_of("203.0.113.77".parse().unwrap()), "203.0.113.0/24");
-        assert_eq!(network_of("2001:db8:1:2::5".parse().unwrap()), "2001:db8:1::/48");
+        assert_eq!(
+            network_of("203.0.113.77".parse().unwrap()),
+            "203.0.113.0/24"
+        );
+        assert_eq!(
+            network_of("2001:db8:1:2::5".parse().unwrap()),
+            "2001:db8:1::/48"
+        );
     }
 }

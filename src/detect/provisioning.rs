@@ -31,8 +31,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    entity_list, history_range, network_of, parse_ip, raise, Candidate, DetectorOutput, EvidenceSample, HostingLookup,
-    TestDays,
+    entity_list, history_range, network_of, parse_ip, raise, Candidate, DetectorOutput,
+    EvidenceSample, HostingLookup, TestDays,
 };
 use crate::baseline::{combined_p_value, signal_rate, CountModel, CountPrior, Signal};
 use crate::report::{Baseline, ColdStart, Detector, Entities, Severity};
@@ -40,8 +40,8 @@ use crate::schema::{Category, Event, Provider};
 
 /// Instance families with GPUs or accelerators: the mining attacker's favourite.
 const ACCELERATOR_FAMILIES: &[&str] = &[
-    "p2", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "g3", "g4dn", "g4ad", "g5", "g5g", "g6", "g6e", "inf1", "inf2",
-    "trn1", "dl1", "nc", "nd", "nv", "ncas", "ndasr", "a2", "a3", "g2",
+    "p2", "p3", "p3dn", "p4d", "p4de", "p5", "p5e", "g3", "g4dn", "g4ad", "g5", "g5g", "g6", "g6e",
+    "inf1", "inf2", "trn1", "dl1", "nc", "nd", "nv", "ncas", "ndasr", "a2", "a3", "g2",
 ];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -155,21 +155,39 @@ impl ProvisioningObservations {
             return;
         }
         let principal = principal.unwrap_or_else(|| "(unknown principal)".to_string());
-        let family = event.resource.instance_type.as_deref().map(|t| instance_family(event, t));
+        let family = event
+            .resource
+            .instance_type
+            .as_deref()
+            .map(|t| instance_family(event, t));
         let region = event.region.clone();
         if let Some(region) = &region {
             state.regions.entry(region.clone()).or_default().insert(day);
         }
         if let Some(family) = &family {
-            state.families.entry(family.clone()).or_default().insert(day);
+            state
+                .families
+                .entry(family.clone())
+                .or_default()
+                .insert(day);
         }
-        let group = state.provisioning.entry(principal).or_default().entry(day).or_default();
+        let group = state
+            .provisioning
+            .entry(principal)
+            .or_default()
+            .entry(day)
+            .or_default();
         let launches = f64::from(event.resource.instance_count.unwrap_or(1).max(1));
         group.launches += launches;
-        *group.launches_by_slice.entry((region.clone(), family.clone())).or_default() += launches;
+        *group
+            .launches_by_slice
+            .entry((region.clone(), family.clone()))
+            .or_default() += launches;
         group.regions.extend(region);
         group.families.extend(family);
-        group.instance_types.extend(event.resource.instance_type.clone());
+        group
+            .instance_types
+            .extend(event.resource.instance_type.clone());
         group.services.extend(event.resource.kind.clone());
         group.resources.extend(event.resource.id.clone());
         group.principals.extend(event.principal.clone());
@@ -212,7 +230,9 @@ pub fn instance_family(event: &Event, instance_type: &str) -> String {
                 .strip_prefix("standard_")
                 .or_else(|| lower.strip_prefix("basic_"))
                 .unwrap_or(&lower);
-            size.chars().take_while(|c| c.is_ascii_alphabetic()).collect()
+            size.chars()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .collect()
         }
         Provider::Gcp => lower.split('-').next().unwrap_or(&lower).to_string(),
         _ => lower.split('.').next().unwrap_or(&lower).to_string(),
@@ -269,7 +289,9 @@ pub fn detect(
                     }
                     continue;
                 }
-                tested.push(test_group(key, state, principal, day, group, &history, params, hosting));
+                tested.push(test_group(
+                    key, state, principal, day, group, &history, params, hosting,
+                ));
             }
         }
     }
@@ -282,7 +304,8 @@ pub fn detect(
     for test in &mut tested {
         let x = test.novel_launches;
         let p_novel = if x > 0.0 {
-            CountModel::fit_moments(n - 1.0, sum - x, sum_sq - x * x, &params.count_prior).p_at_least(x)
+            CountModel::fit_moments(n - 1.0, sum - x, sum_sq - x * x, &params.count_prior)
+                .p_at_least(x)
         } else {
             1.0
         };
@@ -291,11 +314,36 @@ pub fn detect(
     let trials = tested.len() as u64;
     let count = |f: fn(&Flags) -> bool| tested.iter().filter(|t| f(&t.flags)).count() as u64;
     let rates = [
-        signal_rate(count(|f| f.new_region), trials, params.prior_new_region, params.prior_weight),
-        signal_rate(count(|f| f.new_family), trials, params.prior_new_family, params.prior_weight),
-        signal_rate(count(|f| f.new_principal), trials, params.prior_new_principal, params.prior_weight),
-        signal_rate(count(|f| f.new_network), trials, params.prior_new_network, params.prior_weight),
-        signal_rate(count(|f| f.hosting_source), trials, params.prior_hosting_source, params.prior_weight),
+        signal_rate(
+            count(|f| f.new_region),
+            trials,
+            params.prior_new_region,
+            params.prior_weight,
+        ),
+        signal_rate(
+            count(|f| f.new_family),
+            trials,
+            params.prior_new_family,
+            params.prior_weight,
+        ),
+        signal_rate(
+            count(|f| f.new_principal),
+            trials,
+            params.prior_new_principal,
+            params.prior_weight,
+        ),
+        signal_rate(
+            count(|f| f.new_network),
+            trials,
+            params.prior_new_network,
+            params.prior_weight,
+        ),
+        signal_rate(
+            count(|f| f.hosting_source),
+            trials,
+            params.prior_hosting_source,
+            params.prior_weight,
+        ),
     ];
     for test in &tested {
         output.candidates.push(candidate(test, &rates, params));
@@ -335,21 +383,38 @@ fn test_group<'a>(
     let p_account = account_model.p_at_least(account_total(&day));
     let p_rate = p_principal.min(p_account);
 
-    let seen_in_window = |days: Option<&BTreeSet<NaiveDate>>| days.is_some_and(|d| d.range(from..=to).next().is_some());
-    let new_region = group.regions.iter().any(|r| !seen_in_window(state.regions.get(r)));
-    let new_family = group.families.iter().any(|f| !seen_in_window(state.families.get(f)));
+    let seen_in_window = |days: Option<&BTreeSet<NaiveDate>>| {
+        days.is_some_and(|d| d.range(from..=to).next().is_some())
+    };
+    let new_region = group
+        .regions
+        .iter()
+        .any(|r| !seen_in_window(state.regions.get(r)));
+    let new_family = group
+        .families
+        .iter()
+        .any(|f| !seen_in_window(state.families.get(f)));
     let novel_launches: f64 = group
         .launches_by_slice
         .iter()
         .filter(|((region, family), _)| {
-            region.as_ref().is_some_and(|r| !seen_in_window(state.regions.get(r)))
-                || family.as_ref().is_some_and(|f| !seen_in_window(state.families.get(f)))
+            region
+                .as_ref()
+                .is_some_and(|r| !seen_in_window(state.regions.get(r)))
+                || family
+                    .as_ref()
+                    .is_some_and(|f| !seen_in_window(state.families.get(f)))
         })
         .map(|(_, n)| n)
         .sum();
     let new_principal = by_day.range(from..=to).next().is_none();
-    let network_seen = |token: String| seen_in_window(state.networks.get(&(principal.to_string(), token)));
-    let ips: Vec<std::net::IpAddr> = group.src_ips.iter().filter_map(|ip| ip.parse().ok()).collect();
+    let network_seen =
+        |token: String| seen_in_window(state.networks.get(&(principal.to_string(), token)));
+    let ips: Vec<std::net::IpAddr> = group
+        .src_ips
+        .iter()
+        .filter_map(|ip| ip.parse().ok())
+        .collect();
     let new_network = ips.iter().any(|ip| !network_seen(network_of(*ip)));
     let hosting_source = ips.iter().any(|ip| {
         hosting
@@ -380,14 +445,38 @@ fn test_group<'a>(
 fn candidate(test: &Tested, rates: &[f64; 5], params: &ProvisioningParams) -> Candidate {
     let flags = &test.flags;
     let signals = [
-        Signal { name: "new_region", present: flags.new_region, base_rate: rates[0] },
-        Signal { name: "new_family", present: flags.new_family, base_rate: rates[1] },
-        Signal { name: "new_principal", present: flags.new_principal, base_rate: rates[2] },
-        Signal { name: "new_network", present: flags.new_network, base_rate: rates[3] },
-        Signal { name: "hosting_source", present: flags.hosting_source, base_rate: rates[4] },
+        Signal {
+            name: "new_region",
+            present: flags.new_region,
+            base_rate: rates[0],
+        },
+        Signal {
+            name: "new_family",
+            present: flags.new_family,
+            base_rate: rates[1],
+        },
+        Signal {
+            name: "new_principal",
+            present: flags.new_principal,
+            base_rate: rates[2],
+        },
+        Signal {
+            name: "new_network",
+            present: flags.new_network,
+            base_rate: rates[3],
+        },
+        Signal {
+            name: "hosting_source",
+            present: flags.hosting_source,
+            base_rate: rates[4],
+        },
     ];
     let p_value = combined_p_value(test.p_rate, &signals);
-    let mut present: Vec<String> = signals.iter().filter(|s| s.present).map(|s| s.name.to_string()).collect();
+    let mut present: Vec<String> = signals
+        .iter()
+        .filter(|s| s.present)
+        .map(|s| s.name.to_string())
+        .collect();
     let burst = test.p_rate < 1e-4;
     if burst {
         present.insert(0, "burst".to_string());
@@ -400,7 +489,11 @@ fn candidate(test: &Tested, rates: &[f64; 5], params: &ProvisioningParams) -> Ca
     if accelerators {
         present.push("accelerator_family".to_string());
     }
-    let mut severity = if burst || flags.hosting_source { Severity::High } else { Severity::Medium };
+    let mut severity = if burst || flags.hosting_source {
+        Severity::High
+    } else {
+        Severity::Medium
+    };
     if accelerators && (burst || flags.new_region) {
         severity = raise(severity);
     }
@@ -415,7 +508,12 @@ fn candidate(test: &Tested, rates: &[f64; 5], params: &ProvisioningParams) -> Ca
         mitre.push("T1078.004".to_string());
     }
     let group = test.group;
-    let what = group.instance_types.iter().next().cloned().unwrap_or_else(|| "instances".to_string());
+    let what = group
+        .instance_types
+        .iter()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| "instances".to_string());
     let title = format!(
         "{} launched {} {} in {} ({})",
         short_principal(test.principal),
@@ -452,7 +550,7 @@ fn candidate(test: &Tested, rates: &[f64; 5], params: &ProvisioningParams) -> Ca
         baseline: Baseline {
             observed: test.observed,
             expected: (test.expected * 100.0).round() / 100.0,
-            p_value: p_value,
+            p_value,
             q_value: 1.0,
             window_days: params.baseline_days.min(test.history_days.max(1)),
             method: "Gamma-Poisson daily launches (principal and account) combined exactly with novelty signals"
@@ -467,7 +565,11 @@ fn candidate(test: &Tested, rates: &[f64; 5], params: &ProvisioningParams) -> Ca
 
 /// `arn:aws:sts::1:assumed-role/Deploy` -> `assumed-role/Deploy`; emails and names as they are.
 fn short_principal(principal: &str) -> &str {
-    principal.rsplit(':').next().filter(|s| !s.is_empty()).unwrap_or(principal)
+    principal
+        .rsplit(':')
+        .next()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(principal)
 }
 
 #[cfg(test)]
@@ -480,11 +582,23 @@ mod tests {
     struct OneRange;
     impl HostingLookup for OneRange {
         fn hosting_provider(&self, ip: std::net::IpAddr) -> Option<String> {
-            ip.to_string().starts_with("5.161.").then(|| "hetzner".to_string())
+            ip.to_string()
+                .starts_with("5.161.")
+                .then(|| "hetzner".to_string())
         }
     }
 
-    fn event(day: u32, hour: u32, principal: &str, op_category: Category, count: u32, itype: &str, region: &str, ip: &str) -> Event {
+    #[allow(clippy::too_many_arguments)]
+    fn event(
+        day: u32,
+        hour: u32,
+        principal: &str,
+        op_category: Category,
+        count: u32,
+        itype: &str,
+        region: &str,
+        ip: &str,
+    ) -> Event {
         Event {
             time: Utc.with_ymd_and_hms(2024, 3, day, hour, 0, 0).unwrap(),
             provider: Provider::Aws,
@@ -493,7 +607,12 @@ mod tests {
             region: Some(region.into()),
             category: op_category,
             class_uid: 6003,
-            operation: if op_category == Category::Provision { "RunInstances" } else { "DescribeInstances" }.into(),
+            operation: if op_category == Category::Provision {
+                "RunInstances"
+            } else {
+                "DescribeInstances"
+            }
+            .into(),
             principal: Some(principal.into()),
             src_ip: Some(ip.into()),
             user_agent: None,
@@ -505,7 +624,10 @@ mod tests {
                 instance_count: Some(count),
                 ..Resource::default()
             },
-            source: SourceRef { file: "t".into(), record: 1 },
+            source: SourceRef {
+                file: "t".into(),
+                record: 1,
+            },
         }
     }
 
@@ -517,13 +639,55 @@ mod tests {
         for day in 1..=28 {
             if day % 3 == 0 {
                 // Teams trying a region now and then, with a few instances.
-                let region = ["eu-west-1", "eu-central-1", "us-west-2", "ap-south-1", "ca-central-1"][(day / 3) as usize % 5];
+                let region = [
+                    "eu-west-1",
+                    "eu-central-1",
+                    "us-west-2",
+                    "ap-south-1",
+                    "ca-central-1",
+                ][(day / 3) as usize % 5];
                 let team = format!("arn:aws:iam::111122223333:user/team{}", day % 4);
-                obs.observe(&event(day, 11, &team, Category::Provision, 1 + day % 3, "t3.medium", region, "203.0.113.60"), hosting);
+                obs.observe(
+                    &event(
+                        day,
+                        11,
+                        &team,
+                        Category::Provision,
+                        1 + day % 3,
+                        "t3.medium",
+                        region,
+                        "203.0.113.60",
+                    ),
+                    hosting,
+                );
             }
             let session = CI.replace("run-1", &format!("run-{day}"));
-            obs.observe(&event(day, 2, &session, Category::Provision, 38 + day % 5, "m5.large", "us-east-1", "198.51.100.10"), hosting);
-            obs.observe(&event(day, 10, DEV, Category::Api, 1, "", "us-east-1", "203.0.113.50"), hosting);
+            obs.observe(
+                &event(
+                    day,
+                    2,
+                    &session,
+                    Category::Provision,
+                    38 + day % 5,
+                    "m5.large",
+                    "us-east-1",
+                    "198.51.100.10",
+                ),
+                hosting,
+            );
+            obs.observe(
+                &event(
+                    day,
+                    10,
+                    DEV,
+                    Category::Api,
+                    1,
+                    "",
+                    "us-east-1",
+                    "203.0.113.50",
+                ),
+                hosting,
+            );
         }
     }
 
@@ -535,31 +699,97 @@ mod tests {
     }
 
     fn significant(output: &DetectorOutput) -> Vec<&Candidate> {
-        output.candidates.iter().filter(|c| c.baseline.p_value < 1e-4).collect()
+        output
+            .candidates
+            .iter()
+            .filter(|c| c.baseline.p_value < 1e-4)
+            .collect()
     }
 
     #[test]
     fn nightly_automation_is_not_an_anomaly() {
         let mut obs = ProvisioningObservations::default();
         quiet_month(&mut obs, &NoHostingRanges);
-        obs.observe(&event(29, 2, CI, Category::Provision, 41, "m5.large", "us-east-1", "198.51.100.10"), &NoHostingRanges);
-        let out = detect(obs, days(29, 29), &ProvisioningParams::default(), &NoHostingRanges);
+        obs.observe(
+            &event(
+                29,
+                2,
+                CI,
+                Category::Provision,
+                41,
+                "m5.large",
+                "us-east-1",
+                "198.51.100.10",
+            ),
+            &NoHostingRanges,
+        );
+        let out = detect(
+            obs,
+            days(29, 29),
+            &ProvisioningParams::default(),
+            &NoHostingRanges,
+        );
         assert_eq!(out.candidates.len(), 1);
-        assert!(out.candidates[0].baseline.p_value > 0.05, "{:?}", out.candidates[0].baseline);
+        assert!(
+            out.candidates[0].baseline.p_value > 0.05,
+            "{:?}",
+            out.candidates[0].baseline
+        );
     }
 
     #[test]
     fn gpu_burst_in_a_new_region_is_found() {
         let mut obs = ProvisioningObservations::default();
         quiet_month(&mut obs, &NoHostingRanges);
-        obs.observe(&event(29, 2, CI, Category::Provision, 40, "m5.large", "us-east-1", "198.51.100.10"), &NoHostingRanges);
-        obs.observe(&event(29, 3, CI, Category::Provision, 30, "p3.16xlarge", "ap-southeast-1", "198.51.100.10"), &NoHostingRanges);
-        let out = detect(obs, days(8, 29), &ProvisioningParams::default(), &NoHostingRanges);
+        obs.observe(
+            &event(
+                29,
+                2,
+                CI,
+                Category::Provision,
+                40,
+                "m5.large",
+                "us-east-1",
+                "198.51.100.10",
+            ),
+            &NoHostingRanges,
+        );
+        obs.observe(
+            &event(
+                29,
+                3,
+                CI,
+                Category::Provision,
+                30,
+                "p3.16xlarge",
+                "ap-southeast-1",
+                "198.51.100.10",
+            ),
+            &NoHostingRanges,
+        );
+        let out = detect(
+            obs,
+            days(8, 29),
+            &ProvisioningParams::default(),
+            &NoHostingRanges,
+        );
         let found = significant(&out);
-        assert_eq!(found.len(), 1, "{:?}", out.candidates.iter().map(|c| (&c.title, c.baseline.p_value)).collect::<Vec<_>>());
+        assert_eq!(
+            found.len(),
+            1,
+            "{:?}",
+            out.candidates
+                .iter()
+                .map(|c| (&c.title, c.baseline.p_value))
+                .collect::<Vec<_>>()
+        );
         let finding = found[0];
         for signal in ["burst", "new_region", "new_family", "accelerator_family"] {
-            assert!(finding.baseline.signals.iter().any(|s| s == signal), "{signal}: {:?}", finding.baseline.signals);
+            assert!(
+                finding.baseline.signals.iter().any(|s| s == signal),
+                "{signal}: {:?}",
+                finding.baseline.signals
+            );
         }
         assert_eq!(finding.severity, Severity::Critical);
         assert!(finding.mitre.contains(&"T1496".to_string()));
@@ -569,10 +799,38 @@ mod tests {
     fn a_developer_who_never_provisions_launching_from_a_vps_is_found() {
         let mut obs = ProvisioningObservations::default();
         quiet_month(&mut obs, &OneRange);
-        obs.observe(&event(29, 2, CI, Category::Provision, 40, "m5.large", "us-east-1", "198.51.100.10"), &OneRange);
-        obs.observe(&event(29, 14, DEV, Category::Provision, 1, "c5.xlarge", "us-east-1", "5.161.10.20"), &OneRange);
+        obs.observe(
+            &event(
+                29,
+                2,
+                CI,
+                Category::Provision,
+                40,
+                "m5.large",
+                "us-east-1",
+                "198.51.100.10",
+            ),
+            &OneRange,
+        );
+        obs.observe(
+            &event(
+                29,
+                14,
+                DEV,
+                Category::Provision,
+                1,
+                "c5.xlarge",
+                "us-east-1",
+                "5.161.10.20",
+            ),
+            &OneRange,
+        );
         let out = detect(obs, days(29, 29), &ProvisioningParams::default(), &OneRange);
-        let dev = out.candidates.iter().find(|c| c.entities.principals == [DEV]).unwrap();
+        let dev = out
+            .candidates
+            .iter()
+            .find(|c| c.entities.principals == [DEV])
+            .unwrap();
         assert!(dev.baseline.p_value < 1e-4, "{:?}", dev.baseline);
         assert!(dev.baseline.signals.contains(&"hosting_source".to_string()));
         assert!(dev.baseline.signals.contains(&"new_principal".to_string()));
@@ -582,17 +840,70 @@ mod tests {
     fn a_first_launch_in_a_new_region_by_a_usual_principal_stays_quiet() {
         let mut obs = ProvisioningObservations::default();
         quiet_month(&mut obs, &NoHostingRanges);
-        obs.observe(&event(29, 2, CI, Category::Provision, 40, "m5.large", "us-east-1", "198.51.100.10"), &NoHostingRanges);
-        obs.observe(&event(29, 4, CI, Category::Provision, 3, "m5.large", "eu-west-1", "198.51.100.10"), &NoHostingRanges);
-        let out = detect(obs, days(8, 29), &ProvisioningParams::default(), &NoHostingRanges);
-        assert!(significant(&out).is_empty(), "{:?}", out.candidates.iter().map(|c| &c.baseline).collect::<Vec<_>>());
+        obs.observe(
+            &event(
+                29,
+                2,
+                CI,
+                Category::Provision,
+                40,
+                "m5.large",
+                "us-east-1",
+                "198.51.100.10",
+            ),
+            &NoHostingRanges,
+        );
+        obs.observe(
+            &event(
+                29,
+                4,
+                CI,
+                Category::Provision,
+                3,
+                "m5.large",
+                "eu-west-1",
+                "198.51.100.10",
+            ),
+            &NoHostingRanges,
+        );
+        let out = detect(
+            obs,
+            days(8, 29),
+            &ProvisioningParams::default(),
+            &NoHostingRanges,
+        );
+        assert!(
+            significant(&out).is_empty(),
+            "{:?}",
+            out.candidates
+                .iter()
+                .map(|c| &c.baseline)
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]
     fn too_little_history_is_reported_as_cold_start() {
         let mut obs = ProvisioningObservations::default();
-        obs.observe(&event(1, 2, CI, Category::Provision, 50, "p3.2xlarge", "us-east-1", "198.51.100.10"), &NoHostingRanges);
-        let out = detect(obs, days(1, 1), &ProvisioningParams::default(), &NoHostingRanges);
+        obs.observe(
+            &event(
+                1,
+                2,
+                CI,
+                Category::Provision,
+                50,
+                "p3.2xlarge",
+                "us-east-1",
+                "198.51.100.10",
+            ),
+            &NoHostingRanges,
+        );
+        let out = detect(
+            obs,
+            days(1, 1),
+            &ProvisioningParams::default(),
+            &NoHostingRanges,
+        );
         assert!(out.candidates.is_empty());
         assert_eq!(out.cold_start.len(), 1);
         assert_eq!(out.cold_start[0].history_days, 0);
@@ -601,7 +912,16 @@ mod tests {
     #[test]
     fn started_records_are_not_counted() {
         let mut obs = ProvisioningObservations::default();
-        let mut started = event(1, 2, CI, Category::Provision, 5, "m5.large", "us-east-1", "198.51.100.10");
+        let mut started = event(
+            1,
+            2,
+            CI,
+            Category::Provision,
+            5,
+            "m5.large",
+            "us-east-1",
+            "198.51.100.10",
+        );
         started.outcome = None;
         obs.observe(&started, &NoHostingRanges);
         let account = obs.accounts.values().next().unwrap();
@@ -617,6 +937,9 @@ mod tests {
         assert_eq!(instance_family(&e, "Standard_NC6s_v3"), "nc");
         e.provider = Provider::Gcp;
         assert_eq!(instance_family(&e, "n2-standard-4"), "n2");
-        assert_eq!(principal_key(CI), "arn:aws:sts::111122223333:assumed-role/ci-nightly");
+        assert_eq!(
+            principal_key(CI),
+            "arn:aws:sts::111122223333:assumed-role/ci-nightly"
+        );
     }
 }

@@ -7,10 +7,14 @@
 //!
 //! A file is read in one of two modes, chosen by its first line:
 //! - **lines** (NDJSON): the first line is a complete JSON value. Every line is parsed on its own,
-//!   so one broken line costs one record and the rest of the file is still read.
+//!   so one broken line costs one record and the rest of the file is still read. A broken first
+//!   line that starts a record (`{...` cut short, not a document's opening `{` or `{"Records":[`)
+//!   followed by a complete one-line object is taken as NDJSON too, so it costs only itself.
 //! - **document**: one JSON value (pretty-printed or not) parsed incrementally; the elements of
 //!   its record array are handed out one at a time. A syntax error ends the file there, since JSON
-//!   has no way to find the next record after one.
+//!   has no way to find the next record after one: it is handed out as one bad item saying where.
+//!   An early end or a read error (a truncated gzip) is returned instead, after the records that
+//!   arrived whole.
 
 use std::fmt;
 use std::io::{BufRead, Read};

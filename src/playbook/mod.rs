@@ -50,8 +50,14 @@ pub fn next_steps(detector: Detector) -> Vec<String> {
         .iter()
         .filter_map(|id| PLAYBOOKS.techniques.get(*id))
         .collect();
-    let verify = chosen.iter().flat_map(|t| t.verify.iter().map(|s| format!("Verify ({}): {s}", t.name)));
-    let contain = chosen.iter().flat_map(|t| t.contain.iter().map(|s| format!("Contain ({}): {s}", t.name)));
+    let verify = chosen
+        .iter()
+        .flat_map(|t| t.verify.iter().map(|s| format!("Verify ({}): {s}", t.name)));
+    let contain = chosen.iter().flat_map(|t| {
+        t.contain
+            .iter()
+            .map(|s| format!("Contain ({}): {s}", t.name))
+    });
     verify.chain(contain).collect()
 }
 
@@ -64,7 +70,10 @@ pub fn escalation(detector: Detector, facts: &BTreeSet<String>) -> (bool, String
         .map(|rule| rule.reason.as_str())
         .collect();
     if reasons.is_empty() {
-        (false, "No escalation rule fired: handle at Tier 1 with the next steps.".to_string())
+        (
+            false,
+            "No escalation rule fired: handle at Tier 1 with the next steps.".to_string(),
+        )
     } else {
         (true, reasons.join(" "))
     }
@@ -78,7 +87,11 @@ mod tests {
     fn the_playbook_table_parses_and_covers_both_techniques() {
         assert!(PLAYBOOKS.techniques.contains_key("T1583.003"));
         assert!(PLAYBOOKS.techniques.contains_key("T1584.003"));
-        for detector in [Detector::Provisioning, Detector::CredentialStuffing, Detector::BillingJump] {
+        for detector in [
+            Detector::Provisioning,
+            Detector::CredentialStuffing,
+            Detector::BillingJump,
+        ] {
             assert!(next_steps(detector).len() >= 3);
             assert!(PLAYBOOKS.escalation.iter().any(|r| r.detector == detector));
         }
@@ -90,7 +103,10 @@ mod tests {
         assert!(escalation(Detector::CredentialStuffing, &facts(&["success"])).0);
         assert!(!escalation(Detector::CredentialStuffing, &facts(&["no_mfa"])).0);
         assert!(!escalation(Detector::Provisioning, &facts(&["new_principal"])).0);
-        let (yes, why) = escalation(Detector::Provisioning, &facts(&["new_principal", "new_network", "burst"]));
+        let (yes, why) = escalation(
+            Detector::Provisioning,
+            &facts(&["new_principal", "new_network", "burst"]),
+        );
         assert!(yes && why.contains("high-volume") && why.contains("does not provision"));
     }
 }

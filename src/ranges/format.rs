@@ -549,6 +549,7 @@ fn emit_prefix_record(
 mod tests {
     use super::*;
 
+    #[allow(clippy::type_complexity)]
     fn entries(
         name: &str,
         input: &str,

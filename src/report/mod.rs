@@ -34,7 +34,19 @@ impl Detector {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
     Low,
@@ -154,7 +166,12 @@ pub struct Report {
 pub type InputSummaryView = serde_json::Value;
 
 impl Report {
-    pub fn new(window: Window, inputs: &InputSummary, coverage: Coverage, findings: Vec<Finding>) -> Self {
+    pub fn new(
+        window: Window,
+        inputs: &InputSummary,
+        coverage: Coverage,
+        findings: Vec<Finding>,
+    ) -> Self {
         Report {
             schema_version: SCHEMA_VERSION.to_string(),
             generated_at: Utc::now(),
