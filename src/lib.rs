@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod detect;
 pub mod eval;
+pub mod gen;
 pub mod normalize;
 pub mod playbook;
 pub mod ranges;

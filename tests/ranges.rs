@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use auditsweep::gen::{CLOUD_AUTOMATION_PREFIXES, HOSTING_PREFIXES};
 use auditsweep::ranges::{HostingRanges, ListFormat, RangeError};
 use ipnet::IpNet;
 
@@ -425,28 +426,6 @@ fn unreadable_or_unknown_lists_are_errors_naming_the_file() {
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
-/// Prefixes the world generator draws addresses from (`provider cidr`, as it publishes them):
-/// attackers' hosting prefixes and benign cloud automation. The demo only shows hosting
-/// findings if every one of them is in the fixture excerpts.
-const GENERATOR_PREFIXES: &[(&str, &str)] = &[
-    ("digitalocean", "134.209.16.0/20"),
-    ("digitalocean", "134.209.80.0/20"),
-    ("hetzner", "116.202.0.0/16"),
-    ("hetzner", "135.181.0.0/16"),
-    ("ovh", "151.127.0.0/16"),
-    ("vultr", "45.76.0.0/15"),
-    ("vultr", "66.42.64.0/18"),
-    ("linode", "45.79.3.0/24"),
-    ("aws", "52.4.0.0/14"),
-    ("aws", "54.148.0.0/15"),
-    ("aws", "18.232.0.0/14"),
-    ("aws", "34.240.0.0/13"),
-    ("azure", "13.69.0.0/17"),
-    ("azure", "13.68.128.0/17"),
-    ("gcp", "34.14.0.0/17"),
-    ("gcp", "23.236.48.0/20"),
-];
-
 /// (file, entries, IPv4, IPv6, special-purpose dropped) of each fixture excerpt.
 const FIXTURES: &[(&str, usize, usize, usize, usize)] = &[
     ("aws-ip-ranges.json", 17, 7, 3, 0),
@@ -489,11 +468,22 @@ fn fixtures_are_excerpts_of_the_real_lists() {
     }
 }
 
+/// The world generator draws attacker addresses from hosting prefixes and benign automation
+/// from cloud prefixes; the demo only labels them hosting if every one is in the fixtures, with
+/// the generator's provider name.
 #[test]
 fn fixtures_hold_every_prefix_the_generator_draws_from() {
     let (fixtures, _) = HostingRanges::load_dir(&fixtures_dir()).unwrap();
-    for &(provider, prefix) in GENERATOR_PREFIXES {
-        let prefix = net(prefix);
+    let attackers = HOSTING_PREFIXES
+        .iter()
+        .map(|prefix| (prefix.provider, prefix.cidr));
+    let automation = CLOUD_AUTOMATION_PREFIXES.iter().copied();
+    let generator: Vec<(&str, IpNet)> = attackers
+        .chain(automation)
+        .map(|(provider, cidr)| (provider, net(&cidr.to_string())))
+        .collect();
+    assert!(!generator.is_empty());
+    for (provider, prefix) in generator {
         let (found, info) = fixtures
             .lookup_prefix(prefix.network())
             .unwrap_or_else(|| panic!("{provider} {prefix} is not in fixtures/ip-ranges"));

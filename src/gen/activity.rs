@@ -1,7 +1,7 @@
 //! What happens in a generated world, before it is written in any provider's format.
 //!
-//! [`super::normal`] and [`super::attacks`] produce [`Activity`] values and [`CostLine`]s; the
-//! [`super::writers`] turn each into the records a cloud would log for it. Keeping this model
+//! `normal` and `attacks` produce [`Activity`] values and [`CostLine`]s; the
+//! `writers` turn each into the records a cloud would log for it. Keeping this model
 //! cloud-neutral means benign and malicious behaviour are described once, and each format's
 //! quirks (CloudTrail's failed logins without an ARN, Azure's `Started`/`Succeeded` pairs, GCP's
 //! first/last operation entries) live in one writer.

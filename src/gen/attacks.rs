@@ -55,7 +55,12 @@ pub struct HostingPrefix {
     pub country: &'static str,
 }
 
-const fn hosting(provider: &'static str, cidr: Cidr, city: &'static str, country: &'static str) -> HostingPrefix {
+const fn hosting(
+    provider: &'static str,
+    cidr: Cidr,
+    city: &'static str,
+    country: &'static str,
+) -> HostingPrefix {
     HostingPrefix {
         provider,
         cidr,
@@ -66,6 +71,7 @@ const fn hosting(provider: &'static str, cidr: Cidr, city: &'static str, country
 
 /// Where attacks come from: real prefixes of VPS and cloud providers (DigitalOcean and Linode
 /// geofeeds, Hetzner and OVH ASN lists, Vultr's geofeed, AWS `ip-ranges.json` EC2 entries).
+#[rustfmt::skip]
 pub const HOSTING_PREFIXES: &[HostingPrefix] = &[
     hosting("digitalocean", Cidr::new(134, 209, 16, 0, 20), "London", "GB"),
     hosting("digitalocean", Cidr::new(134, 209, 80, 0, 20), "Amsterdam", "NL"),
@@ -81,15 +87,19 @@ pub const HOSTING_PREFIXES: &[HostingPrefix] = &[
 
 /// Whether an address is in one of the attackers' hosting prefixes.
 pub fn is_hosting_address(address: Ipv4Addr) -> bool {
-    HOSTING_PREFIXES.iter().any(|prefix| prefix.cidr.contains(address))
+    HOSTING_PREFIXES
+        .iter()
+        .any(|prefix| prefix.cidr.contains(address))
 }
 
 /// A provisioning attack's cost is also labelled as a billing jump when its daily cost exceeds
 /// this share of the tenant's usual daily compute cost.
-pub const JUMP_SHARE_OF_COMPUTE: f64 = 0.25;
+pub const JUMP_SHARE_OF_COMPUTE: f64 = 0.5;
 
-/// Attacks happen after this share of the window, so detectors have a history to learn from.
+/// Attacks happen after this share of the window, and after at least [`QUIET_DAYS`] (or half
+/// the window, when it is shorter), so that detectors have a week or more of history.
 const QUIET_SHARE: f64 = 0.4;
+const QUIET_DAYS: u32 = 8;
 /// One round of every selected variant per this many tenants (at least one round).
 const TENANTS_PER_ROUND: u32 = 10;
 
@@ -98,12 +108,18 @@ const ATTACK_BROWSER: &str =
 const SCRIPTED_LOGIN: &str = "python-requests/2.31.0";
 /// Legacy ROPC sign-ins, the classic signature of Entra password spraying tools.
 const ROPC: &str = "BAV2ROPC";
-const ATTACK_AWS_CLI: &str = "aws-cli/1.27.62 Python/3.10.6 Linux/5.19.0-kali2-amd64 botocore/1.29.62";
+const ATTACK_AWS_CLI: &str =
+    "aws-cli/1.27.62 Python/3.10.6 Linux/5.19.0-kali2-amd64 botocore/1.29.62";
 const ATTACK_BOTO: &str = "Boto3/1.26.137 Python/3.10.12 Linux/5.15.0-1034-aws Botocore/1.29.137";
 const ATTACK_GCLOUD: &str = "google-cloud-sdk gcloud/460.0.0 command/gcloud.compute.instances.create invocation-id/9b0e6f1a7c3d4e2f environment/None environment-version/None client-os/LINUX client-os-ver/5.15.0 client-pltf-arch/x86_64 interactive/False from-script/True python/3.10.12,gzip(gfe)";
 const ATTACK_AZURE: &str = "python/3.10.12 (Linux-5.15.0-91-generic-x86_64-with-glibc2.35) msrest/0.7.1 azure-mgmt-compute/30.4.0";
 
-const fn op(service: &'static str, name: &'static str, read_only: bool, resource: &'static str) -> ApiOp {
+const fn op(
+    service: &'static str,
+    name: &'static str,
+    read_only: bool,
+    resource: &'static str,
+) -> ApiOp {
     ApiOp {
         service,
         name,
@@ -113,6 +129,7 @@ const fn op(service: &'static str, name: &'static str, read_only: bool, resource
 }
 
 /// What an attacker does with a fresh AWS console session or stolen keys.
+#[rustfmt::skip]
 static AWS_RECON: &[(ApiOp, f64)] = &[
     (op("sts.amazonaws.com", "GetCallerIdentity", true, ""), 2.0),
     (op("ec2.amazonaws.com", "DescribeRegions", true, ""), 2.0),
@@ -125,7 +142,10 @@ static AWS_PERSIST: ApiOp = op("iam.amazonaws.com", "CreateAccessKey", false, ""
 static LIGHTSAIL_RECON: &[(ApiOp, f64)] = &[
     (op("lightsail.amazonaws.com", "GetRegions", true, ""), 1.0),
     (op("lightsail.amazonaws.com", "GetBundles", true, ""), 1.0),
-    (op("lightsail.amazonaws.com", "GetBlueprints", true, ""), 1.0),
+    (
+        op("lightsail.amazonaws.com", "GetBlueprints", true, ""),
+        1.0,
+    ),
 ];
 static AZURE_NEW_GROUP: ApiOp = op(
     "Microsoft.Resources",
@@ -141,9 +161,20 @@ const VCPU_LIMIT: Failure = Failure {
 
 /// Regions where Lightsail runs.
 const LIGHTSAIL_REGIONS: &[&str] = &[
-    "us-east-1", "us-east-2", "us-west-2", "ca-central-1", "eu-west-1", "eu-west-2", "eu-west-3",
-    "eu-central-1", "eu-north-1", "ap-south-1", "ap-northeast-1", "ap-northeast-2",
-    "ap-southeast-1", "ap-southeast-2",
+    "us-east-1",
+    "us-east-2",
+    "us-west-2",
+    "ca-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "eu-central-1",
+    "eu-north-1",
+    "ap-south-1",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
 ];
 
 /// How an attack was carried out.
@@ -221,7 +252,9 @@ impl Variant {
     /// The clouds the variant can run on, preferred first.
     fn clouds(self) -> &'static [Cloud] {
         match self {
-            Variant::FastBurst | Variant::SuccessFromHosting => &[Cloud::Aws, Cloud::Azure, Cloud::Gcp],
+            Variant::FastBurst | Variant::SuccessFromHosting => {
+                &[Cloud::Aws, Cloud::Azure, Cloud::Gcp]
+            }
             Variant::LowAndSlow | Variant::PasswordSpray => &[Cloud::Azure, Cloud::Gcp, Cloud::Aws],
             Variant::ManyAddresses => &[Cloud::Gcp, Cloud::Aws, Cloud::Azure],
             Variant::CryptoMiningBurst => &[Cloud::Aws, Cloud::Gcp, Cloud::Azure],
@@ -262,12 +295,27 @@ pub fn plan(world: &World, kinds: &BTreeSet<AttackKind>) -> Vec<PlannedAttack> {
             if !kinds.contains(&variant.kind()) {
                 continue;
             }
-            let Some((company, presence)) = choose_presence(world, variant, round, &presences, &busy, &mut rand) else {
-                tracing::warn!(variant = variant.name(), "No tenant can host this attack variant; skipped");
+            let Some((company, presence)) =
+                choose_presence(world, variant, round, &presences, &busy, &mut rand)
+            else {
+                tracing::warn!(
+                    variant = variant.name(),
+                    "No tenant can host this attack variant; skipped"
+                );
                 continue;
             };
             let used = busy.entry((company, presence)).or_default();
-            let Some(day) = choose_day(world, &world.companies[company].presences[presence], used, variant, &mut rand) else {
+            let Some(day) = choose_day(
+                world,
+                &world.companies[company].presences[presence],
+                used,
+                variant,
+                &mut rand,
+            ) else {
+                tracing::debug!(
+                    variant = variant.name(),
+                    "No free day left on the chosen tenant-cloud; skipped"
+                );
                 continue;
             };
             used.push(day);
@@ -309,7 +357,13 @@ fn choose_presence(
         let mut candidates: Vec<(usize, (usize, usize))> = presences
             .iter()
             .filter(|&&(c, p)| world.companies[c].presences[p].cloud == cloud)
-            .filter(|&&(c, p)| hosts(variant, &world.companies[c], &world.companies[c].presences[p]))
+            .filter(|&&(c, p)| {
+                hosts(
+                    variant,
+                    &world.companies[c],
+                    &world.companies[c].presences[p],
+                )
+            })
             .map(|&key| (busy.get(&key).map_or(0, Vec::len), key))
             .collect();
         candidates.sort();
@@ -326,14 +380,22 @@ fn choose_presence(
 /// Whether a tenant-cloud has what a variant needs.
 fn hosts(variant: Variant, company: &Company, presence: &Presence) -> bool {
     match variant {
-        Variant::DormantPrincipalInstance => steady_people(company, presence).any(|p| company.people[p].role == Role::Analyst),
-        Variant::GcpNewZone => presence.automations.iter().any(|a| a.kind == AutomationKind::Deployer),
+        Variant::DormantPrincipalInstance => {
+            steady_people(company, presence).any(|p| company.people[p].role == Role::Analyst)
+        }
+        Variant::GcpNewZone => presence
+            .automations
+            .iter()
+            .any(|a| a.kind == AutomationKind::Deployer),
         _ => steady_people(company, presence).next().is_some(),
     }
 }
 
 /// People present for the whole window (no new hires, no leavers).
-fn steady_people<'c>(company: &'c Company, presence: &'c Presence) -> impl Iterator<Item = usize> + 'c {
+fn steady_people<'c>(
+    company: &'c Company,
+    presence: &'c Presence,
+) -> impl Iterator<Item = usize> + 'c {
     presence.users.iter().copied().filter(|&p| {
         let habits = &company.people[p].habits;
         habits.joins.is_none() && habits.leaves.is_none()
@@ -342,9 +404,17 @@ fn steady_people<'c>(company: &'c Company, presence: &'c Presence) -> impl Itera
 
 /// A day after the quiet start, not next to another attack on the same tenant-cloud, and for
 /// billing jumps not touching the day without billing data.
-fn choose_day(world: &World, presence: &Presence, used: &[u32], variant: Variant, rand: &mut Rand) -> Option<u32> {
+fn choose_day(
+    world: &World,
+    presence: &Presence,
+    used: &[u32],
+    variant: Variant,
+    rand: &mut Rand,
+) -> Option<u32> {
     let days = world.days;
-    let first = ((f64::from(days) * QUIET_SHARE) as u32).min(days.saturating_sub(1));
+    let first = ((f64::from(days) * QUIET_SHARE) as u32)
+        .max(QUIET_DAYS.min(days / 2))
+        .min(days.saturating_sub(1));
     let last = days.saturating_sub(2).max(first);
     let missing = presence.routine.billing.missing_day;
     let billing_only = matches!(variant, Variant::DataTransferJump | Variant::StorageJump);
@@ -378,8 +448,8 @@ struct Built {
 impl Context<'_> {
     /// A time on the attack day (UTC hour range).
     fn time(&mut self, from_hour: f64, to_hour: f64) -> DateTime<Utc> {
-        let seconds = (self.rand.float(from_hour, to_hour) * 3600.0) as i64;
-        self.world.day_start(i64::from(self.day)) + Duration::seconds(seconds)
+        let millis = (self.rand.float(from_hour, to_hour) * 3_600_000.0) as i64;
+        self.world.day_start(i64::from(self.day)) + Duration::milliseconds(millis)
     }
 
     fn hosting(&mut self) -> (Ipv4Addr, &'static HostingPrefix) {
@@ -393,7 +463,11 @@ impl Context<'_> {
         let people: Vec<usize> = steady_people(self.company, self.presence)
             .filter(|&p| role.is_none_or(|r| self.company.people[p].role == r))
             .collect();
-        let without_mfa: Vec<usize> = people.iter().copied().filter(|&p| !self.company.people[p].habits.mfa).collect();
+        let without_mfa: Vec<usize> = people
+            .iter()
+            .copied()
+            .filter(|&p| !self.company.people[p].habits.mfa)
+            .collect();
         if prefer_no_mfa && !without_mfa.is_empty() {
             *self.rand.pick(&without_mfa)
         } else {
@@ -420,14 +494,31 @@ impl Context<'_> {
             .iter()
             .copied()
             .filter(|r| !used.contains(r) && !self.taken.contains(r))
-            .filter(|r| self.presence.cloud != Cloud::Gcp || !used.iter().any(|u| catalog::gcp_region(u) == catalog::gcp_region(r)))
+            .filter(|r| {
+                self.presence.cloud != Cloud::Gcp
+                    || !used
+                        .iter()
+                        .any(|u| catalog::gcp_region(u) == catalog::gcp_region(r))
+            })
             .collect();
-        let region = if fresh.is_empty() { *self.rand.pick(from) } else { *self.rand.pick(&fresh) };
+        let region = if fresh.is_empty() {
+            *self.rand.pick(from)
+        } else {
+            *self.rand.pick(&fresh)
+        };
         self.taken.push(region);
         region
     }
 
-    fn sign_in(&self, person: usize, time: DateTime<Utc>, address: Ipv4Addr, prefix: &HostingPrefix, result: SignInResult, agent: &'static str) -> Activity {
+    fn sign_in(
+        &self,
+        person: usize,
+        time: DateTime<Utc>,
+        address: Ipv4Addr,
+        prefix: &HostingPrefix,
+        result: SignInResult,
+        agent: &'static str,
+    ) -> Activity {
         let client = match agent {
             ROPC | SCRIPTED_LOGIN => "Other clients",
             _ => "Browser",
@@ -460,7 +551,7 @@ fn build(variant: Variant, context: &mut Context) -> Option<Built> {
         Variant::LightsailVps => Some(lightsail(context)),
         Variant::DormantPrincipalInstance => Some(dormant_principal(context)),
         Variant::AzureNewRegion => Some(azure_new_region(context)),
-        Variant::GcpNewZone => gcp_new_zone(context),
+        Variant::GcpNewZone => Some(gcp_new_zone(context)),
         Variant::DataTransferJump => Some(cost_jump(context, Spend::DataTransfer)),
         Variant::StorageJump => Some(cost_jump(context, Spend::Storage)),
         Variant::AfterProvisioning => None,
@@ -468,7 +559,13 @@ fn build(variant: Variant, context: &mut Context) -> Option<Built> {
 }
 
 /// After a console sign-in on AWS, the attacker looks around and creates an access key.
-fn aws_follow_up(context: &mut Context, person: usize, from: DateTime<Utc>, address: Ipv4Addr, out: &mut Vec<Activity>) {
+fn aws_follow_up(
+    context: &mut Context,
+    person: usize,
+    from: DateTime<Utc>,
+    address: Ipv4Addr,
+    out: &mut Vec<Activity>,
+) {
     if context.presence.cloud != Cloud::Aws {
         return;
     }
@@ -476,10 +573,24 @@ fn aws_follow_up(context: &mut Context, person: usize, from: DateTime<Utc>, addr
     for _ in 0..context.rand.int(5, 12) {
         time += Duration::seconds(i64::from(context.rand.int(5, 90)));
         let op = context.rand.pick_weighted(AWS_RECON);
-        out.push(call(person, time, address, "console.amazonaws.com", op, global_region(op, context.presence)));
+        out.push(call(
+            person,
+            time,
+            address,
+            "console.amazonaws.com",
+            op,
+            global_region(op, context.presence),
+        ));
     }
     time += Duration::seconds(i64::from(context.rand.int(30, 300)));
-    out.push(call(person, time, address, "console.amazonaws.com", &AWS_PERSIST, "us-east-1"));
+    out.push(call(
+        person,
+        time,
+        address,
+        "console.amazonaws.com",
+        &AWS_PERSIST,
+        "us-east-1",
+    ));
 }
 
 fn global_region(op: &ApiOp, presence: &Presence) -> &'static str {
@@ -490,7 +601,14 @@ fn global_region(op: &ApiOp, presence: &Presence) -> &'static str {
     }
 }
 
-fn call(person: usize, time: DateTime<Utc>, address: Ipv4Addr, agent: &'static str, op: &'static ApiOp, region: &'static str) -> Activity {
+fn call(
+    person: usize,
+    time: DateTime<Utc>,
+    address: Ipv4Addr,
+    agent: &'static str,
+    op: &'static ApiOp,
+    region: &'static str,
+) -> Activity {
     Activity {
         time,
         account: 0,
@@ -520,7 +638,14 @@ fn fast_burst(context: &mut Context) -> Built {
     let mut time = context.time(0.0, 20.0);
     let mut activities = Vec::new();
     for _ in 0..context.rand.int(30, 80) {
-        activities.push(context.sign_in(victim, time, address, prefix, SignInResult::WrongPassword, agent));
+        activities.push(context.sign_in(
+            victim,
+            time,
+            address,
+            prefix,
+            SignInResult::WrongPassword,
+            agent,
+        ));
         time += Duration::seconds(i64::from(context.rand.int(2, 8)));
     }
     activities.push(context.sign_in(victim, time, address, prefix, SignInResult::Success, agent));
@@ -534,14 +659,23 @@ fn fast_burst(context: &mut Context) -> Built {
 
 fn low_and_slow(context: &mut Context) -> Built {
     let victim = context.victim(true, None);
-    let sources: Vec<(Ipv4Addr, &'static HostingPrefix)> = (0..context.rand.int(3, 6)).map(|_| context.hosting()).collect();
+    let sources: Vec<(Ipv4Addr, &'static HostingPrefix)> = (0..context.rand.int(3, 6))
+        .map(|_| context.hosting())
+        .collect();
     let agent = login_agent(context.presence.cloud, true);
     let mut time = context.time(0.0, 6.0);
     let end = time + Duration::hours(i64::from(context.rand.int(20, 26)));
     let mut activities = Vec::new();
     while time < end {
         let (address, prefix) = *context.rand.pick(&sources);
-        activities.push(context.sign_in(victim, time, address, prefix, SignInResult::WrongPassword, agent));
+        activities.push(context.sign_in(
+            victim,
+            time,
+            address,
+            prefix,
+            SignInResult::WrongPassword,
+            agent,
+        ));
         time += Duration::minutes(i64::from(context.rand.int(25, 70)));
     }
     let (address, prefix) = *context.rand.pick(&sources);
@@ -558,7 +692,9 @@ fn password_spray(context: &mut Context) -> Built {
     let mut targets: Vec<usize> = steady_people(context.company, context.presence).collect();
     context.rand.shuffle(&mut targets);
     targets.truncate(40);
-    let sources: Vec<(Ipv4Addr, &'static HostingPrefix)> = (0..context.rand.int(1, 3)).map(|_| context.hosting()).collect();
+    let sources: Vec<(Ipv4Addr, &'static HostingPrefix)> = (0..context.rand.int(1, 3))
+        .map(|_| context.hosting())
+        .collect();
     let agent = login_agent(context.presence.cloud, true);
     let cloud = context.presence.cloud;
     let winner = targets
@@ -577,7 +713,11 @@ fn password_spray(context: &mut Context) -> Built {
             let (address, prefix) = sources[(n + round as usize) % sources.len()];
             // On Entra the spray guesses a few passwords right; MFA stops it there (50076).
             let has_mfa = context.company.people[target].habits.mfa;
-            let result = if cloud == Cloud::Azure && has_mfa && guessed_with_mfa < 2 && context.rand.chance(0.1) {
+            let result = if cloud == Cloud::Azure
+                && has_mfa
+                && guessed_with_mfa < 2
+                && context.rand.chance(0.1)
+            {
                 guessed_with_mfa += 1;
                 SignInResult::MfaRequired
             } else {
@@ -612,7 +752,14 @@ fn many_addresses(context: &mut Context) -> Built {
         for _ in 0..context.rand.int(1, 3) {
             let time = start + Duration::seconds(context.rand.float(0.0, span) as i64);
             last = last.max(time);
-            activities.push(context.sign_in(victim, time, address, prefix, SignInResult::WrongPassword, agent));
+            activities.push(context.sign_in(
+                victim,
+                time,
+                address,
+                prefix,
+                SignInResult::WrongPassword,
+                agent,
+            ));
         }
     }
     let (address, prefix) = *context.rand.pick(&sources);
@@ -633,7 +780,14 @@ fn success_from_hosting(context: &mut Context) -> Built {
     let mut time = context.time(0.0, 22.0);
     let mut activities = Vec::new();
     for _ in 0..context.rand.int(1, 2) {
-        activities.push(context.sign_in(victim, time, address, prefix, SignInResult::WrongPassword, agent));
+        activities.push(context.sign_in(
+            victim,
+            time,
+            address,
+            prefix,
+            SignInResult::WrongPassword,
+            agent,
+        ));
         time += Duration::seconds(i64::from(context.rand.int(15, 90)));
     }
     activities.push(context.sign_in(victim, time, address, prefix, SignInResult::Success, agent));
@@ -683,7 +837,7 @@ impl Launcher {
 
 fn attacker_agent(cloud: Cloud, rand: &mut Rand) -> &'static str {
     match cloud {
-        Cloud::Aws => *rand.pick(&[ATTACK_AWS_CLI, ATTACK_BOTO]),
+        Cloud::Aws => rand.choose(&[ATTACK_AWS_CLI, ATTACK_BOTO]),
         Cloud::Azure => ATTACK_AZURE,
         Cloud::Gcp => ATTACK_GCLOUD,
     }
@@ -703,10 +857,12 @@ fn running_cost(
     for &(from, machine, count) in machines {
         let mut at = from;
         while at < until {
-            let next_midnight = world.day_start(0) + Duration::days((at - world.day_start(0)).num_days() + 1);
+            let next_midnight =
+                world.day_start(0) + Duration::days((at - world.day_start(0)).num_days() + 1);
             let to = next_midnight.min(until);
             let hours = (to - at).num_seconds() as f64 / 3600.0;
-            *by_day.entry(at.date_naive()).or_default() += hours * machine.usd_per_hour * f64::from(count);
+            *by_day.entry(at.date_naive()).or_default() +=
+                hours * machine.usd_per_hour * f64::from(count);
             at = to;
         }
     }
@@ -736,7 +892,12 @@ fn crypto_mining(context: &mut Context) -> Built {
         _ => (Actor::Person(context.key_owner()), 0),
     };
     let agent = attacker_agent(cloud, &mut context.rand);
-    let launcher = Launcher { actor, address, agent, account };
+    let launcher = Launcher {
+        actor,
+        address,
+        agent,
+        account,
+    };
     let region = context.fresh_region(cloud.all_regions());
     let machine = *context.rand.pick(catalog::machines(cloud).mining);
     let mut time = context.time(0.0, 20.0);
@@ -755,7 +916,9 @@ fn crypto_mining(context: &mut Context) -> Built {
     };
     for n in 0..calls {
         let (api, count) = match cloud {
-            Cloud::Aws if context.rand.chance(0.3) => (LaunchApi::Ec2RequestSpotInstances, context.rand.int(5, 20)),
+            Cloud::Aws if context.rand.chance(0.3) => {
+                (LaunchApi::Ec2RequestSpotInstances, context.rand.int(5, 20))
+            }
             Cloud::Aws => (LaunchApi::Ec2RunInstances, context.rand.int(5, 20)),
             Cloud::Azure => (LaunchApi::AzureScaleSet, context.rand.int(10, 30)),
             Cloud::Gcp => (LaunchApi::GceBulkInsert, context.rand.int(4, 10)),
@@ -778,7 +941,14 @@ fn crypto_mining(context: &mut Context) -> Built {
         time += Duration::seconds(i64::from(context.rand.int(10, 120)));
     }
     let until = run_until(context, time, (36, 96));
-    let costs = running_cost(context.world, account, Spend::Compute, region, &running, until);
+    let costs = running_cost(
+        context.world,
+        account,
+        Spend::Compute,
+        region,
+        &running,
+        until,
+    );
     Built {
         account,
         activities,
@@ -797,7 +967,10 @@ fn deployer_key(context: &mut Context) -> (Actor, usize) {
         .map(|(i, _)| i)
         .collect();
     let index = *context.rand.pick(&deployers);
-    (Actor::Automation(index), context.presence.automations[index].account)
+    (
+        Actor::Automation(index),
+        context.presence.automations[index].account,
+    )
 }
 
 fn lightsail(context: &mut Context) -> Built {
@@ -830,7 +1003,14 @@ fn lightsail(context: &mut Context) -> Built {
         },
     ));
     let until = context.world.end();
-    let costs = running_cost(context.world, 0, Spend::Vps, region, &[(time, bundle, count)], until);
+    let costs = running_cost(
+        context.world,
+        0,
+        Spend::Vps,
+        region,
+        &[(time, bundle, count)],
+        until,
+    );
     Built {
         account: 0,
         activities,
@@ -870,7 +1050,14 @@ fn dormant_principal(context: &mut Context) -> Built {
         },
     )];
     let until = context.world.end();
-    let costs = running_cost(context.world, account, Spend::Compute, region, &[(time, machine, 1)], until);
+    let costs = running_cost(
+        context.world,
+        account,
+        Spend::Compute,
+        region,
+        &[(time, machine, 1)],
+        until,
+    );
     Built {
         account,
         activities,
@@ -906,7 +1093,9 @@ fn azure_new_region(context: &mut Context) -> Built {
         ));
         list
     };
-    let Action::Launch(launch) = &activities[1].action else { unreachable!("built above") };
+    let Action::Launch(launch) = &activities[1].action else {
+        unreachable!("built above")
+    };
     let running = vec![(time, machine, launch.count)];
     let until = run_until(context, time, (24, 72));
     let costs = running_cost(context.world, 0, Spend::Compute, region, &running, until);
@@ -917,7 +1106,7 @@ fn azure_new_region(context: &mut Context) -> Built {
     }
 }
 
-fn gcp_new_zone(context: &mut Context) -> Option<Built> {
+fn gcp_new_zone(context: &mut Context) -> Built {
     let (actor, account) = deployer_key(context);
     let (address, _) = context.hosting();
     let launcher = Launcher {
@@ -947,12 +1136,19 @@ fn gcp_new_zone(context: &mut Context) -> Option<Built> {
         time += Duration::seconds(i64::from(context.rand.int(5, 20)));
     }
     let until = run_until(context, time, (24, 72));
-    let costs = running_cost(context.world, account, Spend::Compute, zone, &running, until);
-    Some(Built {
+    let costs = running_cost(
+        context.world,
+        account,
+        Spend::Compute,
+        zone,
+        &running,
+        until,
+    );
+    Built {
         account,
         activities,
         costs,
-    })
+    }
 }
 
 /// A jump with no provisioning behind it: traffic (exfiltration, a hijacked bucket serving
@@ -980,7 +1176,9 @@ fn cost_jump(context: &mut Context, spend: Spend) -> Built {
                 region: Some(context.presence.regions[0]),
             }
         })
-        .filter(|line| line.day < context.world.start + Duration::days(i64::from(context.world.days)))
+        .filter(|line| {
+            line.day < context.world.start + Duration::days(i64::from(context.world.days))
+        })
         .collect();
     Built {
         account: 0,
@@ -990,10 +1188,24 @@ fn cost_jump(context: &mut Context, spend: Spend) -> Built {
 }
 
 /// Turns what a variant built into labels: its own, and a billing jump when its cost is large.
-fn finish(world: &World, company: usize, presence: usize, variant: Variant, built: Built) -> PlannedAttack {
+fn finish(
+    world: &World,
+    company: usize,
+    presence: usize,
+    variant: Variant,
+    mut built: Built,
+) -> PlannedAttack {
+    // In a very short window the tail of a slow attack can fall after the end: it is not
+    // written, so it is not labelled either.
+    built
+        .activities
+        .retain(|activity| activity.time < world.end());
     let the_company = &world.companies[company];
     let the_presence = &the_company.presences[presence];
-    let tenant_wide = built.activities.iter().all(|a| matches!(a.action, Action::SignIn(_)));
+    let tenant_wide = built
+        .activities
+        .iter()
+        .all(|a| matches!(a.action, Action::SignIn(_)));
     let account = if tenant_wide && !built.activities.is_empty() {
         the_presence.tenant.clone()
     } else {
@@ -1024,18 +1236,39 @@ fn finish(world: &World, company: usize, presence: usize, variant: Variant, buil
             labels.push(label(variant, start, end, Vec::new(), Vec::new()));
         }
     } else {
-        let start = built.activities.iter().map(|a| a.time).min().unwrap_or_default();
-        let end = built.activities.iter().map(|a| a.time).max().unwrap_or_default();
+        let start = built
+            .activities
+            .iter()
+            .map(|a| a.time)
+            .min()
+            .unwrap_or_default();
+        // The window ends with the last record the attack causes, follow-ups included
+        // (an Azure `Succeeded`, a GCP operation's last entry), rounded out to whole seconds.
+        let end = built
+            .activities
+            .iter()
+            .map(|a| writers::last_record_bound(the_presence.cloud, a))
+            .max()
+            .unwrap_or_default();
+        let end = if end.nanosecond() > 0 {
+            end.with_nanosecond(0).unwrap_or(end) + Duration::seconds(1)
+        } else {
+            end
+        };
         let principals: BTreeSet<String> = built
             .activities
             .iter()
             .filter_map(|a| writers::logged_principal(world, the_company, the_presence, a))
             .collect();
-        let addresses: BTreeSet<Ipv4Addr> = built.activities.iter().filter_map(|a| a.origin.address()).collect();
+        let addresses: BTreeSet<Ipv4Addr> = built
+            .activities
+            .iter()
+            .filter_map(|a| a.origin.address())
+            .collect();
         labels.push(label(
             variant,
             start.with_nanosecond(0).unwrap_or(start),
-            end.with_nanosecond(0).unwrap_or(end),
+            end,
             principals.into_iter().collect(),
             addresses.iter().map(Ipv4Addr::to_string).collect(),
         ));
@@ -1049,7 +1282,13 @@ fn finish(world: &World, company: usize, presence: usize, variant: Variant, buil
         let peak = built.costs.iter().map(|c| c.cost).fold(0.0, f64::max);
         if peak > JUMP_SHARE_OF_COMPUTE * compute_base {
             if let Some((start, end)) = cost_window(&built.costs) {
-                labels.push(label(Variant::AfterProvisioning, start, end, Vec::new(), Vec::new()));
+                labels.push(label(
+                    Variant::AfterProvisioning,
+                    start,
+                    end,
+                    Vec::new(),
+                    Vec::new(),
+                ));
             }
         }
     }
@@ -1067,7 +1306,13 @@ mod tests {
     use super::*;
 
     fn world(tenants: u32) -> World {
-        World::build(5, NaiveDate::from_ymd_opt(2025, 3, 3).unwrap(), 21, tenants, 0.1)
+        World::build(
+            5,
+            NaiveDate::from_ymd_opt(2025, 3, 3).unwrap(),
+            21,
+            tenants,
+            0.1,
+        )
     }
 
     fn all_kinds() -> BTreeSet<AttackKind> {
@@ -1078,16 +1323,30 @@ mod tests {
     fn every_variant_is_planned_once_in_a_small_world() {
         let world = world(4);
         let attacks = plan(&world, &all_kinds());
-        let variants: BTreeSet<String> = attacks.iter().flat_map(|a| &a.labels).map(|l| l.variant.clone()).collect();
+        let variants: BTreeSet<String> = attacks
+            .iter()
+            .flat_map(|a| &a.labels)
+            .map(|l| l.variant.clone())
+            .collect();
         for variant in Variant::PLANNED {
             if variant == Variant::DormantPrincipalInstance
-                && !world.companies.iter().any(|c| c.presences.iter().any(|p| hosts(variant, c, p)))
+                && !world
+                    .companies
+                    .iter()
+                    .any(|c| c.presences.iter().any(|p| hosts(variant, c, p)))
             {
                 continue;
             }
-            assert!(variants.contains(variant.name()), "{} missing", variant.name());
+            assert!(
+                variants.contains(variant.name()),
+                "{} missing",
+                variant.name()
+            );
         }
-        assert!(variants.contains("after_provisioning"), "the mining burst runs up the bill");
+        assert!(
+            variants.contains("after_provisioning"),
+            "the mining burst runs up the bill"
+        );
     }
 
     #[test]
@@ -1097,11 +1356,21 @@ mod tests {
             let presence = &world.companies[attack.company].presences[attack.presence];
             let benign = normal::benign_regions(presence);
             for activity in &attack.activities {
-                let address = activity.origin.address().expect("attackers call from an address");
+                let address = activity
+                    .origin
+                    .address()
+                    .expect("attackers call from an address");
                 assert!(is_hosting_address(address), "{address}");
                 if let Action::Launch(launch) = &activity.action {
-                    if matches!(attack.labels[0].variant.as_str(), "crypto_mining_burst" | "azure_new_region" | "gcp_new_zone") {
-                        assert!(!benign.contains(&launch.region), "{} is not new", launch.region);
+                    if matches!(
+                        attack.labels[0].variant.as_str(),
+                        "crypto_mining_burst" | "azure_new_region" | "gcp_new_zone"
+                    ) {
+                        assert!(
+                            !benign.contains(&launch.region),
+                            "{} is not new",
+                            launch.region
+                        );
                     }
                 }
             }
@@ -1118,7 +1387,10 @@ mod tests {
         let only: BTreeSet<AttackKind> = [AttackKind::CredentialStuffing].into_iter().collect();
         let attacks = plan(&world, &only);
         assert!(!attacks.is_empty());
-        assert!(attacks.iter().flat_map(|a| &a.labels).all(|l| l.kind == AttackKind::CredentialStuffing));
+        assert!(attacks
+            .iter()
+            .flat_map(|a| &a.labels)
+            .all(|l| l.kind == AttackKind::CredentialStuffing));
         assert!(plan(&world, &BTreeSet::new()).is_empty());
     }
 

@@ -1,7 +1,7 @@
 //! Facts about the three clouds that the generator needs to write believable records: region
 //! and zone names, machine types and their on-demand prices, billing service names.
 //!
-//! These are not behaviour (that lives in [`super::normal`] and [`super::attacks`]); they are
+//! These are not behaviour (that lives in `normal` and `attacks`); they are
 //! the vocabulary both draw from. Prices are public on-demand list prices (USD per hour, Linux,
 //! rounded), close enough that a GPU burst costs what it would in real life.
 
@@ -235,7 +235,8 @@ pub fn machines(cloud: Cloud) -> &'static Machines {
 }
 
 /// The price of a machine type by name, across clouds (`None` for unknown names).
-pub fn price(name: &str) -> Option<f64> {
+#[cfg(test)]
+fn price(name: &str) -> Option<f64> {
     [&AWS_MACHINES, &AZURE_MACHINES, &GCP_MACHINES]
         .iter()
         .flat_map(|m| [m.dev, m.batch, m.service, m.mining])
@@ -288,27 +289,31 @@ pub fn service_name(cloud: Cloud, spend: Spend) -> ServiceName {
         (Cloud::Aws, Spend::Compute | Spend::Reservation) => {
             service("AmazonEC2", "Amazon Elastic Compute Cloud", "BoxUsage")
         }
-        (Cloud::Aws, Spend::Storage) => {
-            service("AmazonS3", "Amazon Simple Storage Service", "TimedStorage-ByteHrs")
-        }
-        (Cloud::Aws, Spend::DataTransfer) => {
-            service("AWSDataTransfer", "AWS Data Transfer", "DataTransfer-Out-Bytes")
-        }
+        (Cloud::Aws, Spend::Storage) => service(
+            "AmazonS3",
+            "Amazon Simple Storage Service",
+            "TimedStorage-ByteHrs",
+        ),
+        (Cloud::Aws, Spend::DataTransfer) => service(
+            "AWSDataTransfer",
+            "AWS Data Transfer",
+            "DataTransfer-Out-Bytes",
+        ),
         (Cloud::Aws, Spend::Database) => service(
             "AmazonRDS",
             "Amazon Relational Database Service",
             "InstanceUsage:db.r6g.large",
         ),
-        (Cloud::Aws, Spend::Monitoring) => {
-            service("AmazonCloudWatch", "AmazonCloudWatch", "CW:MetricMonitorUsage")
-        }
+        (Cloud::Aws, Spend::Monitoring) => service(
+            "AmazonCloudWatch",
+            "AmazonCloudWatch",
+            "CW:MetricMonitorUsage",
+        ),
         (Cloud::Aws, Spend::Serverless) => service("AWSLambda", "AWS Lambda", "Lambda-GB-Second"),
         (Cloud::Aws, Spend::Vps) => service("AmazonLightsail", "Amazon Lightsail", "BundleUsage"),
-        (Cloud::Aws, Spend::Support) => service(
-            "AWSSupportBusiness",
-            "AWS Support (Business)",
-            "Dollar",
-        ),
+        (Cloud::Aws, Spend::Support) => {
+            service("AWSSupportBusiness", "AWS Support (Business)", "Dollar")
+        }
         (Cloud::Aws, Spend::Marketplace) => service(
             "6x1yn4qz2m0c8b7v5d3k9f1hj",
             "Observability Suite (AWS Marketplace)",
@@ -320,27 +325,31 @@ pub fn service_name(cloud: Cloud, spend: Spend) -> ServiceName {
         (Cloud::Azure, Spend::Storage) => {
             service("General Block Blob v2", "Storage", "Hot LRS Data Stored")
         }
-        (Cloud::Azure, Spend::DataTransfer) => {
-            service("Rtn Preference: MGN", "Bandwidth", "Standard Data Transfer Out")
-        }
+        (Cloud::Azure, Spend::DataTransfer) => service(
+            "Rtn Preference: MGN",
+            "Bandwidth",
+            "Standard Data Transfer Out",
+        ),
         (Cloud::Azure, Spend::Database) => {
             service("General Purpose - Compute Gen5", "SQL Database", "vCore")
         }
-        (Cloud::Azure, Spend::Monitoring) => {
-            service("Log Analytics", "Log Analytics", "Analytics Logs Data Ingestion")
-        }
+        (Cloud::Azure, Spend::Monitoring) => service(
+            "Log Analytics",
+            "Log Analytics",
+            "Analytics Logs Data Ingestion",
+        ),
         (Cloud::Azure, Spend::Serverless) => service("", "Functions", "Execution Time"),
-        (Cloud::Azure, Spend::Support) => {
-            service("Support", "Azure Support", "Standard Support")
-        }
+        (Cloud::Azure, Spend::Support) => service("Support", "Azure Support", "Standard Support"),
         (Cloud::Azure, Spend::Marketplace) => service(
             "Observability Suite",
             "SaaS",
             "Observability Suite - Annual",
         ),
-        (Cloud::Gcp, Spend::Compute | Spend::Vps | Spend::Reservation) => {
-            service("6F81-5844-456A", "Compute Engine", "N2 Instance Core running")
-        }
+        (Cloud::Gcp, Spend::Compute | Spend::Vps | Spend::Reservation) => service(
+            "6F81-5844-456A",
+            "Compute Engine",
+            "N2 Instance Core running",
+        ),
         (Cloud::Gcp, Spend::Storage) => {
             service("95FF-2EF5-5EA1", "Cloud Storage", "Standard Storage")
         }
@@ -349,11 +358,15 @@ pub fn service_name(cloud: Cloud, spend: Spend) -> ServiceName {
             "Networking",
             "Network Internet Data Transfer Out",
         ),
-        (Cloud::Gcp, Spend::Database) => service("9662-B51E-5089", "Cloud SQL", "Cloud SQL for PostgreSQL: Zonal - vCPU"),
-        (Cloud::Gcp, Spend::Monitoring) => {
-            service("5490-F7B7-8DF6", "Cloud Logging", "Log Volume")
+        (Cloud::Gcp, Spend::Database) => service(
+            "9662-B51E-5089",
+            "Cloud SQL",
+            "Cloud SQL for PostgreSQL: Zonal - vCPU",
+        ),
+        (Cloud::Gcp, Spend::Monitoring) => service("5490-F7B7-8DF6", "Cloud Logging", "Log Volume"),
+        (Cloud::Gcp, Spend::Serverless) => {
+            service("152E-C115-5142", "Cloud Run", "CPU Allocation Time")
         }
-        (Cloud::Gcp, Spend::Serverless) => service("152E-C115-5142", "Cloud Run", "CPU Allocation Time"),
         (Cloud::Gcp, Spend::Support) => service("2062-016F-44A2", "Support", "Enhanced Support"),
         (Cloud::Gcp, Spend::Marketplace) => service(
             "A1B2-C3D4-E5F6",
@@ -370,7 +383,10 @@ mod tests {
     #[test]
     fn zones_name_their_region() {
         assert_eq!(gcp_region("europe-west1-b"), "europe-west1");
-        assert_eq!(gcp_region("northamerica-northeast1-a"), "northamerica-northeast1");
+        assert_eq!(
+            gcp_region("northamerica-northeast1-a"),
+            "northamerica-northeast1"
+        );
         for zone in GCP_ZONES {
             assert_ne!(gcp_region(zone), *zone);
         }
@@ -380,7 +396,11 @@ mod tests {
     fn every_machine_has_a_price_and_gpus_cost_more_than_dev_boxes() {
         for cloud in Cloud::ALL {
             let m = machines(cloud);
-            let cheapest_miner = m.mining.iter().map(|t| t.usd_per_hour).fold(f64::MAX, f64::min);
+            let cheapest_miner = m
+                .mining
+                .iter()
+                .map(|t| t.usd_per_hour)
+                .fold(f64::MAX, f64::min);
             let dearest_dev = m.dev.iter().map(|t| t.usd_per_hour).fold(0.0, f64::max);
             assert!(cheapest_miner > 10.0 * dearest_dev, "{cloud:?}");
             for t in m.dev.iter().chain(m.batch).chain(m.mining) {

@@ -1,7 +1,7 @@
 //! IPv4 prefixes written as constants, and picking addresses inside them.
 //!
-//! The generator's address plan is data: [`super::normal`] lists the ISP and cloud prefixes that
-//! benign users and automation come from, [`super::attacks`] the hosting prefixes attackers rent.
+//! The generator's address plan is data: `normal` lists the ISP and cloud prefixes that
+//! benign users and automation come from, `attacks` the hosting prefixes attackers rent.
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -46,7 +46,7 @@ impl Cidr {
 
     /// A host address inside the prefix, avoiding the first and last address of every /24
     /// (networks and broadcasts look odd in logs).
-    pub fn address(self, rand: &mut Rand) -> Ipv4Addr {
+    pub(crate) fn address(self, rand: &mut Rand) -> Ipv4Addr {
         let host_bits = 32 - u32::from(self.len.min(32));
         let hosts = if host_bits >= 32 {
             u64::from(u32::MAX)

@@ -145,7 +145,7 @@ const NIGHTLY_CAPACITY_FAILURE: f64 = 0.03;
 /// Share of AWS nightly batches that use Spot requests.
 const SPOT_SHARE: f64 = 0.3;
 /// Autoscaling: scale-out steps per workday (Poisson mean + 1), instances per step.
-const AUTOSCALE_STEPS: f64 = 3.0;
+const AUTOSCALE_STEPS: f64 = 1.5;
 const AUTOSCALE_WEEKEND_STEPS: f64 = 0.8;
 const AUTOSCALE_STEP_SIZE: (u32, u32) = (1, 3);
 /// Chance per workday that an engineer launches a dev machine or two by hand.
@@ -216,7 +216,12 @@ const AZURE_AUTOMATION_UA: &str = "azsdk-go-armcompute/v5.6.0 (go1.21.8; linux)"
 // Control-plane operations
 // ---------------------------------------------------------------------------------------------
 
-const fn op(service: &'static str, name: &'static str, read_only: bool, resource: &'static str) -> ApiOp {
+const fn op(
+    service: &'static str,
+    name: &'static str,
+    read_only: bool,
+    resource: &'static str,
+) -> ApiOp {
     ApiOp {
         service,
         name,
@@ -226,8 +231,15 @@ const fn op(service: &'static str, name: &'static str, read_only: bool, resource
 }
 
 const EC2: &str = "ec2.amazonaws.com";
+const S3: &str = "s3.amazonaws.com";
+const CLOUDWATCH: &str = "monitoring.amazonaws.com";
+const COMPUTE: &str = "compute.googleapis.com";
+
+// The operation mixes below are weighted tables, one operation per line:
+// (op(service, operation, read-only, resource type), relative weight).
 
 /// What engineers and administrators do on AWS (CloudTrail management events, reads included).
+#[rustfmt::skip]
 static AWS_ENGINEER_OPS: &[(ApiOp, f64)] = &[
     (op(EC2, "DescribeInstances", true, ""), 20.0),
     (op(EC2, "DescribeSecurityGroups", true, ""), 6.0),
@@ -238,14 +250,14 @@ static AWS_ENGINEER_OPS: &[(ApiOp, f64)] = &[
     (op(EC2, "StopInstances", false, ""), 0.8),
     (op(EC2, "StartInstances", false, ""), 0.8),
     (op(EC2, "AuthorizeSecurityGroupIngress", false, ""), 0.4),
-    (op("s3.amazonaws.com", "ListBuckets", true, ""), 5.0),
-    (op("s3.amazonaws.com", "GetBucketPolicy", true, ""), 2.0),
-    (op("s3.amazonaws.com", "PutBucketPolicy", false, ""), 0.2),
+    (op(S3, "ListBuckets", true, ""), 5.0),
+    (op(S3, "GetBucketPolicy", true, ""), 2.0),
+    (op(S3, "PutBucketPolicy", false, ""), 0.2),
     (op("iam.amazonaws.com", "ListRoles", true, ""), 3.0),
     (op("iam.amazonaws.com", "GetRole", true, ""), 2.0),
     (op("sts.amazonaws.com", "GetCallerIdentity", true, ""), 4.0),
-    (op("monitoring.amazonaws.com", "GetMetricData", true, ""), 8.0),
-    (op("monitoring.amazonaws.com", "DescribeAlarms", true, ""), 3.0),
+    (op(CLOUDWATCH, "GetMetricData", true, ""), 8.0),
+    (op(CLOUDWATCH, "DescribeAlarms", true, ""), 3.0),
     (op("logs.amazonaws.com", "DescribeLogGroups", true, ""), 3.0),
     (op("lambda.amazonaws.com", "ListFunctions20150331", true, ""), 2.0),
     (op("lambda.amazonaws.com", "UpdateFunctionCode20150331v2", false, ""), 0.5),
@@ -255,14 +267,17 @@ static AWS_ENGINEER_OPS: &[(ApiOp, f64)] = &[
 ];
 
 /// What analysts look at on AWS: costs and dashboards.
+#[rustfmt::skip]
 static AWS_ANALYST_OPS: &[(ApiOp, f64)] = &[
     (op("ce.amazonaws.com", "GetCostAndUsage", true, ""), 10.0),
     (op("ce.amazonaws.com", "GetCostForecast", true, ""), 3.0),
-    (op("monitoring.amazonaws.com", "GetMetricData", true, ""), 5.0),
+    (op(CLOUDWATCH, "GetMetricData", true, ""), 5.0),
     (op(EC2, "DescribeInstances", true, ""), 2.0),
-    (op("s3.amazonaws.com", "ListBuckets", true, ""), 2.0),
+    (op(S3, "ListBuckets", true, ""), 2.0),
 ];
 
+/// A CI deploy on AWS.
+#[rustfmt::skip]
 static AWS_DEPLOY_OPS: &[(ApiOp, f64)] = &[
     (op("sts.amazonaws.com", "AssumeRoleWithWebIdentity", true, ""), 2.0),
     (op("ecr.amazonaws.com", "GetAuthorizationToken", true, ""), 2.0),
@@ -273,11 +288,13 @@ static AWS_DEPLOY_OPS: &[(ApiOp, f64)] = &[
     (op("cloudformation.amazonaws.com", "DescribeStacks", true, ""), 2.0),
 ];
 
+/// A monitoring poll on AWS.
+#[rustfmt::skip]
 static AWS_POLL_OPS: &[(ApiOp, f64)] = &[
     (op(EC2, "DescribeInstances", true, ""), 4.0),
     (op(EC2, "DescribeVolumes", true, ""), 1.0),
-    (op("monitoring.amazonaws.com", "GetMetricData", true, ""), 4.0),
-    (op("monitoring.amazonaws.com", "ListMetrics", true, ""), 1.0),
+    (op(CLOUDWATCH, "GetMetricData", true, ""), 4.0),
+    (op(CLOUDWATCH, "ListMetrics", true, ""), 1.0),
     (op("rds.amazonaws.com", "DescribeDBInstances", true, ""), 1.0),
     (op("elasticloadbalancing.amazonaws.com", "DescribeLoadBalancers", true, ""), 1.0),
     (op("autoscaling.amazonaws.com", "DescribeAutoScalingGroups", true, ""), 1.0),
@@ -286,6 +303,7 @@ static AWS_POLL_OPS: &[(ApiOp, f64)] = &[
 pub(crate) static AWS_TERMINATE: ApiOp = op(EC2, "TerminateInstances", false, "");
 
 /// Azure Activity Log writes engineers make.
+#[rustfmt::skip]
 static AZURE_ENGINEER_OPS: &[(ApiOp, f64)] = &[
     (op("Microsoft.Compute", "Microsoft.Compute/virtualMachines/start/action", false, "virtualMachines"), 2.0),
     (op("Microsoft.Compute", "Microsoft.Compute/virtualMachines/deallocate/action", false, "virtualMachines"), 2.0),
@@ -299,6 +317,8 @@ static AZURE_ENGINEER_OPS: &[(ApiOp, f64)] = &[
     (op("Microsoft.Authorization", "Microsoft.Authorization/roleAssignments/write", false, "roleAssignments"), 0.3),
 ];
 
+/// A CI deploy on Azure.
+#[rustfmt::skip]
 static AZURE_DEPLOY_OPS: &[(ApiOp, f64)] = &[
     (op("Microsoft.Resources", "Microsoft.Resources/deployments/write", false, "deployments"), 2.0),
     (op("Microsoft.Web", "Microsoft.Web/sites/write", false, "sites"), 2.0),
@@ -308,25 +328,33 @@ static AZURE_DEPLOY_OPS: &[(ApiOp, f64)] = &[
 ];
 
 /// GCP Admin Activity writes engineers make.
+#[rustfmt::skip]
 static GCP_ENGINEER_OPS: &[(ApiOp, f64)] = &[
-    (op("compute.googleapis.com", "v1.compute.instances.stop", false, "gce_instance"), 2.0),
-    (op("compute.googleapis.com", "v1.compute.instances.start", false, "gce_instance"), 2.0),
-    (op("compute.googleapis.com", "v1.compute.instances.setMetadata", false, "gce_instance"), 1.0),
-    (op("compute.googleapis.com", "v1.compute.instances.setLabels", false, "gce_instance"), 1.0),
-    (op("compute.googleapis.com", "v1.compute.firewalls.patch", false, "gce_firewall_rule"), 0.5),
+    (op(COMPUTE, "v1.compute.instances.stop", false, "gce_instance"), 2.0),
+    (op(COMPUTE, "v1.compute.instances.start", false, "gce_instance"), 2.0),
+    (op(COMPUTE, "v1.compute.instances.setMetadata", false, "gce_instance"), 1.0),
+    (op(COMPUTE, "v1.compute.instances.setLabels", false, "gce_instance"), 1.0),
+    (op(COMPUTE, "v1.compute.firewalls.patch", false, "gce_firewall_rule"), 0.5),
     (op("storage.googleapis.com", "storage.buckets.update", false, "gcs_bucket"), 1.0),
     (op("storage.googleapis.com", "storage.setIamPermissions", false, "gcs_bucket"), 0.5),
     (op("cloudresourcemanager.googleapis.com", "SetIamPolicy", false, "project"), 0.3),
     (op("iam.googleapis.com", "google.iam.admin.v1.CreateServiceAccountKey", false, "service_account"), 0.2),
 ];
 
+/// A CI deploy on GCP.
+#[rustfmt::skip]
 static GCP_DEPLOY_OPS: &[(ApiOp, f64)] = &[
     (op("run.googleapis.com", "google.cloud.run.v1.Services.ReplaceService", false, "cloud_run_revision"), 2.0),
     (op("cloudbuild.googleapis.com", "google.devtools.cloudbuild.v1.CloudBuild.CreateBuild", false, "build"), 2.0),
     (op("storage.googleapis.com", "storage.buckets.update", false, "gcs_bucket"), 0.5),
 ];
 
-pub(crate) static GCP_DELETE: ApiOp = op("compute.googleapis.com", "v1.compute.instances.delete", false, "gce_instance");
+pub(crate) static GCP_DELETE: ApiOp = op(
+    COMPUTE,
+    "v1.compute.instances.delete",
+    false,
+    "gce_instance",
+);
 
 const ACCESS_DENIED_AWS: Failure = Failure {
     code: "AccessDenied",
@@ -460,12 +488,6 @@ pub fn uses_second_cloud(index: usize, rand: &mut Rand) -> bool {
     index % 4 == 3 || rand.chance(SECOND_CLOUD_SHARE)
 }
 
-/// Everyone has an identity in the company's directory (Entra, Workspace); on AWS everyone has
-/// an IAM user too (analysts read Cost Explorer).
-pub fn has_access(_cloud: Cloud, _role: Role) -> bool {
-    true
-}
-
 pub fn currency(cloud: Cloud, country: &str) -> &'static str {
     match (cloud, country) {
         (Cloud::Azure, "DE" | "FR" | "ES") => "EUR",
@@ -473,17 +495,32 @@ pub fn currency(cloud: Cloud, country: &str) -> &'static str {
     }
 }
 
-pub fn habits(role: Role, index: usize, days: u32, home: &'static Place, rand: &mut Rand) -> Habits {
-    let start_minute = (rand.normal(WORKDAY_START_HOURS.0, WORKDAY_START_HOURS.1) * 60.0).clamp(360.0, 660.0) as u32;
-    let work_minutes = (rand.normal(WORKDAY_LENGTH_HOURS.0, WORKDAY_LENGTH_HOURS.1) * 60.0).clamp(360.0, 660.0) as u32;
-    let typo_rate = if rand.chance(CLUMSY_SHARE) { CLUMSY_TYPO_RATE } else { TYPO_RATE };
+pub fn habits(
+    role: Role,
+    index: usize,
+    days: u32,
+    home: &'static Place,
+    rand: &mut Rand,
+) -> Habits {
+    let start_minute = (rand.normal(WORKDAY_START_HOURS.0, WORKDAY_START_HOURS.1) * 60.0)
+        .clamp(360.0, 660.0) as u32;
+    let work_minutes = (rand.normal(WORKDAY_LENGTH_HOURS.0, WORKDAY_LENGTH_HOURS.1) * 60.0)
+        .clamp(360.0, 660.0) as u32;
+    let typo_rate = if rand.chance(CLUMSY_SHARE) {
+        CLUMSY_TYPO_RATE
+    } else {
+        TYPO_RATE
+    };
     let last = days.max(2);
     let joins = (index >= 3 && role != Role::Analyst && rand.chance(NEW_HIRE_SHARE))
         .then(|| rand.int(last * 3 / 10, last * 8 / 10));
     let leaves = (index >= 3 && joins.is_none() && rand.chance(LEAVER_SHARE))
         .then(|| rand.int(last / 5, last * 7 / 10));
     let trip = rand.chance(TRAVELLER_SHARE).then(|| {
-        let abroad: Vec<&'static Place> = PLACES.iter().filter(|p| p.country != home.country).collect();
+        let abroad: Vec<&'static Place> = PLACES
+            .iter()
+            .filter(|p| p.country != home.country)
+            .collect();
         let place = *rand.pick(&abroad);
         Trip {
             first_day: rand.int(0, last.saturating_sub(3)),
@@ -492,9 +529,12 @@ pub fn habits(role: Role, index: usize, days: u32, home: &'static Place, rand: &
             address: rand.pick(place.isp).address(rand),
         }
     });
-    let vacation = rand
-        .chance(VACATION_SHARE)
-        .then(|| (rand.int(0, last.saturating_sub(5)), rand.int(VACATION_DAYS.0, VACATION_DAYS.1)));
+    let vacation = rand.chance(VACATION_SHARE).then(|| {
+        (
+            rand.int(0, last.saturating_sub(5)),
+            rand.int(VACATION_DAYS.0, VACATION_DAYS.1),
+        )
+    });
     Habits {
         start_minute,
         work_minutes,
@@ -510,7 +550,13 @@ pub fn habits(role: Role, index: usize, days: u32, home: &'static Place, rand: &
     }
 }
 
-pub fn routine(cloud: Cloud, regions: &[&'static str], days: u32, size: f64, rand: &mut Rand) -> Routine {
+pub fn routine(
+    cloud: Cloud,
+    regions: &[&'static str],
+    days: u32,
+    size: f64,
+    rand: &mut Rand,
+) -> Routine {
     let machines = catalog::machines(cloud);
     let nightly = rand.chance(NIGHTLY_SHARE).then(|| Nightly {
         region: regions[0],
@@ -520,7 +566,7 @@ pub fn routine(cloud: Cloud, regions: &[&'static str], days: u32, size: f64, ran
         spot: cloud == Cloud::Aws && rand.chance(SPOT_SHARE),
     });
     let autoscale = Autoscale {
-        region: *rand.pick(regions),
+        region: rand.choose(regions),
         machine: *rand.pick(machines.service),
     };
     let first_use = (days >= 7 && rand.chance(FIRST_USE_SHARE)).then(|| {
@@ -532,24 +578,30 @@ pub fn routine(cloud: Cloud, regions: &[&'static str], days: u32, size: f64, ran
             .collect();
         FirstUse {
             day: rand.int(days / 5, days * 3 / 5),
-            region: *rand.pick(&fresh),
+            region: rand.choose(&fresh),
             machine: *rand.pick(machines.dev),
             count: rand.int(FIRST_USE_COUNT.0, FIRST_USE_COUNT.1),
         }
     });
     let lightsail_site = (cloud == Cloud::Aws && rand.chance(LIGHTSAIL_SITE_SHARE))
         .then(|| (rand.int(0, days.saturating_sub(1)), regions[0]));
-    let daily = SPEND_PROFILE
+    let mut daily = Vec::new();
+    for (spend, base, share, noise, weekend) in SPEND_PROFILE {
+        if rand.chance(*share) {
+            daily.push((*spend, base * size * rand.jitter(0.3), *noise, *weekend));
+        }
+    }
+    let compute = daily
         .iter()
-        .filter(|(_, _, share, _, _)| rand.chance(*share))
-        .map(|(spend, base, _, noise, weekend)| (*spend, base * size * rand.jitter(0.3), *noise, *weekend))
-        .collect::<Vec<_>>();
-    let compute = daily.iter().find(|(s, ..)| *s == Spend::Compute).map_or(0.0, |(_, c, ..)| *c);
+        .find(|(s, ..)| *s == Spend::Compute)
+        .map_or(0.0, |(_, c, ..)| *c);
     let billing = BillingProfile {
         daily,
         growth_per_month: rand.float(GROWTH_PER_MONTH.0, GROWTH_PER_MONTH.1),
         missing_day: rand.int(1, days.saturating_sub(1).max(1)),
-        reservation: rand.chance(RESERVATION_SHARE.0).then(|| compute * 30.0 * RESERVATION_SHARE.1),
+        reservation: rand
+            .chance(RESERVATION_SHARE.0)
+            .then_some(compute * 30.0 * RESERVATION_SHARE.1),
         marketplace: rand
             .chance(MARKETPLACE_SHARE.0)
             .then(|| rand.float(MARKETPLACE_SHARE.1 .0, MARKETPLACE_SHARE.1 .1)),
@@ -598,8 +650,8 @@ impl Day<'_> {
 
     /// The UTC time of `minute` (may exceed a day) local time at `place` on this day.
     fn at(&self, place: &Place, minute: f64) -> chrono::DateTime<chrono::Utc> {
-        let seconds = (minute * 60.0).round() as i64 - place.utc_offset * 3600;
-        self.world.day_start(self.day) + Duration::seconds(seconds)
+        let millis = (minute * 60_000.0).round() as i64 - place.utc_offset * 3_600_000;
+        self.world.day_start(self.day) + Duration::milliseconds(millis)
     }
 
     fn scale(&self) -> f64 {
@@ -613,17 +665,24 @@ impl Day<'_> {
 
 /// Appends the benign activity of one local day of one tenant-cloud to `out` (in no order).
 pub fn day_activity(day: &Day, out: &mut Vec<Activity>) {
-    let mut rand = Rand::new(
-        day.world.seed,
-        &format!("normal/{}/{}/{}", day.company.index, day.presence_index, day.day),
-    );
+    let key = format!("{}/{}/{}", day.company.index, day.presence_index, day.day);
+    let mut rand = Rand::new(day.world.seed, &format!("normal/{key}"));
+    // Routine calls draw from their own stream, so `--events-scale` changes how many calls
+    // there are without moving anyone's sign-ins or launches.
+    let mut volume = Rand::new(day.world.seed, &format!("volume/{key}"));
     for &person in &day.presence.users {
-        person_day(day, &day.company.people[person], &mut rand, out);
+        person_day(
+            day,
+            &day.company.people[person],
+            &mut rand,
+            &mut volume,
+            out,
+        );
     }
     for (index, automation) in day.presence.automations.iter().enumerate() {
         match automation.kind {
-            AutomationKind::Deployer => deployer_day(day, index, &mut rand, out),
-            AutomationKind::Poller => poller_day(day, index, &mut rand, out),
+            AutomationKind::Deployer => deployer_day(day, index, &mut volume, out),
+            AutomationKind::Poller => poller_day(day, index, &mut volume, out),
             AutomationKind::NightlyBatch => nightly_day(day, index, &mut rand, out),
             AutomationKind::Autoscaler => autoscaler_day(day, index, &mut rand, out),
         }
@@ -664,9 +723,19 @@ fn is_on_call(day: &Day, person: &Person) -> bool {
     pool.get(week % pool.len().max(1)) == Some(&person.index)
 }
 
-fn person_day(day: &Day, person: &Person, rand: &mut Rand, out: &mut Vec<Activity>) {
+fn person_day(
+    day: &Day,
+    person: &Person,
+    rand: &mut Rand,
+    volume: &mut Rand,
+    out: &mut Vec<Activity>,
+) {
     let d = day.day;
-    if person.habits.joins.is_some_and(|joins| d < i64::from(joins)) {
+    if person
+        .habits
+        .joins
+        .is_some_and(|joins| d < i64::from(joins))
+    {
         return;
     }
     if let Some(leaves) = person.habits.leaves {
@@ -712,7 +781,7 @@ fn person_day(day: &Day, person: &Person, rand: &mut Rand, out: &mut Vec<Activit
             if rand.chance(signs_in) {
                 sign_in(day, person, time, origin, place, rand, out);
             }
-            session_calls(day, person, time, origin, rand, out);
+            session_calls(day, person, time, origin, volume, out);
         }
         ad_hoc_launch(day, person, place, address, rand, out);
     }
@@ -722,7 +791,7 @@ fn person_day(day: &Day, person: &Person, rand: &mut Rand, out: &mut Vec<Activit
         let time = day.at(day.company.home, minute);
         let origin = Origin::Address(home);
         sign_in(day, person, time, origin, day.company.home, rand, out);
-        session_calls(day, person, time, origin, rand, out);
+        session_calls(day, person, time, origin, volume, out);
     }
 }
 
@@ -739,7 +808,7 @@ fn sign_in(
     let cloud = day.presence.cloud;
     let user_agent = *rand.pick(BROWSERS);
     let mut clock = time;
-    let mut push = |out: &mut Vec<Activity>, at, result, mfa| {
+    let push = |out: &mut Vec<Activity>, at, result, mfa| {
         out.push(Activity {
             time: at,
             account: 0,
@@ -814,13 +883,14 @@ fn session_calls(
 ) {
     let cloud = day.presence.cloud;
     let analyst = person.role == Role::Analyst;
-    let (mean, table, tools): (f64, &'static [(ApiOp, f64)], &[&'static str]) = match (cloud, analyst) {
-        (Cloud::Aws, false) => (AWS_SESSION_CALLS, AWS_ENGINEER_OPS, AWS_TOOLS),
-        (Cloud::Aws, true) => (AWS_ANALYST_SESSION_CALLS, AWS_ANALYST_OPS, &AWS_TOOLS[..1]),
-        (_, true) => return,
-        (Cloud::Azure, false) => (WRITE_SESSION_CALLS, AZURE_ENGINEER_OPS, AZURE_TOOLS),
-        (Cloud::Gcp, false) => (WRITE_SESSION_CALLS, GCP_ENGINEER_OPS, GCP_TOOLS),
-    };
+    let (mean, table, tools): (f64, &'static [(ApiOp, f64)], &[&'static str]) =
+        match (cloud, analyst) {
+            (Cloud::Aws, false) => (AWS_SESSION_CALLS, AWS_ENGINEER_OPS, AWS_TOOLS),
+            (Cloud::Aws, true) => (AWS_ANALYST_SESSION_CALLS, AWS_ANALYST_OPS, &AWS_TOOLS[..1]),
+            (_, true) => return,
+            (Cloud::Azure, false) => (WRITE_SESSION_CALLS, AZURE_ENGINEER_OPS, AZURE_TOOLS),
+            (Cloud::Gcp, false) => (WRITE_SESSION_CALLS, GCP_ENGINEER_OPS, GCP_TOOLS),
+        };
     let calls = rand.poisson(mean * day.scale());
     let user_agent = *rand.pick(tools);
     let length = rand.float(20.0, 150.0);
@@ -855,7 +925,7 @@ fn api_region(cloud: Cloud, op: &ApiOp, presence: &Presence, rand: &mut Rand) ->
     if rand.chance(0.8) {
         presence.regions[0]
     } else {
-        *rand.pick(&presence.regions)
+        rand.choose(&presence.regions)
     }
 }
 
@@ -876,12 +946,39 @@ fn ad_hoc_launch(
     let machines = catalog::machines(day.presence.cloud);
     let first_use = day.presence.routine.first_use.as_ref();
     let pioneer = first_use.is_some() && first_engineer(day) == Some(person.index);
-    let new_hire_first_week = person.habits.joins.is_some_and(|joins| d == joins + 1);
+    // The team's first launch in the new region: the pioneer's first working day on or after
+    // the planned day (not a weekend, not on holiday).
+    let first_use_day = first_use.map(|first| {
+        (first.day..first.day + 30)
+            .find(|&candidate| {
+                let date = day.world.start + Duration::days(i64::from(candidate));
+                let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
+                let away = person
+                    .habits
+                    .vacation
+                    .is_some_and(|(from, length)| candidate >= from && candidate < from + length);
+                !weekend && !away
+            })
+            .unwrap_or(first.day)
+    });
+    // A new hire's first launch: their first workday after the day they join.
+    let new_hire_first_launch = person
+        .habits
+        .joins
+        .is_some_and(|joins| d == first_workday_after(day.world.start, joins));
     let (region, machine, count) = match first_use {
-        Some(first) if pioneer && d == first.day => (first.region, first.machine, first.count),
-        _ if new_hire_first_week || rand.chance(AD_HOC_LAUNCH_RATE) => {
+        Some(first) if pioneer && Some(d) == first_use_day => {
+            (first.region, first.machine, first.count)
+        }
+        _ if new_hire_first_launch || rand.chance(AD_HOC_LAUNCH_RATE) => {
             let region = match first_use {
-                Some(first) if pioneer && d > first.day && rand.chance(FIRST_USE_STICKINESS) => first.region,
+                Some(first)
+                    if pioneer
+                        && first_use_day.is_some_and(|first_day| d > first_day)
+                        && rand.chance(FIRST_USE_STICKINESS) =>
+                {
+                    first.region
+                }
                 _ => *rand.pick(&day.presence.regions),
             };
             (region, *rand.pick(machines.dev), rand.int(1, 2))
@@ -893,7 +990,8 @@ fn ad_hoc_launch(
         Cloud::Azure => LaunchApi::AzureVirtualMachine,
         Cloud::Gcp => LaunchApi::GceInsert,
     };
-    let minute = f64::from(person.habits.start_minute) + rand.float(60.0, f64::from(person.habits.work_minutes) - 30.0);
+    let minute = f64::from(person.habits.start_minute)
+        + rand.float(60.0, f64::from(person.habits.work_minutes) - 30.0);
     let first = person.handle.split('.').next().unwrap_or("dev");
     let tools = match day.presence.cloud {
         Cloud::Aws => AWS_TOOLS,
@@ -902,8 +1000,16 @@ fn ad_hoc_launch(
     };
     let user_agent = *rand.pick(tools);
     let time = day.at(place, minute);
-    let per_call = if api == LaunchApi::Ec2RunInstances { count } else { 1 };
-    let calls = if api == LaunchApi::Ec2RunInstances { 1 } else { count };
+    let per_call = if api == LaunchApi::Ec2RunInstances {
+        count
+    } else {
+        1
+    };
+    let calls = if api == LaunchApi::Ec2RunInstances {
+        1
+    } else {
+        count
+    };
     for n in 0..calls {
         out.push(Activity {
             time: time + Duration::seconds(i64::from(n) * i64::from(rand.int(20, 90))),
@@ -923,13 +1029,22 @@ fn ad_hoc_launch(
     }
 }
 
+/// The first Monday-to-Friday day after `day` (days counted from `start`).
+fn first_workday_after(start: NaiveDate, day: u32) -> u32 {
+    (day + 1..day + 4)
+        .find(|d| {
+            let date = start + Duration::days(i64::from(*d));
+            !matches!(date.weekday(), Weekday::Sat | Weekday::Sun)
+        })
+        .unwrap_or(day + 1)
+}
+
 /// The engineer who pioneers a first use: the first engineer with access to this cloud.
 fn first_engineer(day: &Day) -> Option<usize> {
-    day.presence
-        .users
-        .iter()
-        .copied()
-        .find(|&p| day.company.people[p].role == Role::Engineer && day.company.people[p].habits.leaves.is_none())
+    day.presence.users.iter().copied().find(|&p| {
+        day.company.people[p].role == Role::Engineer
+            && day.company.people[p].habits.leaves.is_none()
+    })
 }
 
 fn automation_origin(day: &Day, index: usize) -> Origin {
@@ -1006,14 +1121,22 @@ fn poller_day(day: &Day, index: usize, rand: &mut Rand, out: &mut Vec<Activity>)
 /// Every night: the same principal launches a batch of the same machine type in the same
 /// region, about the same number of them; in the morning it removes them.
 fn nightly_day(day: &Day, index: usize, rand: &mut Rand, out: &mut Vec<Activity>) {
-    let Some(nightly) = &day.presence.routine.nightly else { return };
+    let Some(nightly) = &day.presence.routine.nightly else {
+        return;
+    };
     let cloud = day.presence.cloud;
     let automation = &day.presence.automations[index];
     let count = rand
-        .normal(f64::from(nightly.mean_count), f64::from(nightly.mean_count) * NIGHTLY_COUNT_SPREAD)
+        .normal(
+            f64::from(nightly.mean_count),
+            f64::from(nightly.mean_count) * NIGHTLY_COUNT_SPREAD,
+        )
         .round()
         .max(1.0) as u32;
-    let mut time = day.at(day.company.home, f64::from(nightly.start_minute) + rand.normal(0.0, 8.0));
+    let mut time = day.at(
+        day.company.home,
+        f64::from(nightly.start_minute) + rand.normal(0.0, 8.0),
+    );
     let origin = automation_origin(day, index);
     let user_agent = automation_agent(cloud);
     let launch = |api, count, failure: Option<Failure>, rand: &mut Rand| Launch {
@@ -1035,18 +1158,30 @@ fn nightly_day(day: &Day, index: usize, rand: &mut Rand, out: &mut Vec<Activity>
         })
     };
     let (api, parts, capacity) = match cloud {
-        Cloud::Aws if nightly.spot => (LaunchApi::Ec2RequestSpotInstances, rand.int(1, 3), CAPACITY_AWS),
+        Cloud::Aws if nightly.spot => (
+            LaunchApi::Ec2RequestSpotInstances,
+            rand.int(1, 3),
+            CAPACITY_AWS,
+        ),
         Cloud::Aws => (LaunchApi::Ec2RunInstances, rand.int(1, 3), CAPACITY_AWS),
         Cloud::Azure => (LaunchApi::AzureScaleSet, 1, CAPACITY_AZURE),
         Cloud::Gcp => (LaunchApi::GceBulkInsert, 1, CAPACITY_GCP),
     };
     if rand.chance(NIGHTLY_CAPACITY_FAILURE) {
-        push(out, time, Action::Launch(launch(api, count, Some(capacity), rand)));
+        push(
+            out,
+            time,
+            Action::Launch(launch(api, count, Some(capacity), rand)),
+        );
         time += Duration::minutes(i64::from(rand.int(2, 6)));
     }
     let mut left = count;
     for part in 0..parts {
-        let this = if part + 1 == parts { left } else { left / (parts - part) };
+        let this = if part + 1 == parts {
+            left
+        } else {
+            left / (parts - part)
+        };
         left -= this;
         if this > 0 {
             push(out, time, Action::Launch(launch(api, this, None, rand)));
@@ -1065,7 +1200,11 @@ fn nightly_day(day: &Day, index: usize, rand: &mut Rand, out: &mut Vec<Activity>
                 failure: None,
             }),
         ),
-        Cloud::Azure => push(out, morning, Action::Launch(launch(LaunchApi::AzureScaleSet, 0, None, rand))),
+        Cloud::Azure => push(
+            out,
+            morning,
+            Action::Launch(launch(LaunchApi::AzureScaleSet, 0, None, rand)),
+        ),
         Cloud::Gcp => {
             for n in 0..count {
                 push(
@@ -1099,7 +1238,7 @@ fn autoscaler_day(day: &Day, index: usize, rand: &mut Rand, out: &mut Vec<Activi
         Cloud::Gcp => GCP_AUTOSCALER_UA,
     };
     let mut capacity = 3;
-    let mut push = |out: &mut Vec<Activity>, time, action| {
+    let push = |out: &mut Vec<Activity>, time, action| {
         out.push(Activity {
             time,
             account: automation.account,
@@ -1112,53 +1251,87 @@ fn autoscaler_day(day: &Day, index: usize, rand: &mut Rand, out: &mut Vec<Activi
     for step in 0..steps {
         let added = rand.int(AUTOSCALE_STEP_SIZE.0, AUTOSCALE_STEP_SIZE.1);
         capacity += added;
-        let out_time = day.at(day.company.home, rand.float(7.5 * 60.0, 10.5 * 60.0) + f64::from(step));
-        let in_time = day.at(day.company.home, rand.float(18.0 * 60.0, 22.0 * 60.0) + f64::from(step));
-        let name = format!("{}-{}", match cloud {
-            Cloud::Aws => "asg-web",
-            Cloud::Azure => "aks-nodepool1",
-            Cloud::Gcp => "mig-web",
-        }, rand.hex(4));
+        let out_time = day.at(
+            day.company.home,
+            rand.float(7.5 * 60.0, 10.5 * 60.0) + f64::from(step),
+        );
+        let in_time = day.at(
+            day.company.home,
+            rand.float(18.0 * 60.0, 22.0 * 60.0) + f64::from(step),
+        );
+        let name = format!(
+            "{}-{}",
+            match cloud {
+                Cloud::Aws => "asg-web",
+                Cloud::Azure => "aks-nodepool1",
+                Cloud::Gcp => "mig-web",
+            },
+            rand.hex(4)
+        );
         match cloud {
             Cloud::Aws | Cloud::Gcp => {
-                let api = if cloud == Cloud::Aws { LaunchApi::Ec2RunInstances } else { LaunchApi::GceInsert };
+                let api = if cloud == Cloud::Aws {
+                    LaunchApi::Ec2RunInstances
+                } else {
+                    LaunchApi::GceInsert
+                };
                 let calls = if cloud == Cloud::Aws { 1 } else { added };
                 for n in 0..calls {
-                    push(out, out_time + Duration::seconds(i64::from(n) * 3), Action::Launch(Launch {
-                        api,
-                        region: autoscale.region,
-                        machine_type: autoscale.machine.name,
-                        count: if cloud == Cloud::Aws { added } else { 1 },
-                        name: format!("{name}{n}"),
-                        failure: None,
-                    }));
+                    push(
+                        out,
+                        out_time + Duration::seconds(i64::from(n) * 3),
+                        Action::Launch(Launch {
+                            api,
+                            region: autoscale.region,
+                            machine_type: autoscale.machine.name,
+                            count: if cloud == Cloud::Aws { added } else { 1 },
+                            name: format!("{name}{n}"),
+                            failure: None,
+                        }),
+                    );
                 }
-                let remove = if cloud == Cloud::Aws { &AWS_TERMINATE } else { &GCP_DELETE };
+                let remove = if cloud == Cloud::Aws {
+                    &AWS_TERMINATE
+                } else {
+                    &GCP_DELETE
+                };
                 for n in 0..calls {
-                    push(out, in_time + Duration::seconds(i64::from(n) * 3), Action::Call(Call {
-                        op: remove,
-                        region: autoscale.region,
-                        failure: None,
-                    }));
+                    push(
+                        out,
+                        in_time + Duration::seconds(i64::from(n) * 3),
+                        Action::Call(Call {
+                            op: remove,
+                            region: autoscale.region,
+                            failure: None,
+                        }),
+                    );
                 }
             }
             Cloud::Azure => {
-                push(out, out_time, Action::Launch(Launch {
-                    api: LaunchApi::AzureScaleSet,
-                    region: autoscale.region,
-                    machine_type: autoscale.machine.name,
-                    count: capacity,
-                    name: "aks-nodepool1-vmss".into(),
-                    failure: None,
-                }));
-                push(out, in_time, Action::Launch(Launch {
-                    api: LaunchApi::AzureScaleSet,
-                    region: autoscale.region,
-                    machine_type: autoscale.machine.name,
-                    count: capacity - added,
-                    name: "aks-nodepool1-vmss".into(),
-                    failure: None,
-                }));
+                push(
+                    out,
+                    out_time,
+                    Action::Launch(Launch {
+                        api: LaunchApi::AzureScaleSet,
+                        region: autoscale.region,
+                        machine_type: autoscale.machine.name,
+                        count: capacity,
+                        name: "aks-nodepool1-vmss".into(),
+                        failure: None,
+                    }),
+                );
+                push(
+                    out,
+                    in_time,
+                    Action::Launch(Launch {
+                        api: LaunchApi::AzureScaleSet,
+                        region: autoscale.region,
+                        machine_type: autoscale.machine.name,
+                        count: capacity - added,
+                        name: "aks-nodepool1-vmss".into(),
+                        failure: None,
+                    }),
+                );
             }
         }
     }
@@ -1166,7 +1339,9 @@ fn autoscaler_day(day: &Day, index: usize, rand: &mut Rand, out: &mut Vec<Activi
 
 /// A small AWS company starts a Lightsail website: a benign Lightsail launch.
 fn lightsail_site_day(day: &Day, rand: &mut Rand, out: &mut Vec<Activity>) {
-    let Some((site_day, region)) = day.presence.routine.lightsail_site else { return };
+    let Some((site_day, region)) = day.presence.routine.lightsail_site else {
+        return;
+    };
     if day.day != i64::from(site_day) {
         return;
     }
@@ -1204,17 +1379,29 @@ fn lightsail_site_day(day: &Day, rand: &mut Rand, out: &mut Vec<Activity>) {
 // ---------------------------------------------------------------------------------------------
 
 /// The benign cost lines of one UTC day of one tenant-cloud (none on its missing day).
-pub fn day_costs(world: &World, company: &Company, presence_index: usize, day: u32) -> Vec<CostLine> {
+pub fn day_costs(
+    world: &World,
+    company: &Company,
+    presence_index: usize,
+    day: u32,
+) -> Vec<CostLine> {
     let presence = &company.presences[presence_index];
     let profile = &presence.routine.billing;
     if day == profile.missing_day {
         return Vec::new();
     }
-    let mut rand = Rand::new(world.seed, &format!("billing/{}/{presence_index}/{day}", company.index));
+    let mut rand = Rand::new(
+        world.seed,
+        &format!("billing/{}/{presence_index}/{day}", company.index),
+    );
     let date = world.start + Duration::days(i64::from(day));
     let weekend = matches!(date.weekday(), Weekday::Sat | Weekday::Sun);
     let trend = (1.0 + profile.growth_per_month).powf(f64::from(day) / 30.0);
-    let exchange = if presence.currency == "EUR" { 0.92 } else { 1.0 };
+    let exchange = if presence.currency == "EUR" {
+        0.92
+    } else {
+        1.0
+    };
     let shares: Vec<f64> = match presence.accounts.len() {
         1 => vec![1.0],
         _ => vec![1.0 - SECOND_ACCOUNT_SPEND, SECOND_ACCOUNT_SPEND],
@@ -1246,7 +1433,11 @@ pub fn day_costs(world: &World, company: &Company, presence_index: usize, day: u
         }
     }
     if date.day() == 1 {
-        let month: f64 = profile.daily.iter().map(|(_, base, ..)| base * 30.0 * trend).sum();
+        let month: f64 = profile
+            .daily
+            .iter()
+            .map(|(_, base, ..)| base * 30.0 * trend)
+            .sum();
         let mut monthly = |spend, cost: f64, line_type| {
             lines.push(CostLine {
                 day: date,
@@ -1297,7 +1488,10 @@ mod tests {
     }
 
     fn sign_ins(activities: &[Activity]) -> usize {
-        activities.iter().filter(|a| matches!(a.action, Action::SignIn(_))).count()
+        activities
+            .iter()
+            .filter(|a| matches!(a.action, Action::SignIn(_)))
+            .count()
     }
 
     #[test]
@@ -1315,7 +1509,10 @@ mod tests {
                 }
             }
         }
-        assert!(workdays > 10 * weekends.max(1), "workdays {workdays}, weekends {weekends}");
+        assert!(
+            workdays > 10 * weekends.max(1),
+            "workdays {workdays}, weekends {weekends}"
+        );
     }
 
     #[test]
@@ -1327,7 +1524,9 @@ mod tests {
                 let mut acts = activity(&world, company, 0, day);
                 acts.sort_by_key(|a| a.time);
                 for (i, act) in acts.iter().enumerate() {
-                    let Action::SignIn(s) = &act.action else { continue };
+                    let Action::SignIn(s) = &act.action else {
+                        continue;
+                    };
                     if s.result != SignInResult::WrongPassword {
                         continue;
                     }
@@ -1352,7 +1551,12 @@ mod tests {
             .companies
             .iter()
             .enumerate()
-            .find_map(|(c, co)| co.presences.iter().position(|p| p.routine.nightly.is_some()).map(|p| (c, p)))
+            .find_map(|(c, co)| {
+                co.presences
+                    .iter()
+                    .position(|p| p.routine.nightly.is_some())
+                    .map(|p| (c, p))
+            })
             .expect("most tenants have a nightly batch");
         let mut seen = Vec::new();
         for day in 0..14 {
@@ -1367,7 +1571,9 @@ mod tests {
         }
         let nights: std::collections::BTreeSet<i64> = seen.iter().map(|s| s.3).collect();
         assert_eq!(nights.len(), 14, "a launch every night");
-        assert!(seen.windows(2).all(|w| (w[0].0, w[0].1, w[0].2) == (w[1].0, w[1].1, w[1].2)));
+        assert!(seen
+            .windows(2)
+            .all(|w| (w[0].0, w[0].1, w[0].2) == (w[1].0, w[1].1, w[1].2)));
     }
 
     #[test]
@@ -1377,13 +1583,84 @@ mod tests {
             for p in 0..company.presences.len() {
                 for day in 0..28 {
                     for act in activity(&world, c, p, day) {
-                        if let (Actor::Person(person), Action::Launch(_)) = (act.actor, &act.action) {
+                        if let (Actor::Person(person), Action::Launch(_)) = (act.actor, &act.action)
+                        {
                             assert_ne!(company.people[person].role, Role::Analyst);
                         }
                     }
                 }
             }
         }
+    }
+
+    #[test]
+    fn new_hires_appear_on_their_first_day_and_launch_on_their_next_workday() {
+        let world = World::build(
+            11,
+            NaiveDate::from_ymd_opt(2025, 3, 3).unwrap(),
+            28,
+            30,
+            1.0,
+        );
+        let mut checked = 0;
+        for (c, company) in world.companies.iter().enumerate() {
+            for person in &company.people {
+                let Some(joins) = person.habits.joins else {
+                    continue;
+                };
+                if person.habits.vacation.is_some() || person.habits.trip.is_some() {
+                    continue;
+                }
+                let launch_day = first_workday_after(world.start, joins);
+                let mut acted_before = false;
+                let mut launched = false;
+                for day in 0..=i64::from(launch_day) {
+                    for act in activity(&world, c, 0, day) {
+                        if act.actor != Actor::Person(person.index) {
+                            continue;
+                        }
+                        acted_before |= day < i64::from(joins);
+                        launched |=
+                            day == i64::from(launch_day) && matches!(act.action, Action::Launch(_));
+                    }
+                }
+                assert!(!acted_before, "{} acted before joining", person.handle);
+                assert!(
+                    launched,
+                    "{} did not launch on day {launch_day}",
+                    person.handle
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "thirty companies have a new hire");
+    }
+
+    #[test]
+    fn every_planned_first_use_of_a_region_happens() {
+        let world = World::build(
+            11,
+            NaiveDate::from_ymd_opt(2025, 3, 3).unwrap(),
+            28,
+            12,
+            1.0,
+        );
+        let mut planned = 0;
+        for (c, company) in world.companies.iter().enumerate() {
+            for (p, presence) in company.presences.iter().enumerate() {
+                let Some(first) = &presence.routine.first_use else {
+                    continue;
+                };
+                planned += 1;
+                let used = (0..28).any(|day| {
+                    activity(&world, c, p, day).iter().any(
+                        |act| matches!(&act.action, Action::Launch(l) if l.region == first.region),
+                    )
+                });
+                assert!(used, "{} never used {}", presence.tenant, first.region);
+            }
+        }
+        assert!(planned > 0);
     }
 
     #[test]
@@ -1398,14 +1675,22 @@ mod tests {
                 .map(|l| l.cost)
                 .sum::<f64>()
         };
-        let weekdays: f64 = (7..12).filter(|d| *d != profile.missing_day).map(compute).sum::<f64>();
-        let weekend: f64 = (12..14).filter(|d| *d != profile.missing_day).map(compute).sum::<f64>();
+        let weekdays: f64 = (7..12)
+            .filter(|d| *d != profile.missing_day)
+            .map(compute)
+            .sum::<f64>();
+        let weekend: f64 = (12..14)
+            .filter(|d| *d != profile.missing_day)
+            .map(compute)
+            .sum::<f64>();
         let weekday_count = (7..12).filter(|d| *d != profile.missing_day).count() as f64;
         let weekend_count = (12..14).filter(|d| *d != profile.missing_day).count() as f64;
         assert!(weekdays / weekday_count > weekend / weekend_count.max(1.0));
         assert!(day_costs(&world, company, 0, profile.missing_day).is_empty());
         // 2025-04-01 is day 29 after 2025-03-03.
         let first = day_costs(&world, company, 0, 29);
-        assert!(first.iter().any(|l| l.spend == Spend::Support && l.line_type == "Fee"));
+        assert!(first
+            .iter()
+            .any(|l| l.spend == Spend::Support && l.line_type == "Fee"));
     }
 }

@@ -1,7 +1,7 @@
 //! Who exists in a generated world: companies (tenants), their people and service principals,
 //! their offices and networks, and the cloud accounts they hold.
 //!
-//! This module builds the cast; how the cast behaves day to day is [`super::normal`], and it is
+//! This module builds the cast; how the cast behaves day to day is `normal`, and it is
 //! asked for every behavioural trait (habits, routines) so that all of "normal" stays there.
 //! The world is small (a few hundred bytes per person) and is built whole; the events it
 //! produces are not.
@@ -155,30 +155,106 @@ pub const CLOUD_AUTOMATION_PREFIXES: &[(&str, Cidr)] = &[
 ];
 
 const GIVEN_NAMES: &[&str] = &[
-    "ana", "ben", "chloe", "daniel", "elif", "farid", "grace", "hiro", "ines", "jonas", "kavya",
-    "liam", "maya", "noah", "olga", "pedro", "quinn", "rosa", "sam", "tariq", "uma", "victor",
-    "wen", "ximena", "yusuf", "zoe", "aiko", "bruno", "carla", "dmitri", "emma", "felix",
-    "hannah", "ivan", "julia", "kenji", "lea", "mateo", "nina", "omar", "priya", "rahul", "sara",
-    "tom", "valentina", "wei", "yara", "lukas", "sofia", "arjun",
+    "ana",
+    "ben",
+    "chloe",
+    "daniel",
+    "elif",
+    "farid",
+    "grace",
+    "hiro",
+    "ines",
+    "jonas",
+    "kavya",
+    "liam",
+    "maya",
+    "noah",
+    "olga",
+    "pedro",
+    "quinn",
+    "rosa",
+    "sam",
+    "tariq",
+    "uma",
+    "victor",
+    "wen",
+    "ximena",
+    "yusuf",
+    "zoe",
+    "aiko",
+    "bruno",
+    "carla",
+    "dmitri",
+    "emma",
+    "felix",
+    "hannah",
+    "ivan",
+    "julia",
+    "kenji",
+    "lea",
+    "mateo",
+    "nina",
+    "omar",
+    "priya",
+    "rahul",
+    "sara",
+    "tom",
+    "valentina",
+    "wei",
+    "yara",
+    "lukas",
+    "sofia",
+    "arjun",
 ];
 
 const FAMILY_NAMES: &[&str] = &[
     "schmidt", "garcia", "chen", "novak", "okafor", "rossi", "tanaka", "dubois", "kowalski",
-    "silva", "nguyen", "larsen", "moreau", "patel", "kim", "fischer", "costa", "haddad",
-    "ivanova", "jensen", "keller", "lopez", "meyer", "nakamura", "oliveira", "peters", "quist",
-    "romero", "sato", "weber", "yilmaz", "zhang", "andersen", "bauer", "castillo", "dahl",
-    "evans", "fontaine", "gruber", "hansen",
+    "silva", "nguyen", "larsen", "moreau", "patel", "kim", "fischer", "costa", "haddad", "ivanova",
+    "jensen", "keller", "lopez", "meyer", "nakamura", "oliveira", "peters", "quist", "romero",
+    "sato", "weber", "yilmaz", "zhang", "andersen", "bauer", "castillo", "dahl", "evans",
+    "fontaine", "gruber", "hansen",
 ];
 
 const COMPANY_WORDS: &[&str] = &[
-    "bluefin", "northwind", "copperleaf", "brightpath", "silverline", "redwood", "lakeside",
-    "ironbark", "sunstone", "clearwater", "highland", "starling", "granite", "meadowlark",
-    "harborview", "juniper", "orchid", "summitridge", "willowbrook", "falconry",
+    "bluefin",
+    "northwind",
+    "copperleaf",
+    "brightpath",
+    "silverline",
+    "redwood",
+    "lakeside",
+    "ironbark",
+    "sunstone",
+    "clearwater",
+    "highland",
+    "starling",
+    "granite",
+    "meadowlark",
+    "harborview",
+    "juniper",
+    "orchid",
+    "summitridge",
+    "willowbrook",
+    "falconry",
 ];
 
 const COMPANY_TRADES: &[&str] = &[
-    "analytics", "logistics", "health", "robotics", "media", "payments", "labs", "energy",
-    "foods", "travel", "games", "insurance", "studio", "systems", "retail", "bio",
+    "analytics",
+    "logistics",
+    "health",
+    "robotics",
+    "media",
+    "payments",
+    "labs",
+    "energy",
+    "foods",
+    "travel",
+    "games",
+    "insurance",
+    "studio",
+    "systems",
+    "retail",
+    "bio",
 ];
 
 /// The whole cast of a generated world.
@@ -195,14 +271,12 @@ pub struct World {
 /// A customer organisation; on one or two clouds.
 pub struct Company {
     pub index: usize,
-    pub slug: String,
+    /// The e-mail domain: UPNs and Google accounts are `given.family@domain`.
     pub domain: String,
     pub home: &'static Place,
     pub offices: Vec<Office>,
     pub people: Vec<Person>,
     pub presences: Vec<Presence>,
-    /// Relative size: scales staff and spend.
-    pub size: f64,
 }
 
 /// An office: everyone working there leaves through one NAT address.
@@ -346,17 +420,8 @@ impl Person {
     /// the same ISP.
     pub fn home_address(&self, seed: u64, company: usize, day: i64) -> Ipv4Addr {
         let lease = (day + i64::from(self.habits.lease_phase)).div_euclid(normal::HOME_LEASE_DAYS);
-        let mut rand = Rand::new(
-            seed,
-            &format!("home/{company}/{}/{lease}", self.index),
-        );
+        let mut rand = Rand::new(seed, &format!("home/{company}/{}/{lease}", self.index));
         self.home_isp.address(&mut rand)
-    }
-}
-
-impl Presence {
-    pub fn has_region(&self, region: &str) -> bool {
-        self.regions.contains(&region)
     }
 }
 
@@ -392,7 +457,8 @@ fn build_company(
                     break;
                 }
             }
-            let office = normal::works_from_office(rand).then(|| rand.below(offices.len() as u64) as usize);
+            let office =
+                normal::works_from_office(rand).then(|| rand.below(offices.len() as u64) as usize);
             let place = office.map_or(home, |o| offices[o].place);
             let display_name = handle
                 .split('.')
@@ -406,7 +472,7 @@ fn build_company(
                 role,
                 office,
                 home_isp: *rand.pick(place.isp),
-                habits: normal::habits(role, person, days, rand),
+                habits: normal::habits(role, person, days, home, rand),
                 object_id: rand.uuid(),
                 aws_user_id: format!("AIDA{}", rand.upper_alnum(17)),
                 aws_access_key: format!("AKIA{}", rand.upper_alnum(16)),
@@ -418,19 +484,24 @@ fn build_company(
     if normal::uses_second_cloud(index, rand) {
         clouds.push(Cloud::ALL[(index + 1) % 3]);
     }
+    let sketch = Sketch {
+        slug: &slug,
+        home,
+        people: &people,
+        days,
+        size,
+    };
     let presences = clouds
         .into_iter()
-        .map(|cloud| build_presence(cloud, &slug, home, &people, days, rand, ids))
+        .map(|cloud| build_presence(cloud, &sketch, rand, ids))
         .collect();
     Company {
         index,
         domain: format!("{slug}.com"),
-        slug,
         home,
         offices,
         people,
         presences,
-        size,
     }
 }
 
@@ -451,15 +522,28 @@ fn unique(ids: &mut BTreeSet<String>, mut make: impl FnMut() -> String) -> Strin
     }
 }
 
+/// What a company's cloud presences are built from.
+struct Sketch<'c> {
+    slug: &'c str,
+    home: &'static Place,
+    people: &'c [Person],
+    days: u32,
+    size: f64,
+}
+
 fn build_presence(
     cloud: Cloud,
-    slug: &str,
-    home: &'static Place,
-    people: &[Person],
-    days: u32,
+    sketch: &Sketch,
     rand: &mut Rand,
     ids: &mut BTreeSet<String>,
 ) -> Presence {
+    let Sketch {
+        slug,
+        home,
+        people,
+        days,
+        size,
+    } = *sketch;
     let regions: Vec<&'static str> = home.regions(cloud).to_vec();
     let account_count = match cloud {
         Cloud::Aws => 1,
@@ -501,16 +585,19 @@ fn build_presence(
         Cloud::Azure => unique(ids, || rand.uuid()),
         Cloud::Gcp => unique(ids, || rand.digits(12)),
     };
-    let users: Vec<usize> = people
-        .iter()
-        .filter(|person| normal::has_access(cloud, person.role))
-        .map(|person| person.index)
-        .collect();
-    let routine = normal::routine(cloud, &regions, days, rand);
+    // Everyone has an identity in the company's directory (Entra, Workspace), and on AWS an
+    // IAM user (analysts read Cost Explorer).
+    let users: Vec<usize> = people.iter().map(|person| person.index).collect();
+    let routine = normal::routine(cloud, &regions, days, size, rand);
     let automations = automations(cloud, &accounts, &routine, rand);
     let currency = normal::currency(cloud, home.country);
     let billing_account = match cloud {
-        Cloud::Gcp => format!("{}-{}-{}", rand.upper_alnum(6), rand.upper_alnum(6), rand.upper_alnum(6)),
+        Cloud::Gcp => format!(
+            "{}-{}-{}",
+            rand.upper_alnum(6),
+            rand.upper_alnum(6),
+            rand.upper_alnum(6)
+        ),
         _ => String::new(),
     };
     Presence {
@@ -527,7 +614,9 @@ fn build_presence(
 }
 
 fn resource_names(cloud: Cloud, stage: &str, rand: &mut Rand) -> Vec<String> {
-    let bases = ["web", "api", "worker", "db", "cache", "etl", "search", "auth", "billing", "media"];
+    let bases = [
+        "web", "api", "worker", "db", "cache", "etl", "search", "auth", "billing", "media",
+    ];
     let mut names: Vec<String> = bases
         .iter()
         .map(|base| match cloud {
@@ -539,9 +628,14 @@ fn resource_names(cloud: Cloud, stage: &str, rand: &mut Rand) -> Vec<String> {
     names
 }
 
-fn automations(cloud: Cloud, accounts: &[Account], routine: &Routine, rand: &mut Rand) -> Vec<Automation> {
+fn automations(
+    cloud: Cloud,
+    accounts: &[Account],
+    routine: &Routine,
+    rand: &mut Rand,
+) -> Vec<Automation> {
     let mut list = Vec::new();
-    let mut cloud_address = |rand: &mut Rand| {
+    let cloud_address = |rand: &mut Rand| {
         let candidates: Vec<Cidr> = CLOUD_AUTOMATION_PREFIXES
             .iter()
             .filter(|(provider, _)| *provider == cloud.as_str())
@@ -586,12 +680,15 @@ fn automations(cloud: Cloud, accounts: &[Account], routine: &Routine, rand: &mut
                 Cloud::Azure => "aks-cluster-autoscaler",
                 Cloud::Gcp => "cloudservices",
             };
+            // AWS logs the autoscaling service and GCP logs no address for its own callers;
+            // the AKS autoscaler's managed identity calls from the cluster's Azure address.
+            let address = (cloud == Cloud::Azure).then(|| cloud_address(rand));
             list.push(Automation {
                 kind: AutomationKind::Autoscaler,
                 name: name.into(),
                 account,
                 id: id(rand),
-                address: None,
+                address,
             });
         }
     }
@@ -603,7 +700,13 @@ mod tests {
     use super::*;
 
     fn world(tenants: u32) -> World {
-        World::build(7, NaiveDate::from_ymd_opt(2025, 3, 3).unwrap(), 21, tenants, 1.0)
+        World::build(
+            7,
+            NaiveDate::from_ymd_opt(2025, 3, 3).unwrap(),
+            21,
+            tenants,
+            1.0,
+        )
     }
 
     #[test]
@@ -611,9 +714,14 @@ mod tests {
         let a = world(6);
         let b = world(6);
         for (x, y) in a.companies.iter().zip(&b.companies) {
-            assert_eq!(x.slug, y.slug);
+            assert_eq!(x.domain, y.domain);
             assert_eq!(x.people.len(), y.people.len());
-            let tenants = |c: &Company| c.presences.iter().map(|p| p.tenant.clone()).collect::<Vec<_>>();
+            let tenants = |c: &Company| {
+                c.presences
+                    .iter()
+                    .map(|p| p.tenant.clone())
+                    .collect::<Vec<_>>()
+            };
             assert_eq!(tenants(x), tenants(y));
         }
     }
@@ -622,11 +730,22 @@ mod tests {
     fn tenants_spread_over_all_clouds_and_some_use_two() {
         let w = world(6);
         for cloud in Cloud::ALL {
-            assert!(w.companies.iter().any(|c| c.presences.iter().any(|p| p.cloud == cloud)));
+            assert!(w
+                .companies
+                .iter()
+                .any(|c| c.presences.iter().any(|p| p.cloud == cloud)));
         }
         assert!(w.companies.iter().any(|c| c.presences.len() == 2));
-        let aws = w.companies.iter().flat_map(|c| &c.presences).find(|p| p.cloud == Cloud::Aws).unwrap();
-        assert_eq!(aws.tenant, aws.accounts[0].id, "an AWS tenant is its account");
+        let aws = w
+            .companies
+            .iter()
+            .flat_map(|c| &c.presences)
+            .find(|p| p.cloud == Cloud::Aws)
+            .unwrap();
+        assert_eq!(
+            aws.tenant, aws.accounts[0].id,
+            "an AWS tenant is its account"
+        );
         assert_eq!(aws.tenant.len(), 12);
     }
 

@@ -85,14 +85,10 @@ pub(crate) enum Position {
 
 impl Position {
     /// (line, record path) for a report.
-    pub(crate) fn resolve(self, input: &[u8]) -> (Option<usize>, Option<String>) {
+    pub(crate) fn resolve(self, lines: &LineIndex<'_>) -> (Option<usize>, Option<String>) {
         match self {
             Position::Line(line) => (Some(line), None),
-            Position::Offset(offset) => {
-                let end = offset.min(input.len());
-                let newlines = input[..end].iter().filter(|&&b| b == b'\n').count();
-                (Some(newlines + 1), None)
-            }
+            Position::Offset(offset) => (Some(lines.line_of(offset)), None),
             Position::Record { array, index, item } => {
                 let path = match item {
                     Some((inner, at)) => format!("{array}[{index}].{inner}[{at}]"),
@@ -101,6 +97,34 @@ impl Position {
                 (None, Some(path))
             }
         }
+    }
+}
+
+/// Line numbers of byte offsets, built on first use: a list with thousands of reported entries
+/// costs one scan of the input, not one per entry.
+pub(crate) struct LineIndex<'a> {
+    input: &'a [u8],
+    newlines: std::cell::OnceCell<Vec<usize>>,
+}
+
+impl<'a> LineIndex<'a> {
+    pub(crate) fn new(input: &'a [u8]) -> Self {
+        LineIndex {
+            input,
+            newlines: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The 1-based line holding byte `offset`.
+    pub(crate) fn line_of(&self, offset: usize) -> usize {
+        let newlines = self.newlines.get_or_init(|| {
+            let positions = self.input.iter().enumerate();
+            positions
+                .filter(|(_, &b)| b == b'\n')
+                .map(|(at, _)| at)
+                .collect()
+        });
+        newlines.partition_point(|&newline| newline < offset) + 1
     }
 }
 
@@ -256,17 +280,8 @@ fn for_each_text_entry(input: &[u8], sink: &mut dyn FnMut(RawEntry<'_>)) {
         }
         let first_data_line = !seen_data;
         seen_data = true;
-        let Ok(text) = std::str::from_utf8(data) else {
-            sink(RawEntry {
-                prefix: Some("(not UTF-8)"),
-                position: Position::Line(line_number),
-                region: None,
-                services: &[],
-                country: None,
-                city: None,
-            });
-            continue;
-        };
+        // Not UTF-8 cannot be a prefix; the lossy text shows the user what the line holds.
+        let text = String::from_utf8_lossy(data);
         let mut fields = text.split(',').map(str::trim);
         let prefix = fields.next().unwrap_or_default();
         if first_data_line && is_header(prefix) {
@@ -560,7 +575,7 @@ mod tests {
         list.for_each_entry(&mut |entry| {
             seen.push((
                 entry.prefix.map(str::to_owned),
-                entry.position.resolve(bytes).0,
+                entry.position.resolve(&LineIndex::new(bytes)).0,
             ));
         });
         (list.format, list.provider, seen)
@@ -612,7 +627,7 @@ mod tests {
         let mut positions = Vec::new();
         list.for_each_entry(&mut |entry| {
             assert_eq!(entry.prefix, Some("1.2.3.0/24"));
-            positions.push(entry.position.resolve(input.as_bytes()));
+            positions.push(entry.position.resolve(&LineIndex::new(input.as_bytes())));
         });
         assert_eq!(
             positions,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde::Serialize;
 
-use super::format::{ListFormat, Position, RawEntry};
+use super::format::{LineIndex, ListFormat, Position, RawEntry};
 use super::special::{overlapping_special_range, SpecialRange};
 
 /// How many malformed entries a file report keeps as examples; the rest are only counted, so a
@@ -219,14 +219,14 @@ pub(crate) fn classify(entry: &RawEntry<'_>) -> EntryOutcome {
 impl FileReport {
     pub(crate) fn record_malformed(
         &mut self,
-        input: &[u8],
+        lines: &LineIndex<'_>,
         position: Position,
         text: Option<&str>,
         reason: &'static str,
     ) {
         self.malformed_total += 1;
         if self.malformed.len() < MALFORMED_EXAMPLES {
-            let (line, record) = position.resolve(input);
+            let (line, record) = position.resolve(lines);
             let mut text = text.unwrap_or_default().to_owned();
             if text.len() > 120 {
                 let cut = (0..=120)
@@ -247,12 +247,12 @@ impl FileReport {
 
     pub(crate) fn record_special(
         &mut self,
-        input: &[u8],
+        lines: &LineIndex<'_>,
         position: Position,
         prefix: IpNet,
         range: &'static SpecialRange,
     ) {
-        let (line, _) = position.resolve(input);
+        let (line, _) = position.resolve(lines);
         self.dropped_special.push(DroppedPrefix {
             prefix,
             range,
@@ -314,7 +314,12 @@ mod tests {
     fn malformed_examples_are_capped_but_all_counted() {
         let mut report = FileReport::new(Path::new("x.txt"), ListFormat::CidrList, "x");
         for line in 1..=MALFORMED_EXAMPLES + 5 {
-            report.record_malformed(b"", Position::Line(line), Some("junk"), NOT_A_PREFIX);
+            report.record_malformed(
+                &LineIndex::new(b""),
+                Position::Line(line),
+                Some("junk"),
+                NOT_A_PREFIX,
+            );
         }
         assert_eq!(report.malformed_total, MALFORMED_EXAMPLES + 5);
         assert_eq!(report.malformed.len(), MALFORMED_EXAMPLES);

@@ -19,8 +19,8 @@
 //! The lookup returns the most specific prefix: when a /16 of one list contains a /24 of
 //! another, an address in the /24 gets the /24's provider, region and services.
 //!
-//! Region and services are interned: the ~110k prefixes of the real lists share a few thousand
-//! distinct (provider, region, services) combinations, so the tree stores a `u32` index.
+//! Region and services are interned: the 67,595 distinct prefixes of the real lists share far
+//! fewer (provider, region, services, place) combinations, so the trees store a `u32` index.
 
 mod error;
 pub mod format;
@@ -34,7 +34,8 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
-use prefix_trie::PrefixMap;
+use prefix_trie::map::Entry;
+use prefix_trie::{Prefix, PrefixMap};
 use serde::Serialize;
 
 pub use error::RangeError;
@@ -44,7 +45,7 @@ pub use load::{
 };
 pub use special::{SpecialRange, SPECIAL_RANGES};
 
-use format::{ParsedList, RawEntry};
+use format::{LineIndex, ParsedList, RawEntry};
 use load::{classify, EntryOutcome};
 
 /// File extensions `load_dir` reads; anything else in the directory is listed as skipped.
@@ -152,8 +153,74 @@ impl fmt::Display for RangeInfo {
 pub struct HostingRanges {
     v4: PrefixMap<Ipv4Net, u32>,
     v6: PrefixMap<Ipv6Net, u32>,
+    infos: InfoStore,
+}
+
+/// The distinct infos; the trees hold indexes into `infos`.
+#[derive(Default)]
+struct InfoStore {
     infos: Vec<RangeInfo>,
     interned: HashMap<RangeInfo, u32>,
+}
+
+impl InfoStore {
+    fn intern(&mut self, info: RangeInfo) -> u32 {
+        if let Some(&index) = self.interned.get(&info) {
+            return index;
+        }
+        let index =
+            u32::try_from(self.infos.len()).expect("fewer than 4 billion distinct range infos");
+        self.infos.push(info.clone());
+        self.interned.insert(info, index);
+        index
+    }
+
+    fn get(&self, index: u32) -> &RangeInfo {
+        &self.infos[index as usize]
+    }
+}
+
+/// Adds one entry's prefix to a tree, or merges the entry into the prefix already there.
+struct Upsert<'e, 'a> {
+    provider: &'e str,
+    entry: &'e RawEntry<'a>,
+    /// The info the previous new prefix got; consecutive entries usually share it, which saves
+    /// building and hashing a `RangeInfo` per entry.
+    last_info: &'e mut Option<u32>,
+}
+
+impl Upsert<'_, '_> {
+    fn apply<P: Prefix>(
+        self,
+        map: &mut PrefixMap<P, u32>,
+        prefix: P,
+        store: &mut InfoStore,
+        report: &mut FileReport,
+    ) {
+        match map.entry(prefix) {
+            Entry::Vacant(vacant) => {
+                report.added += 1;
+                let index = match *self.last_info {
+                    Some(last) if store.get(last).is_same_as(self.provider, self.entry) => last,
+                    _ => store.intern(RangeInfo::from_entry(self.provider, self.entry)),
+                };
+                *self.last_info = Some(index);
+                vacant.insert(index);
+            }
+            Entry::Occupied(occupied) => {
+                let current = store.get(*occupied.get());
+                if current.provider != self.provider {
+                    report.conflicts += 1;
+                    return;
+                }
+                report.duplicates += 1;
+                if let Some(merged) = current.merged_with(self.entry) {
+                    let index = store.intern(merged);
+                    occupied.insert(index);
+                }
+            }
+        }
+    }
 }
 
 impl fmt::Debug for HostingRanges {
@@ -161,7 +228,7 @@ impl fmt::Debug for HostingRanges {
         f.debug_struct("HostingRanges")
             .field("ipv4_prefixes", &self.len_v4())
             .field("ipv6_prefixes", &self.len_v6())
-            .field("distinct_infos", &self.infos.len())
+            .field("distinct_infos", &self.infos.infos.len())
             .finish()
     }
 }
@@ -224,7 +291,7 @@ impl HostingRanges {
     /// gives the provider. The set is unchanged when this fails.
     pub fn add_bytes(&mut self, path: &Path, bytes: &[u8]) -> Result<FileReport, RangeError> {
         let list = ParsedList::parse(path, bytes)?;
-        let input = list.input();
+        let lines = LineIndex::new(list.input());
         let provider = list.provider.as_str();
         let mut report = FileReport::new(path, list.format, provider);
         let mut last_info: Option<u32> = None;
@@ -235,10 +302,10 @@ impl HostingRanges {
                     self.insert(prefix, provider, &entry, &mut report, &mut last_info);
                 }
                 EntryOutcome::Special(prefix, range) => {
-                    report.record_special(input, entry.position, prefix, range);
+                    report.record_special(&lines, entry.position, prefix, range);
                 }
                 EntryOutcome::Malformed(reason) => {
-                    report.record_malformed(input, entry.position, entry.prefix, reason);
+                    report.record_malformed(&lines, entry.position, entry.prefix, reason);
                 }
             }
         });
@@ -260,50 +327,15 @@ impl HostingRanges {
         report: &mut FileReport,
         last_info: &mut Option<u32>,
     ) {
-        let existing = match prefix {
-            IpNet::V4(net) => self.v4.get(&net).copied(),
-            IpNet::V6(net) => self.v6.get(&net).copied(),
-        };
-        let index = match existing {
-            None => {
-                report.added += 1;
-                match *last_info {
-                    Some(last) if self.infos[last as usize].is_same_as(provider, entry) => last,
-                    _ => {
-                        let index = self.intern(RangeInfo::from_entry(provider, entry));
-                        *last_info = Some(index);
-                        index
-                    }
-                }
-            }
-            Some(index) => {
-                let current = &self.infos[index as usize];
-                if current.provider != provider {
-                    report.conflicts += 1;
-                    return;
-                }
-                report.duplicates += 1;
-                match current.merged_with(entry) {
-                    Some(merged) => self.intern(merged),
-                    None => return,
-                }
-            }
+        let upsert = Upsert {
+            provider,
+            entry,
+            last_info,
         };
         match prefix {
-            IpNet::V4(net) => self.v4.insert(net, index),
-            IpNet::V6(net) => self.v6.insert(net, index),
-        };
-    }
-
-    fn intern(&mut self, info: RangeInfo) -> u32 {
-        if let Some(&index) = self.interned.get(&info) {
-            return index;
+            IpNet::V4(net) => upsert.apply(&mut self.v4, net, &mut self.infos, report),
+            IpNet::V6(net) => upsert.apply(&mut self.v6, net, &mut self.infos, report),
         }
-        let index =
-            u32::try_from(self.infos.len()).expect("fewer than 4 billion distinct range infos");
-        self.infos.push(info.clone());
-        self.interned.insert(info, index);
-        index
     }
 
     /// The provider (and region/services, when the list says) of the most specific loaded
@@ -325,7 +357,7 @@ impl HostingRanges {
                 (IpNet::V6(net), *index)
             }
         };
-        Some((prefix, &self.infos[index as usize]))
+        Some((prefix, self.infos.get(index)))
     }
 
     /// Distinct prefixes loaded, IPv4 and IPv6.
@@ -350,11 +382,11 @@ impl HostingRanges {
         let v4 = self
             .v4
             .iter()
-            .map(|(net, index)| (IpNet::V4(net), &self.infos[*index as usize]));
+            .map(|(net, index)| (IpNet::V4(net), self.infos.get(*index)));
         let v6 = self
             .v6
             .iter()
-            .map(|(net, index)| (IpNet::V6(net), &self.infos[*index as usize]));
+            .map(|(net, index)| (IpNet::V6(net), self.infos.get(*index)));
         v4.chain(v6)
     }
 
@@ -491,6 +523,17 @@ mod tests {
                 "hetzner.txt:4: not an IP prefix: \"not-a-cidr\""
             ]
         );
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_is_malformed_not_fatal() {
+        let mut ranges = HostingRanges::new();
+        let report = ranges
+            .add_bytes(Path::new("ovh.txt"), b"109.190.0.0/16\n\xff\xfe/16\n")
+            .unwrap();
+        assert_eq!(ranges.len(), 1);
+        assert_eq!(report.malformed_total, 1);
+        assert_eq!(report.malformed[0].line, Some(2));
     }
 
     #[test]

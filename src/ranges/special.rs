@@ -216,7 +216,26 @@ pub static SPECIAL_RANGES: &[SpecialRange] = &[
 pub fn overlapping_special_range(prefix: &IpNet) -> Option<&'static SpecialRange> {
     SPECIAL_RANGES
         .iter()
-        .find(|special| special.net.contains(prefix) || prefix.contains(&special.net))
+        .find(|special| overlaps(&special.net, prefix))
+}
+
+/// Two prefixes overlap exactly when one contains the other, that is when their addresses agree
+/// on the bits of the shorter one. Integer arithmetic, because this runs for every entry of
+/// every list (about 160k per load) against every block.
+fn overlaps(a: &IpNet, b: &IpNet) -> bool {
+    match (a, b) {
+        (IpNet::V4(a), IpNet::V4(b)) => {
+            let len = u32::from(a.prefix_len().min(b.prefix_len()));
+            let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+            (u32::from(a.addr()) ^ u32::from(b.addr())) & mask == 0
+        }
+        (IpNet::V6(a), IpNet::V6(b)) => {
+            let len = u32::from(a.prefix_len().min(b.prefix_len()));
+            let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+            (u128::from(a.addr()) ^ u128::from(b.addr())) & mask == 0
+        }
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -242,6 +261,18 @@ mod tests {
                 "{} has host bits",
                 special.cidr
             );
+        }
+    }
+
+    #[test]
+    fn docs_list_every_block() {
+        let docs = include_str!("../../docs/ip-ranges.md");
+        for special in SPECIAL_RANGES {
+            let row = format!(
+                "| `{}` | {} | {} |",
+                special.cidr, special.purpose, special.rfc
+            );
+            assert!(docs.contains(&row), "docs/ip-ranges.md lacks the row {row}");
         }
     }
 
@@ -276,6 +307,33 @@ mod tests {
             overlapping_special_range(&net("0.0.0.0/0")).unwrap().cidr,
             "0.0.0.0/8"
         );
+    }
+
+    #[test]
+    fn overlap_agrees_with_containment_either_way() {
+        let samples = [
+            "0.0.0.0/0",
+            "10.0.0.0/8",
+            "10.1.0.0/16",
+            "11.0.0.0/8",
+            "192.0.2.128/25",
+            "255.255.255.255/32",
+            "::/0",
+            "::/128",
+            "2001::/16",
+            "2001:db8:1::/48",
+            "fe80::/9",
+        ];
+        for a in samples {
+            for b in samples {
+                let (a, b) = (net(a), net(b));
+                assert_eq!(
+                    overlaps(&a, &b),
+                    a.contains(&b) || b.contains(&a),
+                    "{a} {b}"
+                );
+            }
+        }
     }
 
     #[test]
