@@ -122,7 +122,8 @@ pub struct Resource {
     pub id: Option<String>,
     /// For provisioning: the requested instance type / VM size / machine type.
     pub instance_type: Option<String>,
-    /// For provisioning: how many instances the call asked for.
+    /// For provisioning: how many instances the call launched (from the response), or asked for
+    /// when the response does not say.
     pub instance_count: Option<u32>,
     /// For sign-ins: whether a second factor was satisfied, when the provider says.
     pub mfa: Option<bool>,

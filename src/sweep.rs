@@ -103,7 +103,7 @@ pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
                     && request.until.is_none_or(|u| c.first_seen <= u)
             })
             .collect();
-        let (selected, tested) = select(in_window, config.sweep.fdr);
+        let (selected, tested) = select(in_window, output.unlisted_null_tests, config.sweep.fdr);
         coverage.tests.insert(detector.as_str().to_string(), tested);
         kept.extend(selected);
     }

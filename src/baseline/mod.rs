@@ -139,9 +139,18 @@ pub struct Signal {
 /// The exact `P(T >= t)` for `T = -ln p_rate + sum_{present} -ln r_i`, with `p_rate` uniform
 /// and the signals independent Bernoulli(r_i) under the null. See the module docs.
 pub fn combined_p_value(p_rate: f64, signals: &[Signal]) -> f64 {
-    let p_rate = p_rate.clamp(1e-300, 1.0);
+    combined_p_values(&[p_rate], signals)
+}
+
+/// The same for several independent p-values: `T = sum -ln p_j + sum_{present} -ln r_i`, where
+/// the p-value part is Gamma(k, 1) under the null (Fisher's method) and the signals are summed
+/// over exactly.
+pub fn combined_p_values(p_values: &[f64], signals: &[Signal]) -> f64 {
     let weight = |s: &Signal| -(s.base_rate.clamp(1e-12, 1.0)).ln();
-    let observed: f64 = -p_rate.ln()
+    let observed: f64 = p_values
+        .iter()
+        .map(|p| -p.clamp(1e-300, 1.0).ln())
+        .sum::<f64>()
         + signals
             .iter()
             .filter(|s| s.present)
@@ -162,15 +171,34 @@ pub fn combined_p_value(p_rate: f64, signals: &[Signal]) -> f64 {
                 probability *= 1.0 - rate;
             }
         }
-        let remaining = observed - signal_weight;
-        let tail = if remaining <= 0.0 {
-            1.0
-        } else {
-            (-remaining).exp()
-        };
-        total += probability * tail;
+        total += probability * gamma_tail(p_values.len(), observed - signal_weight);
     }
     total.clamp(0.0, 1.0)
+}
+
+/// `P(X >= y)` for X ~ Gamma(k, 1), the sum of `k` independent `-ln U`.
+fn gamma_tail(k: usize, y: f64) -> f64 {
+    if y <= 0.0 {
+        return 1.0;
+    }
+    let mut term = 1.0;
+    let mut sum = 1.0;
+    for i in 1..k {
+        term *= y / i as f64;
+        sum += term;
+    }
+    ((-y).exp() * sum).min(1.0)
+}
+
+/// An empirical upper-tail p-value for a small count: `P(N >= n)` from how often each count
+/// occurred, with one pseudo-observation at `n` so it is never zero.
+pub fn empirical_tail(counts: &[u64], n: usize) -> f64 {
+    let total: u64 = counts.iter().sum();
+    let at_least: u64 = counts.iter().skip(n).sum();
+    if n == 0 {
+        return 1.0;
+    }
+    (at_least as f64 + 1.0) / (total as f64 + 1.0)
 }
 
 /// Base rate of a signal: a Beta prior (mean `prior_rate`, weight `prior_weight` observations)
@@ -181,10 +209,16 @@ pub fn signal_rate(hits: u64, trials: u64, prior_rate: f64, prior_weight: f64) -
 
 /// Benjamini-Hochberg q-values, in the input order.
 pub fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
-    let m = p_values.len();
-    let mut order: Vec<usize> = (0..m).collect();
+    benjamini_hochberg_of(p_values, p_values.len())
+}
+
+/// Benjamini-Hochberg when `total` hypotheses were tested but only `p_values` are listed: the
+/// rest had p = 1 (below a practical floor, say) and still count in the family size.
+pub fn benjamini_hochberg_of(p_values: &[f64], total: usize) -> Vec<f64> {
+    let m = total.max(p_values.len());
+    let mut order: Vec<usize> = (0..p_values.len()).collect();
     order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
-    let mut q = vec![1.0; m];
+    let mut q = vec![1.0; p_values.len()];
     let mut running_min: f64 = 1.0;
     for (rank, &index) in order.iter().enumerate().rev() {
         let adjusted = p_values[index] * m as f64 / (rank + 1) as f64;
@@ -323,6 +357,26 @@ mod tests {
     }
 
     #[test]
+    fn two_p_values_combine_like_fisher() {
+        // -ln 0.01 - ln 0.01 = 9.21; Gamma(2) tail = e^-9.21 * (1 + 9.21) = 0.00102.
+        let p = combined_p_values(&[0.01, 0.01], &[]);
+        assert!(
+            (p - 0.0001 * (1.0 + 2.0 * 0.01f64.ln().abs())).abs() < 1e-9,
+            "{p}"
+        );
+        assert_eq!(combined_p_values(&[1.0, 1.0], &[]), 1.0);
+    }
+
+    #[test]
+    fn empirical_tails() {
+        let counts = [90, 8, 2];
+        assert_eq!(empirical_tail(&counts, 0), 1.0);
+        assert!((empirical_tail(&counts, 1) - 11.0 / 101.0).abs() < 1e-12);
+        assert!((empirical_tail(&counts, 2) - 3.0 / 101.0).abs() < 1e-12);
+        assert!((empirical_tail(&counts, 3) - 1.0 / 101.0).abs() < 1e-12);
+    }
+
+    #[test]
     fn benjamini_hochberg_matches_a_hand_computation() {
         // Sorted p: 0.01, 0.03, 0.04, 0.5 -> p*m/rank: 0.04, 0.06, 0.0533, 0.5 -> running min
         // from the top: 0.04, 0.0533, 0.0533, 0.5.
@@ -331,6 +385,14 @@ mod tests {
         for (got, want) in q.iter().zip(want) {
             assert!((got - want).abs() < 1e-12, "{q:?}");
         }
+    }
+
+    #[test]
+    fn unlisted_null_tests_still_count() {
+        let listed = benjamini_hochberg_of(&[0.001], 1);
+        let among_many = benjamini_hochberg_of(&[0.001], 100);
+        assert!((listed[0] - 0.001).abs() < 1e-12);
+        assert!((among_many[0] - 0.1).abs() < 1e-12);
     }
 
     #[test]

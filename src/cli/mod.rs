@@ -2,6 +2,7 @@
 //! the library.
 
 mod eval;
+mod gen;
 mod normalize;
 mod ranges;
 mod sweep;
@@ -23,7 +24,7 @@ pub struct Cli {
     /// More log output on stderr (-v: debug, -vv: trace).
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
-    /// Only errors on stderr.
+    /// Only errors on stderr (no run summary).
     #[arg(short, long, global = true)]
     pub quiet: bool,
     #[command(subcommand)]
@@ -41,14 +42,17 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Hosting/VPS address ranges: fetch the official lists, look addresses up.
     Ranges(ranges::RangesArgs),
+    /// Write a generated multi-cloud world with labelled attacks, in the providers' native formats.
+    Gen(gen::GenArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Sweep(args) => sweep::run(args),
-        Command::Normalize(args) => normalize::run(args),
+        Command::Sweep(args) => sweep::run(args, cli.quiet),
+        Command::Normalize(args) => normalize::run(args, cli.quiet),
         Command::Eval(args) => eval::run(args),
         Command::Ranges(args) => ranges::run(args),
+        Command::Gen(args) => gen::run(args),
     }
 }
 

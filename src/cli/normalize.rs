@@ -16,7 +16,7 @@ pub struct NormalizeArgs {
     pub paths: Vec<PathBuf>,
 }
 
-pub fn run(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: NormalizeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     let mut write_error: Option<std::io::Error> = None;
@@ -40,7 +40,9 @@ pub fn run(args: NormalizeArgs) -> anyhow::Result<ExitCode> {
         return Err(err).context("writing to stdout");
     }
     out.flush().context("writing to stdout")?;
-    print_summary(&summary);
+    if !quiet {
+        print_summary(&summary);
+    }
     Ok(if summary.unreadable.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -50,7 +50,7 @@ fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
     parse_time(raw).ok_or_else(|| format!("not a time: {raw:?} (use RFC 3339 or YYYY-MM-DD)"))
 }
 
-pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let config = match &args.config {
         Some(path) => Config::load(path)?,
         None => Config::default(),
@@ -91,7 +91,9 @@ pub fn run(args: SweepArgs) -> anyhow::Result<ExitCode> {
             stdout.flush()?;
         }
     }
-    print_summary(&report, &stats.suppressed);
+    if !quiet {
+        print_summary(&report, &stats.suppressed);
+    }
     let unreadable = report
         .inputs
         .get("unreadable")

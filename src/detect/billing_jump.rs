@@ -11,8 +11,10 @@
 //!   to `monthly_lookback_days` back), and 1sts are left out of the other days' history.
 //! - **Spread**: 1.4826 * MAD of the history, floored at `relative_sd_floor * expected` and
 //!   `absolute_sd_floor`, so a flat series does not make a cent look like a storm.
-//! - **Practical floors**: a day is only tested when it exceeds expected by `min_increase`
-//!   (currency units) and by `min_ratio` times: a $0.02 service doubling is not a finding.
+//! - **Practical floors**: a day is only a candidate when it exceeds expected by `min_increase`
+//!   (currency units) and by `min_ratio` times: a $0.02 service doubling is not a finding. Days
+//!   below the floors are still tests (with p = 1) and count in the false-discovery control;
+//!   leaving them out would shrink the family to the suspicious days and loosen every threshold.
 //! - **Test**: `z = (observed - expected) / spread`, p from a Student t with `n - 1` degrees of
 //!   freedom (heavier tails than a normal for short histories).
 //!
@@ -164,7 +166,7 @@ pub fn detect(
                             });
                         }
                     }
-                    DayTest::BelowFloors => {}
+                    DayTest::BelowFloors => output.unlisted_null_tests += 1,
                 }
             }
             day = match day.succ_opt() {

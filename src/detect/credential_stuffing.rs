@@ -14,8 +14,8 @@
 //!   same address are one story).
 //!
 //! Each count is compared with a Gamma-Poisson model fitted to the same count at the anchors of the
-//! trailing `baseline_days` days: pooled over the tenant for `F1`/`F24` (a user has too few
-//! anchors alone), and over the source itself for `D24` when it has enough history (an office NAT
+//! trailing `baseline_days` days: pooled over every tenant of the run for `F1`/`F24` (a user
+//! has too few anchors alone, and a small tenant too few to know how often people mistype), and over the source itself for `D24` when it has enough history (an office NAT
 //! routinely shows several users' typos) or pooled otherwise. `p_rate = min(1, 3 * min(p))`.
 //! Typos (one to three failures, then success) are common in every pool and stay quiet.
 //! Signals, with base rates learned per run: `new_network` (the anchor's /24 or /48 never
@@ -137,7 +137,7 @@ impl LoginObservations {
         let key = UserKey {
             provider: event.provider.clone(),
             scope,
-            user: user.to_ascii_lowercase(),
+            user: sign_in_name(user),
         };
         let next_id = self.users.len() as u32;
         let id = *self.user_ids.entry(key.clone()).or_insert(next_id);
@@ -176,6 +176,18 @@ impl LoginObservations {
     }
 }
 
+/// The name a user signs in with. CloudTrail names a successful console sign-in by the user's
+/// ARN but a failed one only by `userName`, so an IAM user ARN counts as its last path segment.
+fn sign_in_name(principal: &str) -> String {
+    let lower = principal.to_ascii_lowercase();
+    match lower.split_once(":user/") {
+        Some((prefix, path)) if prefix.starts_with("arn:") => {
+            path.rsplit('/').next().unwrap_or(path).to_string()
+        }
+        _ => lower,
+    }
+}
+
 /// The statistics of one anchor.
 #[derive(Debug, Clone)]
 struct Anchor {
@@ -199,15 +211,6 @@ type PoolEntry = (NaiveDate, u32, u32, u32);
 /// failures, history days, signals.
 type BestAnchor<'a> = (f64, usize, &'a Anchor, f64, f64, Vec<String>);
 
-fn count_in(times: &[i64], from: i64, to: i64) -> (u32, Option<i64>) {
-    let start = times.partition_point(|&t| t <= from);
-    let end = times.partition_point(|&t| t <= to);
-    (
-        (end - start) as u32,
-        times.get(start).copied().filter(|_| end > start),
-    )
-}
-
 pub fn detect(
     mut observations: LoginObservations,
     days: TestDays,
@@ -222,15 +225,13 @@ pub fn detect(
     }
     let anchors = anchors(&observations, params);
 
-    // Pools: per scope, the (day, F1, F24, D24) of every anchor; per source, its D24 by day.
-    let mut scope_pool: HashMap<(Provider, String), Vec<PoolEntry>> = HashMap::new();
+    // Pools: the (day, F1, F24, D24) of every anchor of the run (typing mistakes are human,
+    // not per tenant, and a small tenant has too few anchors to know its tail); per source, its
+    // D24 by day.
+    let mut pool_of_run: Vec<PoolEntry> = Vec::new();
     let mut source_pool: HashMap<IpAddr, Vec<(NaiveDate, u32)>> = HashMap::new();
     for anchor in &anchors {
-        let key = &observations.users[anchor.user as usize].0;
-        scope_pool
-            .entry((key.provider.clone(), key.scope.clone()))
-            .or_default()
-            .push((anchor.day, anchor.f1, anchor.f24, anchor.d24));
+        pool_of_run.push((anchor.day, anchor.f1, anchor.f24, anchor.d24));
         if let Some(ip) = anchor.ip {
             source_pool
                 .entry(ip)
@@ -264,7 +265,7 @@ pub fn detect(
             }
             continue;
         }
-        let pool: Vec<&(NaiveDate, u32, u32, u32)> = scope_pool[&scope]
+        let pool: Vec<&(NaiveDate, u32, u32, u32)> = pool_of_run
             .iter()
             .filter(|(d, ..)| *d >= from && *d <= to)
             .collect();
@@ -378,12 +379,6 @@ pub fn detect(
 fn anchors(observations: &LoginObservations, params: &CredentialStuffingParams) -> Vec<Anchor> {
     let mut anchors = Vec::new();
     for (id, (_, user)) in observations.users.iter().enumerate() {
-        let failure_times: Vec<i64> = user
-            .marks
-            .iter()
-            .filter(|m| m.meaning.failed_guess())
-            .map(|m| m.time)
-            .collect();
         // Networks this user succeeded from, by day, to judge "new network" per anchor.
         let mut success_networks: HashMap<String, BTreeSet<NaiveDate>> = HashMap::new();
         for mark in user.marks.iter().filter(|m| m.meaning.password_valid()) {
@@ -394,21 +389,38 @@ fn anchors(observations: &LoginObservations, params: &CredentialStuffingParams) 
                     .insert(day_of(mark.time));
             }
         }
+        let failures: Vec<i64> = user
+            .marks
+            .iter()
+            .filter(|m| m.meaning.failed_guess())
+            .map(|m| m.time)
+            .collect();
         for mark in user.marks.iter().filter(|m| m.meaning.password_valid()) {
             let day = day_of(mark.time);
-            let (f1, _) = count_in(&failure_times, mark.time - HOUR, mark.time);
-            let (f24, first_user_failure) = count_in(&failure_times, mark.time - DAY, mark.time);
+            let (from, to) = history_range(day, params.baseline_days);
+            let familiar = |network: &Option<String>| {
+                network.as_ref().is_some_and(|n| {
+                    success_networks
+                        .get(n)
+                        .is_some_and(|days| days.range(from..=to).next().is_some())
+                })
+            };
+            let new_network = mark.ip.is_some_and(|ip| !familiar(&Some(network_of(ip))));
+            let guesses_since = |since: i64| {
+                let start = failures.partition_point(|&t| t <= since);
+                let end = failures.partition_point(|&t| t <= mark.time);
+                (
+                    (end - start) as u32,
+                    failures.get(start).copied().filter(|_| end > start),
+                )
+            };
+            let (f1, _) = guesses_since(mark.time - HOUR);
+            let (f24, first_user_failure) = guesses_since(mark.time - DAY);
             let (d24, first_source_failure) = mark
                 .ip
                 .and_then(|ip| observations.sources.get(&ip))
                 .map(|source| distinct_users(&source.failures, mark.time - DAY, mark.time))
                 .unwrap_or((0, None));
-            let (from, to) = history_range(day, params.baseline_days);
-            let new_network = mark.ip.is_some_and(|ip| {
-                success_networks
-                    .get(&network_of(ip))
-                    .is_none_or(|days| days.range(from..=to).next().is_none())
-            });
             let first_failure = [first_user_failure, first_source_failure]
                 .into_iter()
                 .flatten()
@@ -461,9 +473,14 @@ fn candidate(
 ) -> Candidate {
     let (key, user) = &observations.users[anchor.user as usize];
     let window_start = anchor.time - DAY;
+    // The story: the failed guesses before the anchor, and the anchor itself.
     let in_window = |e: &&Event| {
         let t = e.time.timestamp();
-        t >= anchor.first_failure.min(window_start) && t <= anchor.time
+        let guess = t >= anchor.first_failure.min(window_start)
+            && t <= anchor.time
+            && meaning(e).failed_guess();
+        let is_anchor = t == anchor.time && parse_ip(e) == anchor.ip;
+        guess || is_anchor
     };
     let mut evidence = EvidenceSample::default();
     let mut principals = BTreeSet::from([user.display.clone()]);
@@ -647,6 +664,20 @@ mod tests {
             first: NaiveDate::from_ymd_opt(2024, 3, first).unwrap(),
             last: NaiveDate::from_ymd_opt(2024, 3, last).unwrap(),
         }
+    }
+
+    #[test]
+    fn an_iam_user_is_one_user_whether_named_by_arn_or_by_name() {
+        assert_eq!(
+            sign_in_name("arn:aws:iam::111122223333:user/ops/Carol"),
+            "carol"
+        );
+        assert_eq!(sign_in_name("carol"), "carol");
+        assert_eq!(sign_in_name("Carol@Example.com"), "carol@example.com");
+        assert_eq!(
+            sign_in_name("arn:aws:iam::111122223333:root"),
+            "arn:aws:iam::111122223333:root"
+        );
     }
 
     #[test]

@@ -131,13 +131,21 @@ pub struct Candidate {
 pub struct DetectorOutput {
     pub candidates: Vec<Candidate>,
     pub cold_start: Vec<ColdStart>,
+    /// Tests that were made but are not listed because their p-value is 1 (a day below the
+    /// practical floors): they still count in the false-discovery control.
+    pub unlisted_null_tests: u64,
 }
 
-/// Applies Benjamini-Hochberg across one detector's candidates and keeps those under `fdr`.
-pub fn select(mut candidates: Vec<Candidate>, fdr: f64) -> (Vec<Candidate>, u64) {
-    let tested = candidates.len() as u64;
+/// Applies Benjamini-Hochberg across one detector's tests and keeps candidates under `fdr`.
+/// Returns the kept candidates and the number of tests.
+pub fn select(
+    mut candidates: Vec<Candidate>,
+    unlisted_null_tests: u64,
+    fdr: f64,
+) -> (Vec<Candidate>, u64) {
+    let tested = candidates.len() as u64 + unlisted_null_tests;
     let p_values: Vec<f64> = candidates.iter().map(|c| c.baseline.p_value).collect();
-    let q_values = crate::baseline::benjamini_hochberg(&p_values);
+    let q_values = crate::baseline::benjamini_hochberg_of(&p_values, tested as usize);
     for (candidate, q) in candidates.iter_mut().zip(q_values) {
         candidate.baseline.q_value = q;
     }

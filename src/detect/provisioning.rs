@@ -4,11 +4,19 @@
 //! ## Model
 //! The unit of test is one principal's provisioning on one day in one account.
 //! - **Rate.** Launches are weighted by instance count (ten instances in one call are ten).
-//!   The principal's daily launches over the trailing `baseline_days` days that had any data,
-//!   and the account's daily total, are each fitted with the shrunk Gamma-Poisson model of
-//!   [`crate::baseline`]; `p_rate = min(1, 2 * min(p_principal, p_account))` (Bonferroni over
-//!   the two). Automation that launches fifty instances every night has a fifty-a-night
-//!   baseline, so the fifty-first is unremarkable.
+//!   Three counts are tested with the shrunk Gamma-Poisson model of [`crate::baseline`]:
+//!   the principal's launches against its own history over the trailing `baseline_days` days
+//!   with data, as a hurdle: `P(a launch day) * P(batch >= x)`, the batch sizes being its own
+//!   when it launched on at least five days and otherwise those of all sporadic principals of
+//!   the run (a person who launched once last month may well launch four today); skipped for
+//!   a principal that did not provision in the window (`new_principal` says that); the same
+//!   launches against the whole account's daily
+//!   total (one principal alone launching more than the account usually does); and the
+//!   launches into a region or family new to the account, or by a new principal, against the
+//!   sizes of all other such first uses of the run (most first uses are a few instances, a
+//!   mining attacker's are dozens). `p_rate = min(1, 3 * min(...))`. Automation that launches
+//!   fifty instances every night has a fifty-a-night baseline, so the fifty-first is
+//!   unremarkable. Another principal's burst does not leak into this principal's test.
 //! - **Novelty signals**, each "not seen in this account within the baseline window":
 //!   `new_region`, `new_family` (instance family: `p3` of `p3.2xlarge`, `NC` of
 //!   `Standard_NC6s_v3`, `n2` of `n2-standard-4`), `new_principal` (a principal that did not
@@ -21,9 +29,12 @@
 //!   in a new region, or one instance by a principal that never provisions, from a VPS range,
 //!   is not.
 //!
-//! Records that only announce an operation (Azure `Started`, the first GCP entry) have no
-//! outcome and are not counted: the completion record is. Failed attempts are counted: a denied
-//! `RunInstances` of GPU types is the attacker's intent, seen.
+//! One operation often leaves several records: Azure writes `Started` then `Succeeded`, GCP a
+//! first and a last entry, and an autoscaler rewrites a scale set's capacity many times a day.
+//! Records of one principal, day and resource id are one operation: its launches are the largest
+//! count any of its records gives (a scale set's capacity is a level, not a delta), its type
+//! whichever record names one. Failed attempts are counted: a denied `RunInstances` of GPU
+//! types is the attacker's intent, seen.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -34,7 +45,9 @@ use super::{
     entity_list, history_range, network_of, parse_ip, raise, Candidate, DetectorOutput,
     EvidenceSample, HostingLookup, TestDays,
 };
-use crate::baseline::{combined_p_value, signal_rate, CountModel, CountPrior, Signal};
+use crate::baseline::{
+    combined_p_values, empirical_tail, signal_rate, CountModel, CountPrior, Signal,
+};
 use crate::report::{Baseline, ColdStart, Detector, Entities, Severity};
 use crate::schema::{Category, Event, Provider};
 
@@ -52,13 +65,11 @@ pub struct ProvisioningParams {
     /// Fewer days of data than this in the window: the account is reported as cold start.
     pub min_history_days: u32,
     pub count_prior: CountPrior,
-    /// Prior base rates of the signals, and how many observations the prior is worth.
-    pub prior_new_region: f64,
-    pub prior_new_family: f64,
-    pub prior_new_principal: f64,
-    pub prior_new_network: f64,
+    /// Prior base rate of a hosting source, and how many observations the prior is worth.
     pub prior_hosting_source: f64,
     pub prior_weight: f64,
+    /// Tests below this p-value are left out when the base rates are learned again.
+    pub trim_p: f64,
 }
 
 impl Default for ProvisioningParams {
@@ -67,12 +78,9 @@ impl Default for ProvisioningParams {
             baseline_days: 28,
             min_history_days: 7,
             count_prior: CountPrior::default(),
-            prior_new_region: 0.05,
-            prior_new_family: 0.05,
-            prior_new_principal: 0.05,
-            prior_new_network: 0.05,
             prior_hosting_source: 0.01,
             prior_weight: 50.0,
+            trim_p: 1e-3,
         }
     }
 }
@@ -84,12 +92,47 @@ pub struct AccountKey {
     pub account: String,
 }
 
+/// What one provisioning operation launched, merged over its records.
+#[derive(Debug, Default, Clone)]
+struct Operation {
+    launches: Option<f64>,
+    region: Option<String>,
+    family: Option<String>,
+}
+
+impl Operation {
+    fn merge(&mut self, other: Operation) {
+        self.launches = match (self.launches, other.launches) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        self.region = self.region.take().or(other.region);
+        self.family = self.family.take().or(other.family);
+    }
+
+    /// A record that does not say how many is one instance.
+    fn launches(&self) -> f64 {
+        self.launches.unwrap_or(1.0)
+    }
+}
+
+impl DayGroup {
+    fn operations(&self) -> impl Iterator<Item = &Operation> {
+        self.operations.values().chain(self.anonymous.iter())
+    }
+
+    fn launches(&self) -> f64 {
+        self.operations().map(Operation::launches).sum()
+    }
+}
+
 /// One principal's provisioning on one day.
 #[derive(Debug, Default)]
 struct DayGroup {
-    launches: f64,
-    /// Launches per (region, family), to size first uses.
-    launches_by_slice: BTreeMap<(Option<String>, Option<String>), f64>,
+    /// Operations by resource id (several records of one operation merge), and records that
+    /// name no resource.
+    operations: BTreeMap<String, Operation>,
+    anonymous: Vec<Operation>,
     regions: BTreeSet<String>,
     families: BTreeSet<String>,
     instance_types: BTreeSet<String>,
@@ -151,7 +194,7 @@ impl ProvisioningObservations {
                     .insert(day);
             }
         }
-        if event.category != Category::Provision || event.outcome.is_none() {
+        if event.category != Category::Provision {
             return;
         }
         let principal = principal.unwrap_or_else(|| "(unknown principal)".to_string());
@@ -177,12 +220,19 @@ impl ProvisioningObservations {
             .or_default()
             .entry(day)
             .or_default();
-        let launches = f64::from(event.resource.instance_count.unwrap_or(1).max(1));
-        group.launches += launches;
-        *group
-            .launches_by_slice
-            .entry((region.clone(), family.clone()))
-            .or_default() += launches;
+        let operation = Operation {
+            launches: event.resource.instance_count.map(|n| f64::from(n.max(1))),
+            region: region.clone(),
+            family: family.clone(),
+        };
+        match &event.resource.id {
+            Some(id) => group
+                .operations
+                .entry(id.clone())
+                .or_default()
+                .merge(operation),
+            None => group.anonymous.push(operation),
+        }
         group.regions.extend(region);
         group.families.extend(family);
         group
@@ -247,6 +297,20 @@ struct Flags {
     hosting_source: bool,
 }
 
+impl Flags {
+    fn novelties(&self) -> usize {
+        [
+            self.new_region,
+            self.new_family,
+            self.new_principal,
+            self.new_network,
+        ]
+        .iter()
+        .filter(|f| **f)
+        .count()
+    }
+}
+
 struct Tested<'a> {
     key: &'a AccountKey,
     state: &'a AccountState,
@@ -270,6 +334,7 @@ pub fn detect(
     hosting: &dyn HostingLookup,
 ) -> DetectorOutput {
     let mut output = DetectorOutput::default();
+    let sporadic_sizes = sporadic_launch_sizes(&observations, params);
     let mut tested = Vec::new();
     for (key, state) in &observations.accounts {
         let mut reported_cold = false;
@@ -290,7 +355,15 @@ pub fn detect(
                     continue;
                 }
                 tested.push(test_group(
-                    key, state, principal, day, group, &history, params, hosting,
+                    key,
+                    state,
+                    principal,
+                    day,
+                    group,
+                    &history,
+                    params,
+                    hosting,
+                    &sporadic_sizes,
                 ));
             }
         }
@@ -311,44 +384,104 @@ pub fn detect(
         };
         test.p_rate = (3.0 * test.p_rate.min(p_novel)).min(1.0);
     }
-    let trials = tested.len() as u64;
-    let count = |f: fn(&Flags) -> bool| tested.iter().filter(|t| f(&t.flags)).count() as u64;
-    let rates = [
-        signal_rate(
-            count(|f| f.new_region),
-            trials,
-            params.prior_new_region,
-            params.prior_weight,
-        ),
-        signal_rate(
-            count(|f| f.new_family),
-            trials,
-            params.prior_new_family,
-            params.prior_weight,
-        ),
-        signal_rate(
-            count(|f| f.new_principal),
-            trials,
-            params.prior_new_principal,
-            params.prior_weight,
-        ),
-        signal_rate(
-            count(|f| f.new_network),
-            trials,
-            params.prior_new_network,
-            params.prior_weight,
-        ),
-        signal_rate(
-            count(|f| f.hosting_source),
-            trials,
-            params.prior_hosting_source,
-            params.prior_weight,
-        ),
-    ];
-    for test in &tested {
-        output.candidates.push(candidate(test, &rates, params));
+    // Base rates are learned from the tests the run judged unremarkable: a first pass with all
+    // tests, then again without the clear discoveries, so that a run full of attacks does not
+    // teach itself that attacks are normal (a trimmed, robust estimate of the null).
+    let everything = vec![true; tested.len()];
+    let first = NullModel::learn(&tested, &everything, params);
+    let unremarkable: Vec<bool> = tested
+        .iter()
+        .map(|t| first.p_value(t, true) >= params.trim_p)
+        .collect();
+    let null = NullModel::learn(&tested, &unremarkable, params);
+    for (test, learned_from_it) in tested.iter().zip(&unremarkable) {
+        let p_value = null.p_value(test, *learned_from_it);
+        output.candidates.push(candidate(test, p_value, params));
     }
     output
+}
+
+/// Launch days a principal needs in the window before its own batch sizes are its baseline.
+const SIZE_HISTORY_DAYS: usize = 5;
+
+/// Batch sizes (launches on a day with any, minus one) as a count model.
+fn launch_size_model(launch_days: &[f64], prior: &CountPrior) -> CountModel {
+    let extra: Vec<f64> = launch_days.iter().map(|n| n - 1.0).collect();
+    CountModel::fit(&extra, prior)
+}
+
+/// The batch sizes of principals that launch now and then (on fewer than half the days their
+/// account has data): the baseline for a sporadic principal's next batch, since its own few
+/// launch days say little about how large a batch may be.
+fn sporadic_launch_sizes(
+    observations: &ProvisioningObservations,
+    params: &ProvisioningParams,
+) -> CountModel {
+    let mut sizes = Vec::new();
+    for state in observations.accounts.values() {
+        for by_day in state.provisioning.values() {
+            if by_day.len() * 2 < state.active_days.len() {
+                sizes.extend(by_day.values().map(DayGroup::launches));
+            }
+        }
+    }
+    launch_size_model(&sizes, &params.count_prior)
+}
+
+/// What normal provisioning looks like in this run: how often groups show 0..4 novelties
+/// (new region, family, principal, network: correlated, so counted together rather than
+/// multiplied), and how often a hosting source.
+struct NullModel {
+    novelty_counts: [u64; 5],
+    hosting: u64,
+    trials: u64,
+    prior_hosting_source: f64,
+    prior_weight: f64,
+}
+
+impl NullModel {
+    fn learn(tested: &[Tested], include: &[bool], params: &ProvisioningParams) -> NullModel {
+        let mut novelty_counts = [0u64; 5];
+        let mut hosting = 0u64;
+        let mut trials = 0u64;
+        for (test, _) in tested.iter().zip(include).filter(|(_, keep)| **keep) {
+            novelty_counts[test.flags.novelties()] += 1;
+            hosting += u64::from(test.flags.hosting_source);
+            trials += 1;
+        }
+        NullModel {
+            novelty_counts,
+            hosting,
+            trials,
+            prior_hosting_source: params.prior_hosting_source,
+            prior_weight: params.prior_weight,
+        }
+    }
+
+    /// Fisher combination of the rate and novelty p-values, with the hosting signal exact.
+    /// A test that helped learn the model is left out of its own null (leave one out), so a
+    /// lone event is not made ordinary by itself.
+    fn p_value(&self, test: &Tested, learned_from_it: bool) -> f64 {
+        let mut novelty_counts = self.novelty_counts;
+        let (mut hosting, mut trials) = (self.hosting, self.trials);
+        if learned_from_it {
+            novelty_counts[test.flags.novelties()] -= 1;
+            hosting -= u64::from(test.flags.hosting_source);
+            trials -= 1;
+        }
+        let p_novelty = empirical_tail(&novelty_counts, test.flags.novelties());
+        let hosting = Signal {
+            name: "hosting_source",
+            present: test.flags.hosting_source,
+            base_rate: signal_rate(
+                hosting,
+                trials,
+                self.prior_hosting_source,
+                self.prior_weight,
+            ),
+        };
+        combined_p_values(&[test.p_rate, p_novelty], &[hosting])
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -361,27 +494,47 @@ fn test_group<'a>(
     history: &[NaiveDate],
     params: &ProvisioningParams,
     hosting: &dyn HostingLookup,
+    sporadic_sizes: &CountModel,
 ) -> Tested<'a> {
     let (from, to) = history_range(day, params.baseline_days);
     let by_day = &state.provisioning[principal];
+    let launches = group.launches();
     let principal_history: Vec<f64> = history
         .iter()
-        .map(|d| by_day.get(d).map_or(0.0, |g| g.launches))
+        .map(|d| by_day.get(d).map_or(0.0, DayGroup::launches))
         .collect();
     let account_total = |d: &NaiveDate| -> f64 {
         state
             .provisioning
             .values()
             .filter_map(|days| days.get(d))
-            .map(|g| g.launches)
+            .map(DayGroup::launches)
             .sum()
     };
     let account_history: Vec<f64> = history.iter().map(account_total).collect();
     let principal_model = CountModel::fit(&principal_history, &params.count_prior);
     let account_model = CountModel::fit(&account_history, &params.count_prior);
-    let p_principal = principal_model.p_at_least(group.launches);
-    let p_account = account_model.p_at_least(account_total(&day));
-    let p_rate = p_principal.min(p_account);
+    let new_principal = by_day.range(from..=to).next().is_none();
+    let p_principal = if new_principal {
+        1.0
+    } else {
+        let launch_days: Vec<f64> = principal_history
+            .iter()
+            .copied()
+            .filter(|n| *n > 0.0)
+            .collect();
+        let own_sizes;
+        let sizes = if launch_days.len() >= SIZE_HISTORY_DAYS {
+            own_sizes = launch_size_model(&launch_days, &params.count_prior);
+            &own_sizes
+        } else {
+            sporadic_sizes
+        };
+        let launch_day_rate =
+            (launch_days.len() as f64 + 0.5) / (principal_history.len() as f64 + 1.0);
+        (launch_day_rate * sizes.p_at_least(launches - 1.0)).min(1.0)
+    };
+    let p_rate = p_principal.min(account_model.p_at_least(launches));
 
     let seen_in_window = |days: Option<&BTreeSet<NaiveDate>>| {
         days.is_some_and(|d| d.range(from..=to).next().is_some())
@@ -395,19 +548,20 @@ fn test_group<'a>(
         .iter()
         .any(|f| !seen_in_window(state.families.get(f)));
     let novel_launches: f64 = group
-        .launches_by_slice
-        .iter()
-        .filter(|((region, family), _)| {
-            region
-                .as_ref()
-                .is_some_and(|r| !seen_in_window(state.regions.get(r)))
-                || family
+        .operations()
+        .filter(|op| {
+            new_principal
+                || op
+                    .region
+                    .as_ref()
+                    .is_some_and(|r| !seen_in_window(state.regions.get(r)))
+                || op
+                    .family
                     .as_ref()
                     .is_some_and(|f| !seen_in_window(state.families.get(f)))
         })
-        .map(|(_, n)| n)
+        .map(Operation::launches)
         .sum();
-    let new_principal = by_day.range(from..=to).next().is_none();
     let network_seen =
         |token: String| seen_in_window(state.networks.get(&(principal.to_string(), token)));
     let ips: Vec<std::net::IpAddr> = group
@@ -429,7 +583,7 @@ fn test_group<'a>(
         group,
         p_rate,
         novel_launches,
-        observed: group.launches,
+        observed: launches,
         expected: principal_model.mean,
         history_days: history.len() as u32,
         flags: Flags {
@@ -442,40 +596,19 @@ fn test_group<'a>(
     }
 }
 
-fn candidate(test: &Tested, rates: &[f64; 5], params: &ProvisioningParams) -> Candidate {
+fn candidate(test: &Tested, p_value: f64, params: &ProvisioningParams) -> Candidate {
     let flags = &test.flags;
-    let signals = [
-        Signal {
-            name: "new_region",
-            present: flags.new_region,
-            base_rate: rates[0],
-        },
-        Signal {
-            name: "new_family",
-            present: flags.new_family,
-            base_rate: rates[1],
-        },
-        Signal {
-            name: "new_principal",
-            present: flags.new_principal,
-            base_rate: rates[2],
-        },
-        Signal {
-            name: "new_network",
-            present: flags.new_network,
-            base_rate: rates[3],
-        },
-        Signal {
-            name: "hosting_source",
-            present: flags.hosting_source,
-            base_rate: rates[4],
-        },
+    let named = [
+        ("new_region", flags.new_region),
+        ("new_family", flags.new_family),
+        ("new_principal", flags.new_principal),
+        ("new_network", flags.new_network),
+        ("hosting_source", flags.hosting_source),
     ];
-    let p_value = combined_p_value(test.p_rate, &signals);
-    let mut present: Vec<String> = signals
+    let mut present: Vec<String> = named
         .iter()
-        .filter(|s| s.present)
-        .map(|s| s.name.to_string())
+        .filter(|(_, on)| *on)
+        .map(|(name, _)| name.to_string())
         .collect();
     let burst = test.p_rate < 1e-4;
     if burst {
@@ -517,7 +650,7 @@ fn candidate(test: &Tested, rates: &[f64; 5], params: &ProvisioningParams) -> Ca
     let title = format!(
         "{} launched {} {} in {} ({})",
         short_principal(test.principal),
-        group.launches,
+        test.observed,
         what,
         group.regions.iter().cloned().collect::<Vec<_>>().join(", "),
         present.join(", ")
@@ -825,13 +958,25 @@ mod tests {
             ),
             &OneRange,
         );
-        let out = detect(obs, days(29, 29), &ProvisioningParams::default(), &OneRange);
+        let out = detect(obs, days(8, 29), &ProvisioningParams::default(), &OneRange);
         let dev = out
             .candidates
             .iter()
             .find(|c| c.entities.principals == [DEV])
             .unwrap();
-        assert!(dev.baseline.p_value < 1e-4, "{:?}", dev.baseline);
+        // One instance is little evidence; a hosting source and a principal that never
+        // provisions make it the most surprising launch of the month by far.
+        let others = out
+            .candidates
+            .iter()
+            .filter(|c| c.entities.principals != [DEV]);
+        let least_other = others.map(|c| c.baseline.p_value).fold(1.0, f64::min);
+        assert!(dev.baseline.p_value < 0.01, "{:?}", dev.baseline);
+        assert!(
+            dev.baseline.p_value * 10.0 < least_other,
+            "{} vs {least_other}",
+            dev.baseline.p_value
+        );
         assert!(dev.baseline.signals.contains(&"hosting_source".to_string()));
         assert!(dev.baseline.signals.contains(&"new_principal".to_string()));
     }
@@ -910,22 +1055,46 @@ mod tests {
     }
 
     #[test]
-    fn started_records_are_not_counted() {
+    fn records_of_one_operation_are_one_launch() {
         let mut obs = ProvisioningObservations::default();
-        let mut started = event(
-            1,
-            2,
-            CI,
-            Category::Provision,
-            5,
-            "m5.large",
-            "us-east-1",
-            "198.51.100.10",
+        let with_id = |hour, count, outcome: Option<Outcome>, id: &str| {
+            let mut e = event(
+                1,
+                hour,
+                CI,
+                Category::Provision,
+                count,
+                "m5.large",
+                "us-east-1",
+                "198.51.100.10",
+            );
+            e.outcome = outcome;
+            e.resource.id = Some(id.to_string());
+            e
+        };
+        // Azure-style Started then Succeeded of one VM.
+        obs.observe(&with_id(2, 5, None, "vm-1"), &NoHostingRanges);
+        obs.observe(
+            &with_id(2, 5, Some(Outcome::Success), "vm-1"),
+            &NoHostingRanges,
         );
-        started.outcome = None;
-        obs.observe(&started, &NoHostingRanges);
+        // An autoscaler writing a scale set's capacity three times: a level, not a delta.
+        for capacity in [10, 12, 11] {
+            obs.observe(
+                &with_id(3, capacity, Some(Outcome::Success), "vmss-1"),
+                &NoHostingRanges,
+            );
+        }
         let account = obs.accounts.values().next().unwrap();
-        assert!(account.provisioning.is_empty());
+        let group = account
+            .provisioning
+            .values()
+            .next()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap();
+        assert_eq!(group.launches(), 5.0 + 12.0);
         assert_eq!(account.active_days.len(), 1);
     }
 

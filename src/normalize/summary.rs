@@ -87,7 +87,10 @@ impl InputSummary {
             .skipped_by_reason
             .entry(skip.error.kind().to_string())
             .or_default() += 1;
-        if self.skipped <= SKIPS_LOGGED {
+        if matches!(skip.error, RecordError::NotAuditData(_)) {
+            // Digest files sit beside every hour of trail logs: expected, counted, not alarming.
+            tracing::debug!(file = %skip.source.file, "Not audit data: {}", skip.error);
+        } else if self.skipped <= SKIPS_LOGGED {
             tracing::warn!(file = %skip.source.file, record = skip.source.record, "Skipped record: {}", skip.error);
         } else if self.skipped == SKIPS_LOGGED + 1 {
             tracing::warn!(
