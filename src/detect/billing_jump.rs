@@ -7,8 +7,11 @@
 //! used as history; they are reported as data gaps.
 //! - **Expected**: the median of the same weekday over the trailing `baseline_days` when at least
 //!   three such days exist, else the median of all history days (weekday-aware, robust to a past
-//!   spike). Monthly charges land on the 1st: the 1st is compared only with earlier 1sts (up
-//!   to `monthly_lookback_days` back), and 1sts are left out of the other days' history.
+//!   spike). Monthly charges land on the 1st, and 1sts are left out of the other days' history.
+//!   A service that bills only on the 1st (support, reservations) is compared with earlier 1sts
+//!   (up to `monthly_lookback_days` back); a service that bills every day is tested on the 1st
+//!   like any day, expecting at least the median of its earlier 1sts. A 1st with no earlier 1st
+//!   in the data is cold start: reservations are often billed under the compute service itself.
 //! - **Spread**: 1.4826 * MAD of the history, floored at `relative_sd_floor * expected` and
 //!   `absolute_sd_floor`, so a flat series does not make a cent look like a storm.
 //! - **Practical floors**: a day is only a candidate when it exceeds expected by `min_increase`
@@ -196,23 +199,37 @@ fn test_day(
     params: &BillingParams,
 ) -> DayTest {
     let first_of_month = day.day() == 1;
-    let lookback = if first_of_month {
-        params.monthly_lookback_days
-    } else {
-        params.baseline_days
+    let values = |from: NaiveDate, to: NaiveDate, firsts: bool| -> Vec<(NaiveDate, f64)> {
+        account_days
+            .range(from..=to)
+            .filter(|d| (d.day() == 1) == firsts)
+            .map(|d| (*d, series.get(d).copied().unwrap_or(0.0)))
+            .collect()
     };
-    let (from, to) = history_range(day, lookback);
-    let history: Vec<(NaiveDate, f64)> = account_days
-        .range(from..=to)
-        .filter(|d| (d.day() == 1) == first_of_month)
-        .map(|d| (*d, series.get(d).copied().unwrap_or(0.0)))
+    let (from, to) = history_range(day, params.baseline_days);
+    let regular = values(from, to, false);
+    let (monthly_from, monthly_to) = history_range(day, params.monthly_lookback_days);
+    let mut earlier_firsts: Vec<f64> = values(monthly_from, monthly_to, true)
+        .into_iter()
+        .map(|(_, v)| v)
         .collect();
-    let needed = if first_of_month {
-        1
+    let regular_level =
+        median(&mut regular.iter().map(|(_, v)| *v).collect::<Vec<_>>()).unwrap_or(0.0);
+    // A service that bills only on the 1st (support, reservations) is compared with earlier 1sts;
+    // a service that bills every day is tested on the 1st like any day, expecting at least its
+    // usual monthly extra.
+    let monthly_only = first_of_month && regular_level <= 0.0;
+    if first_of_month && earlier_firsts.is_empty() {
+        // Reservations and support are billed on the 1st, often under the compute service
+        // itself: without an earlier 1st there is no telling a monthly fee from a jump.
+        return DayTest::ColdStart(0);
+    }
+    let history: Vec<(NaiveDate, f64)> = if monthly_only {
+        values(monthly_from, monthly_to, true)
     } else {
-        params.min_history_days as usize
+        regular
     };
-    if history.len() < needed {
+    if !monthly_only && history.len() < params.min_history_days as usize {
         return DayTest::ColdStart(history.len() as u32);
     }
     let mut same_weekday: Vec<f64> = history
@@ -221,11 +238,14 @@ fn test_day(
         .map(|(_, v)| *v)
         .collect();
     let mut all: Vec<f64> = history.iter().map(|(_, v)| *v).collect();
-    let expected = if !first_of_month && same_weekday.len() >= 3 {
+    let mut expected = if same_weekday.len() >= 3 {
         median(&mut same_weekday).unwrap_or(0.0)
     } else {
         median(&mut all.clone()).unwrap_or(0.0)
     };
+    if first_of_month {
+        expected = expected.max(median(&mut earlier_firsts).unwrap_or(0.0));
+    }
     if observed - expected < params.min_increase || observed < expected * params.min_ratio {
         return DayTest::BelowFloors;
     }

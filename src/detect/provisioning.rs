@@ -10,8 +10,8 @@
 //!   when it launched on at least five days and otherwise those of all sporadic principals of
 //!   the run (a person who launched once last month may well launch four today); skipped for
 //!   a principal that did not provision in the window (`new_principal` says that); the same
-//!   launches against the whole account's daily
-//!   total (one principal alone launching more than the account usually does); and the
+//!   launches against the whole account's history, as the same hurdle (one principal alone
+//!   launching more than the account usually does); and the
 //!   launches into a region or family new to the account, or by a new principal, against the
 //!   sizes of all other such first uses of the run (most first uses are a few instances, a
 //!   mining attacker's are dozens). `p_rate = min(1, 3 * min(...))`. Automation that launches
@@ -22,9 +22,16 @@
 //!   `Standard_NC6s_v3`, `n2` of `n2-standard-4`), `new_principal` (a principal that did not
 //!   provision), `new_network` (the caller's /24 or /48 was not seen for this principal in any
 //!   call), and `hosting_source` (the caller's address is in a hosting/cloud range of a provider
-//!   this principal was not seen calling from). Each signal's base rate is learned from how often
-//!   it fires across all tested groups of the run, shrunk toward a documented prior.
-//! - The rate p-value and the signals are combined exactly ([`crate::baseline::combined_p_value`]):
+//!   this principal was not seen calling from).
+//! - The four novelties are correlated (a new engineer's first launch is often in a region the
+//!   account has not used), so they are not multiplied: their *number* gets an empirical tail
+//!   p-value from how many novelties the run's groups show. The hosting source is a Bernoulli
+//!   signal whose base rate is learned from the run, shrunk toward a documented prior. Both are
+//!   learned twice: from all tests, then without the tests below `trim_p`, so a run full of
+//!   attacks does not teach itself that attacks are normal; and a test is left out of its own
+//!   null.
+//! - The rate and novelty p-values are combined by Fisher's method and the hosting signal exactly
+//!   ([`crate::baseline::combined_p_values`]):
 //!   a team's first launch in a new region is common and stays quiet; a burst of GPU instances
 //!   in a new region, or one instance by a principal that never provisions, from a VPS range,
 //!   is not.
@@ -410,6 +417,27 @@ fn launch_size_model(launch_days: &[f64], prior: &CountPrior) -> CountModel {
     CountModel::fit(&extra, prior)
 }
 
+/// `P(X >= x)` for a day's launches as a hurdle: `P(a launch day) * P(batch >= x)`. The batch
+/// sizes are the history's own when it has `SIZE_HISTORY_DAYS` launch days, else the run's
+/// sporadic batch sizes.
+fn hurdle_p_value(
+    history: &[f64],
+    launches: f64,
+    sporadic_sizes: &CountModel,
+    prior: &CountPrior,
+) -> f64 {
+    let launch_days: Vec<f64> = history.iter().copied().filter(|n| *n > 0.0).collect();
+    let own_sizes;
+    let sizes = if launch_days.len() >= SIZE_HISTORY_DAYS {
+        own_sizes = launch_size_model(&launch_days, prior);
+        &own_sizes
+    } else {
+        sporadic_sizes
+    };
+    let launch_day_rate = (launch_days.len() as f64 + 0.5) / (history.len() as f64 + 1.0);
+    (launch_day_rate.min(1.0) * sizes.p_at_least(launches - 1.0)).min(1.0)
+}
+
 /// The batch sizes of principals that launch now and then (on fewer than half the days their
 /// account has data): the baseline for a sporadic principal's next batch, since its own few
 /// launch days say little about how large a batch may be.
@@ -513,28 +541,24 @@ fn test_group<'a>(
     };
     let account_history: Vec<f64> = history.iter().map(account_total).collect();
     let principal_model = CountModel::fit(&principal_history, &params.count_prior);
-    let account_model = CountModel::fit(&account_history, &params.count_prior);
     let new_principal = by_day.range(from..=to).next().is_none();
     let p_principal = if new_principal {
         1.0
     } else {
-        let launch_days: Vec<f64> = principal_history
-            .iter()
-            .copied()
-            .filter(|n| *n > 0.0)
-            .collect();
-        let own_sizes;
-        let sizes = if launch_days.len() >= SIZE_HISTORY_DAYS {
-            own_sizes = launch_size_model(&launch_days, &params.count_prior);
-            &own_sizes
-        } else {
-            sporadic_sizes
-        };
-        let launch_day_rate =
-            (launch_days.len() as f64 + 0.5) / (principal_history.len() as f64 + 1.0);
-        (launch_day_rate * sizes.p_at_least(launches - 1.0)).min(1.0)
+        hurdle_p_value(
+            &principal_history,
+            launches,
+            sporadic_sizes,
+            &params.count_prior,
+        )
     };
-    let p_rate = p_principal.min(account_model.p_at_least(launches));
+    let p_account = hurdle_p_value(
+        &account_history,
+        launches,
+        sporadic_sizes,
+        &params.count_prior,
+    );
+    let p_rate = p_principal.min(p_account);
 
     let seen_in_window = |days: Option<&BTreeSet<NaiveDate>>| {
         days.is_some_and(|d| d.range(from..=to).next().is_some())

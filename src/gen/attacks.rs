@@ -23,7 +23,8 @@
 //!   `azure_new_region` (a scale set in a location the tenant never used), `gcp_new_zone`
 //!   (instances in a zone the project never used, created with a stolen service-account key).
 //! - `billing_jump` — `after_provisioning` (the cost of a provisioning attack, labelled whenever
-//!   it adds more than [`JUMP_SHARE_OF_COMPUTE`] to the tenant's usual daily compute cost),
+//!   it adds more than [`JUMP_SHARE_OF_COMPUTE`] to the usual daily compute cost of the account
+//!   that pays for it),
 //!   `data_transfer_jump` and `storage_jump` (no provisioning behind them).
 //!
 //! A provisioning attack that runs up the bill is labelled twice (provisioning and billing_jump)
@@ -1279,8 +1280,13 @@ fn finish(
             .iter()
             .find(|(s, ..)| *s == Spend::Compute)
             .map_or(0.0, |(_, base, ..)| *base);
+        // The jump is judged in the account that pays for it: a dev project carries only a
+        // share of the tenant's routine compute.
+        let account = built.costs.first().map_or(0, |c| c.account);
+        let account_base =
+            compute_base * super::normal::account_spend_share(the_presence.accounts.len(), account);
         let peak = built.costs.iter().map(|c| c.cost).fold(0.0, f64::max);
-        if peak > JUMP_SHARE_OF_COMPUTE * compute_base {
+        if peak > JUMP_SHARE_OF_COMPUTE * account_base {
             if let Some((start, end)) = cost_window(&built.costs) {
                 labels.push(label(
                     Variant::AfterProvisioning,

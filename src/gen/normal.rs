@@ -182,6 +182,15 @@ const MARKETPLACE_SHARE: (f64, (f64, f64)) = (0.4, (500.0, 3000.0));
 /// The second account of a tenant (dev subscription or project) carries this share of spend.
 const SECOND_ACCOUNT_SPEND: f64 = 0.2;
 
+/// The share of a tenant's routine spend billed to one of its accounts.
+pub fn account_spend_share(accounts: usize, account: usize) -> f64 {
+    match (accounts, account) {
+        (0 | 1, _) => 1.0,
+        (_, 0) => 1.0 - SECOND_ACCOUNT_SPEND,
+        _ => SECOND_ACCOUNT_SPEND,
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // User agents
 // ---------------------------------------------------------------------------------------------
@@ -1402,10 +1411,9 @@ pub fn day_costs(
     } else {
         1.0
     };
-    let shares: Vec<f64> = match presence.accounts.len() {
-        1 => vec![1.0],
-        _ => vec![1.0 - SECOND_ACCOUNT_SPEND, SECOND_ACCOUNT_SPEND],
-    };
+    let shares: Vec<f64> = (0..presence.accounts.len())
+        .map(|account| account_spend_share(presence.accounts.len(), account))
+        .collect();
     let mut lines = Vec::new();
     for (account, share) in shares.iter().enumerate() {
         for &(spend, base, noise, weekend_factor) in &profile.daily {
