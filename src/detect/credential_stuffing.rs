@@ -847,6 +847,74 @@ mod tests {
     }
 
     #[test]
+    fn failures_on_entra_then_a_success_on_aws_from_the_same_address_is_one_story() {
+        let mut obs = LoginObservations::default();
+        normal_month(&mut obs);
+        for u in 0..20 {
+            obs.observe(&login(
+                29,
+                30 + u,
+                &format!("user{u}@example.com"),
+                "5.161.1.1",
+                Outcome::Failure,
+                Some("50126"),
+            ));
+        }
+        let aws_login = |day, minute, ip: &str| {
+            let mut e = login(
+                day,
+                minute,
+                "arn:aws:iam::111122223333:user/ops",
+                ip,
+                Outcome::Success,
+                None,
+            );
+            e.provider = Provider::Aws;
+            e.tenant = Some("111122223333".into());
+            e.account = Some("111122223333".into());
+            e
+        };
+        for day in 1..=28 {
+            obs.observe(&aws_login(day, 5, "198.51.100.9"));
+        }
+        obs.observe(&aws_login(29, 58, "5.161.1.1"));
+        let out = detect(
+            obs,
+            days(29, 29),
+            &CredentialStuffingParams::default(),
+            &NoHostingRanges,
+        );
+        let found: Vec<_> = out
+            .candidates
+            .iter()
+            .filter(|c| c.baseline.p_value < 1e-6)
+            .collect();
+        assert_eq!(
+            found.len(),
+            1,
+            "{:?}",
+            out.candidates
+                .iter()
+                .map(|c| (&c.title, c.baseline.p_value))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(found[0].provider, Provider::Aws);
+        assert!(
+            found[0]
+                .entities
+                .principals
+                .iter()
+                .any(|p| p == "user3@example.com"),
+            "the sprayed Entra users are named"
+        );
+        assert!(found[0]
+            .evidence
+            .events
+            .iter()
+            .any(|e| e.provider == Provider::Azure));
+    }
+
+    #[test]
     fn an_mfa_prompt_after_a_burst_counts_as_a_guessed_password() {
         let mut obs = LoginObservations::default();
         normal_month(&mut obs);
