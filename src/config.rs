@@ -74,16 +74,163 @@ impl Config {
             path: path.display().to_string(),
             message: err.to_string(),
         })?;
-        if !(config.sweep.fdr > 0.0 && config.sweep.fdr < 1.0) {
-            return Err(ConfigError::Invalid {
-                path: path.display().to_string(),
-                message: format!(
-                    "sweep.fdr must be between 0 and 1, got {}",
-                    config.sweep.fdr
-                ),
-            });
-        }
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: path.display().to_string(),
+            message,
+        })?;
         Ok(config)
+    }
+
+    /// Rejects values the statistics cannot work with, naming the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut problems = Vec::new();
+        let mut check = |ok: bool, key: &str, what: &str, value: f64| {
+            if !ok {
+                problems.push(format!("{key} must be {what}, got {value}"));
+            }
+        };
+        let fraction = |x: f64| x > 0.0 && x < 1.0;
+        check(
+            fraction(self.sweep.fdr),
+            "sweep.fdr",
+            "between 0 and 1",
+            self.sweep.fdr,
+        );
+        let windows = [
+            (
+                "provisioning",
+                self.provisioning.baseline_days,
+                self.provisioning.min_history_days,
+            ),
+            (
+                "credential_stuffing",
+                self.credential_stuffing.baseline_days,
+                self.credential_stuffing.min_history_days,
+            ),
+            (
+                "billing",
+                self.billing.baseline_days,
+                self.billing.min_history_days,
+            ),
+        ];
+        for (section, baseline_days, min_history_days) in windows {
+            let days = f64::from(baseline_days);
+            check(
+                (1..=3660).contains(&baseline_days),
+                &format!("{section}.baseline_days"),
+                "from 1 to 3660",
+                days,
+            );
+            check(
+                min_history_days <= baseline_days,
+                &format!("{section}.min_history_days"),
+                "at most baseline_days",
+                f64::from(min_history_days),
+            );
+        }
+        let lookback = self.billing.monthly_lookback_days;
+        check(
+            (1..=3660).contains(&lookback),
+            "billing.monthly_lookback_days",
+            "from 1 to 3660",
+            f64::from(lookback),
+        );
+        for (section, prior) in [
+            ("provisioning", &self.provisioning.count_prior),
+            ("credential_stuffing", &self.credential_stuffing.count_prior),
+        ] {
+            let key = |name: &str| format!("{section}.count_prior.{name}");
+            check(
+                prior.pseudo_count.is_finite() && prior.pseudo_count >= 0.0,
+                &key("pseudo_count"),
+                "0 or more",
+                prior.pseudo_count,
+            );
+            check(
+                prior.pseudo_days.is_finite() && prior.pseudo_days > 0.0,
+                &key("pseudo_days"),
+                "more than 0",
+                prior.pseudo_days,
+            );
+            check(
+                prior.dispersion.is_finite() && prior.dispersion >= 0.0,
+                &key("dispersion"),
+                "0 or more",
+                prior.dispersion,
+            );
+            check(
+                prior.dispersion_days.is_finite() && prior.dispersion_days >= 0.0,
+                &key("dispersion_days"),
+                "0 or more",
+                prior.dispersion_days,
+            );
+        }
+        let p = &self.provisioning;
+        check(
+            fraction(p.prior_hosting_source),
+            "provisioning.prior_hosting_source",
+            "between 0 and 1",
+            p.prior_hosting_source,
+        );
+        check(
+            p.prior_weight >= 0.0,
+            "provisioning.prior_weight",
+            "0 or more",
+            p.prior_weight,
+        );
+        check(
+            p.trim_p > 0.0 && p.trim_p <= 1.0,
+            "provisioning.trim_p",
+            "in (0, 1]",
+            p.trim_p,
+        );
+        let c = &self.credential_stuffing;
+        for (key, value) in [
+            ("credential_stuffing.prior_new_network", c.prior_new_network),
+            (
+                "credential_stuffing.prior_hosting_source",
+                c.prior_hosting_source,
+            ),
+            ("credential_stuffing.prior_no_mfa", c.prior_no_mfa),
+        ] {
+            check(fraction(value), key, "between 0 and 1", value);
+        }
+        check(
+            c.prior_weight >= 0.0,
+            "credential_stuffing.prior_weight",
+            "0 or more",
+            c.prior_weight,
+        );
+        let b = &self.billing;
+        check(
+            b.min_increase >= 0.0,
+            "billing.min_increase",
+            "0 or more",
+            b.min_increase,
+        );
+        check(
+            b.min_ratio >= 1.0,
+            "billing.min_ratio",
+            "1 or more",
+            b.min_ratio,
+        );
+        check(
+            b.relative_sd_floor >= 0.0,
+            "billing.relative_sd_floor",
+            "0 or more",
+            b.relative_sd_floor,
+        );
+        check(
+            b.absolute_sd_floor > 0.0,
+            "billing.absolute_sd_floor",
+            "more than 0",
+            b.absolute_sd_floor,
+        );
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems.join("; "))
+        }
     }
 
     /// The first allow rule that covers a finding: the detector and account match, and every
@@ -110,7 +257,9 @@ impl AllowRule {
         if !event_conditions {
             return true;
         }
-        !finding.evidence.events.is_empty()
+        // Evidence is a sample: events beyond it were not seen, and may be the attacker's.
+        finding.evidence.omitted == 0
+            && !finding.evidence.events.is_empty()
             && finding.evidence.events.iter().all(|event| {
                 let principal_ok = self.principal.as_deref().is_none_or(|pattern| {
                     event
@@ -187,6 +336,97 @@ mod tests {
         assert!(
             err.contains("baseline_dayz") && err.contains("auditsweep.toml"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn values_the_statistics_cannot_use_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("auditsweep.toml");
+        for (text, key) in [
+            (
+                "[provisioning]\nbaseline_days = 0\n",
+                "provisioning.baseline_days",
+            ),
+            (
+                "[billing]\nmonthly_lookback_days = 0\n",
+                "billing.monthly_lookback_days",
+            ),
+            (
+                "[billing]\nbaseline_days = 4294967295\n",
+                "billing.baseline_days",
+            ),
+            (
+                "[provisioning.count_prior]\npseudo_days = 0.0\n",
+                "provisioning.count_prior.pseudo_days",
+            ),
+            (
+                "[credential_stuffing]\nmin_history_days = 40\n",
+                "credential_stuffing.min_history_days",
+            ),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let err = Config::load(&path).unwrap_err().to_string();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+        assert!(Config::default().validate().is_ok());
+    }
+
+    #[test]
+    fn an_allow_rule_never_covers_evidence_it_did_not_see() {
+        use crate::report::{Baseline, Detector, Entities, Evidence, Finding, Severity};
+        let rule = AllowRule {
+            detector: None,
+            account: None,
+            principal: Some("arn:aws:sts::*:assumed-role/terraform-*".into()),
+            user_agent: None,
+            network: None,
+            reason: "iac".into(),
+        };
+        let event: crate::schema::Event = serde_json::from_value(serde_json::json!({
+            "time": "2024-01-01T00:00:00Z", "provider": "aws", "tenant": null, "account": null,
+            "region": null, "category": "provision", "class_uid": 6003, "operation": "RunInstances",
+            "principal": "arn:aws:sts::1:assumed-role/terraform-ci/s", "src_ip": null, "user_agent": null,
+            "outcome": "success", "reason": null,
+            "resource": {"type": null, "id": null, "instance_type": null, "instance_count": null, "mfa": null, "location": null},
+            "source": {"file": "f", "record": 1}
+        }))
+        .unwrap();
+        let mut finding = Finding {
+            id: "as-0".into(),
+            detector: Detector::Provisioning,
+            title: "t".into(),
+            severity: Severity::High,
+            provider: crate::schema::Provider::Aws,
+            tenant: None,
+            account: None,
+            first_seen: event.time,
+            last_seen: event.time,
+            mitre: vec![],
+            entities: Entities::default(),
+            baseline: Baseline {
+                observed: 1.0,
+                expected: 0.0,
+                p_value: 0.0,
+                q_value: 0.0,
+                window_days: 1,
+                method: String::new(),
+                signals: vec![],
+            },
+            evidence: Evidence {
+                events: vec![event],
+                omitted: 0,
+            },
+            escalate: false,
+            escalation_reason: String::new(),
+            next_steps: vec![],
+            related: vec![],
+        };
+        assert!(rule.covers(&finding));
+        finding.evidence.omitted = 3;
+        assert!(
+            !rule.covers(&finding),
+            "unseen evidence may be the attacker's"
         );
     }
 

@@ -69,6 +69,13 @@ pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
             SweepStats::default(),
         );
     };
+    if test_first > test_last {
+        // A window with no data in it (`--since` after the last record, say): nothing to judge.
+        return (
+            Report::new(window, &summary, Coverage::default(), Vec::new()),
+            SweepStats::default(),
+        );
+    }
     let days = TestDays {
         first: test_first,
         last: test_last,
@@ -132,6 +139,36 @@ pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
             .cmp(&b.first_seen)
             .then_with(|| a.id.cmp(&b.id))
     });
+    // A related finding that was allowed or belongs to another tenant is not in this report.
+    let reported: BTreeSet<String> = findings.iter().map(|f| f.id.clone()).collect();
+    for finding in &mut findings {
+        finding.related.retain(|id| reported.contains(id));
+    }
+    coverage
+        .cold_start
+        .sort_by(|a, b| (a.detector, &a.scope).cmp(&(b.detector, &b.scope)));
+    let mut summary = summary;
+    if let Some(tenant) = &request.tenant {
+        // A report for one tenant names nothing of the others.
+        let belongs = |provider: &Provider, id: &str| {
+            id == tenant
+                || tenant_of_account.get(&(provider.clone(), id.to_string())) == Some(tenant)
+        };
+        coverage.cold_start.retain(|c| {
+            let mut parts = c.scope.split('/');
+            let provider = Provider::from_name(parts.next().unwrap_or(""));
+            parts.next().is_some_and(|id| belongs(&provider, id))
+        });
+        coverage.data_gaps.retain(|g| {
+            g.account
+                .as_deref()
+                .is_some_and(|a| belongs(&g.provider, a))
+        });
+        summary.by_source.retain(|key, _| {
+            let (provider, id) = key.split_once('/').unwrap_or((key, ""));
+            belongs(&Provider::from_name(provider), id)
+        });
+    }
     (Report::new(window, &summary, coverage, findings), stats)
 }
 

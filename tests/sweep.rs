@@ -304,8 +304,30 @@ fn reruns_keep_finding_ids_and_windows_and_tenants_filter() {
         );
     }
 
-    let (_, other) = report_of(&sweep(&[path, "--tenant", "999999999999"]));
+    // A bare --until date includes that day.
+    let (_, through_attack_day) =
+        report_of(&sweep(&[path, "--until", &day(ATTACK_DAY).to_string()]));
+    assert!(through_attack_day
+        .findings
+        .iter()
+        .any(|f| f.detector == Detector::Provisioning));
+    // A window after the data is empty, not an error.
+    let after = sweep(&[path, "--since", "2030-01-01"]);
+    assert_eq!(
+        after.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&after.stderr)
+    );
+    assert!(report_of(&after).1.findings.is_empty());
+
+    let (other_value, other) = report_of(&sweep(&[path, "--tenant", "999999999999"]));
     assert!(other.findings.is_empty());
+    let other_text = other_value.to_string();
+    assert!(
+        !other_text.contains(ACCOUNT),
+        "a report for another tenant names nothing of this one"
+    );
     let (_, mine) = report_of(&sweep(&[path, "--tenant", ACCOUNT]));
     assert_eq!(ids(&mine), ids(&first));
 }

@@ -26,9 +26,9 @@
 
 use statrs::distribution::{DiscreteCDF, NegativeBinomial, Poisson};
 
-/// Prior for the count model: a weak belief in a low rate, worth `PRIOR_DAYS` days of data.
+/// Prior for the count model: a weak belief in a low rate, worth a few days of data.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct CountPrior {
     /// Prior pseudo-count (the `a0` of the Gamma prior on the rate).
     pub pseudo_count: f64,
@@ -95,16 +95,20 @@ impl CountModel {
         let survival = if self.dispersion < 1e-9 {
             Poisson::new(self.mean.max(1e-12))
                 .map(|d| d.sf(below))
-                .unwrap_or(0.0)
+                .unwrap_or(1.0)
         } else {
             // NB with r = 1/phi successes and success probability r / (r + mean).
             let r = 1.0 / self.dispersion;
             let p = r / (r + self.mean.max(1e-12));
             NegativeBinomial::new(r, p)
                 .map(|d| d.sf(below))
-                .unwrap_or(0.0)
+                .unwrap_or(1.0)
         };
-        survival.clamp(0.0, 1.0)
+        if survival.is_finite() {
+            survival.clamp(0.0, 1.0)
+        } else {
+            1.0
+        }
     }
 }
 

@@ -29,8 +29,8 @@ pub struct SweepArgs {
     /// Judge activity from this time on (RFC 3339 or YYYY-MM-DD); earlier data is history.
     #[arg(long, value_parser = parse_instant)]
     pub since: Option<DateTime<Utc>>,
-    /// Judge activity up to this time.
-    #[arg(long, value_parser = parse_instant)]
+    /// Judge activity up to this time (a bare date means the end of that day).
+    #[arg(long, value_parser = parse_until)]
     pub until: Option<DateTime<Utc>>,
     /// Write the report here (atomically) instead of stdout.
     #[arg(long)]
@@ -44,6 +44,17 @@ pub struct SweepArgs {
     /// Exit with 1 when a finding of this severity or higher is reported.
     #[arg(long, value_enum)]
     pub fail_on: Option<Severity>,
+}
+
+/// `--until 2025-03-11` includes the 11th: a bare date is the last second of that day.
+fn parse_until(raw: &str) -> Result<DateTime<Utc>, String> {
+    let instant = parse_instant(raw)?;
+    let bare_date = chrono::NaiveDate::parse_from_str(raw.trim(), "%Y-%m-%d").is_ok();
+    Ok(if bare_date {
+        instant + chrono::Duration::days(1) - chrono::Duration::seconds(1)
+    } else {
+        instant
+    })
 }
 
 fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {

@@ -145,37 +145,31 @@ pub fn detect(
     let mut cold = BTreeSet::new();
     for (key, series) in &observations.series {
         let account = &observations.accounts[&(key.provider.clone(), key.account.clone())];
-        let mut day = days.first.max(*account.days.first().unwrap_or(&days.first));
-        while day <= days.last {
-            if account.days.contains(&day) {
-                let observed = series.get(&day).copied().unwrap_or(0.0);
-                match test_day(series, &account.days, day, observed, params) {
-                    DayTest::Tested {
-                        expected,
-                        p_value,
-                        history,
-                    } => {
-                        output.candidates.push(candidate(
-                            key, account, day, observed, expected, p_value, history, params,
-                        ));
-                    }
-                    DayTest::ColdStart(history) => {
-                        if observed > params.min_increase && cold.insert(key.clone()) {
-                            output.cold_start.push(ColdStart {
-                                detector: Detector::BillingJump,
-                                scope: format!("{}/{}/{}", key.provider, key.account, key.service),
-                                history_days: history,
-                                needed_days: params.min_history_days,
-                            });
-                        }
-                    }
-                    DayTest::BelowFloors => output.unlisted_null_tests += 1,
+        // Only days on which the account sent billing data are tested; the rest are gaps.
+        for &day in account.days.range(days.first..=days.last) {
+            let observed = series.get(&day).copied().unwrap_or(0.0);
+            match test_day(series, &account.days, day, observed, params) {
+                DayTest::Tested {
+                    expected,
+                    p_value,
+                    history,
+                } => {
+                    output.candidates.push(candidate(
+                        key, account, day, observed, expected, p_value, history, params,
+                    ));
                 }
+                DayTest::ColdStart(history) => {
+                    if observed > params.min_increase && cold.insert(key.clone()) {
+                        output.cold_start.push(ColdStart {
+                            detector: Detector::BillingJump,
+                            scope: format!("{}/{}/{}", key.provider, key.account, key.service),
+                            history_days: history,
+                            needed_days: params.min_history_days,
+                        });
+                    }
+                }
+                DayTest::BelowFloors => output.unlisted_null_tests += 1,
             }
-            day = match day.succ_opt() {
-                Some(next) => next,
-                None => break,
-            };
         }
     }
     output

@@ -124,11 +124,14 @@ impl LoginObservations {
         let Some(user) = event.principal.as_deref() else {
             return;
         };
-        let scope = event
-            .tenant
-            .clone()
-            .or_else(|| event.account.clone())
-            .unwrap_or_else(|| "-".into());
+        // An AWS IAM user exists in one account (an organization trail names the organization as
+        // tenant, and `admin` in two accounts are two people); Entra and Workspace users are
+        // tenant-wide.
+        let scope = match event.provider {
+            Provider::Aws => event.account.clone().or_else(|| event.tenant.clone()),
+            _ => event.tenant.clone().or_else(|| event.account.clone()),
+        }
+        .unwrap_or_else(|| "-".into());
         let day = event.time.date_naive();
         self.scope_days
             .entry((event.provider.clone(), scope.clone()))

@@ -170,10 +170,10 @@ pub fn entity_list(items: impl IntoIterator<Item = String>, cap: usize) -> Vec<S
 
 /// The day window `[day - days, day - 1]`.
 pub fn history_range(day: NaiveDate, days: u32) -> (NaiveDate, NaiveDate) {
-    (
-        day - chrono::Days::new(days as u64),
-        day - chrono::Days::new(1),
-    )
+    let from = day
+        .checked_sub_days(chrono::Days::new(u64::from(days.max(1))))
+        .unwrap_or(NaiveDate::MIN);
+    (from, day.pred_opt().unwrap_or(NaiveDate::MIN))
 }
 
 #[cfg(test)]
