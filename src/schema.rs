@@ -204,6 +204,13 @@ impl Record {
         }
     }
 
+    pub fn account(&self) -> Option<&str> {
+        match self {
+            Record::Event(event) => event.account.as_deref(),
+            Record::Billing(row) => row.account.as_deref(),
+        }
+    }
+
     pub fn tenant(&self) -> Option<&str> {
         match self {
             Record::Event(event) => event.tenant.as_deref(),

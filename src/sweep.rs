@@ -51,9 +51,10 @@ pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
         logins,
         billing,
         tenant_of_account,
-        first,
-        last,
     } = observations;
+    // The data's span, from the input ledger (it already knows each source's first and last).
+    let first = summary.by_source.values().filter_map(|c| c.first).min();
+    let last = summary.by_source.values().filter_map(|c| c.last).max();
 
     let data_first = first.map(|t| t.date_naive());
     let data_last = last.map(|t| t.date_naive());
@@ -180,25 +181,18 @@ struct Observations {
     billing: BillingObservations,
     /// (provider, account) -> the larger tenant it was seen under.
     tenant_of_account: BTreeMap<(Provider, String), String>,
-    first: Option<DateTime<Utc>>,
-    last: Option<DateTime<Utc>>,
 }
 
 impl Observations {
     fn observe(&mut self, record: Record, hosting: &dyn HostingLookup) {
-        let (time, provider, tenant, account) = match &record {
-            Record::Event(e) => (e.time, &e.provider, &e.tenant, &e.account),
-            Record::Billing(b) => (b.time, &b.provider, &b.tenant, &b.account),
-        };
+        let (provider, tenant, account) = (record.provider(), record.tenant(), record.account());
         if let (Some(tenant), Some(account)) = (tenant, account) {
             if tenant != account {
                 self.tenant_of_account
-                    .entry((provider.clone(), account.clone()))
-                    .or_insert_with(|| tenant.clone());
+                    .entry((provider.clone(), account.to_string()))
+                    .or_insert_with(|| tenant.to_string());
             }
         }
-        self.first = Some(self.first.map_or(time, |t| t.min(time)));
-        self.last = Some(self.last.map_or(time, |t| t.max(time)));
         match record {
             Record::Event(event) => {
                 self.provisioning.observe(&event, hosting);

@@ -683,6 +683,29 @@ mod tests {
         );
     }
 
+    /// Judges day 29 and returns its significant candidates (p < 1e-6), asserting there is
+    /// exactly one.
+    fn the_one_finding_on_day_29(obs: LoginObservations) -> Vec<Candidate> {
+        let out = detect(
+            obs,
+            days(29, 29),
+            &CredentialStuffingParams::default(),
+            &NoHostingRanges,
+        );
+        let all: Vec<_> = out
+            .candidates
+            .iter()
+            .map(|c| (c.title.clone(), c.baseline.p_value))
+            .collect();
+        let found: Vec<Candidate> = out
+            .candidates
+            .into_iter()
+            .filter(|c| c.baseline.p_value < 1e-6)
+            .collect();
+        assert_eq!(found.len(), 1, "{all:?}");
+        found
+    }
+
     #[test]
     fn a_typo_then_success_is_not_a_finding() {
         let mut obs = LoginObservations::default();
@@ -749,18 +772,7 @@ mod tests {
             Outcome::Success,
             None,
         ));
-        let out = detect(
-            obs,
-            days(29, 29),
-            &CredentialStuffingParams::default(),
-            &NoHostingRanges,
-        );
-        let found: Vec<_> = out
-            .candidates
-            .iter()
-            .filter(|c| c.baseline.p_value < 1e-6)
-            .collect();
-        assert_eq!(found.len(), 1);
+        let found = the_one_finding_on_day_29(obs);
         assert_eq!(found[0].entities.principals, vec!["user5@example.com"]);
         assert!(found[0]
             .baseline
@@ -794,26 +806,7 @@ mod tests {
             Outcome::Success,
             None,
         ));
-        let out = detect(
-            obs,
-            days(29, 29),
-            &CredentialStuffingParams::default(),
-            &NoHostingRanges,
-        );
-        let found: Vec<_> = out
-            .candidates
-            .iter()
-            .filter(|c| c.baseline.p_value < 1e-6)
-            .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "{:?}",
-            out.candidates
-                .iter()
-                .map(|c| (&c.title, c.baseline.p_value))
-                .collect::<Vec<_>>()
-        );
+        let found = the_one_finding_on_day_29(obs);
         assert!(found[0].title.contains("spraying"), "{}", found[0].title);
         assert_eq!(found[0].mitre[0], "T1110.003");
     }
@@ -881,26 +874,7 @@ mod tests {
             obs.observe(&aws_login(day, 5, "198.51.100.9"));
         }
         obs.observe(&aws_login(29, 58, "5.161.1.1"));
-        let out = detect(
-            obs,
-            days(29, 29),
-            &CredentialStuffingParams::default(),
-            &NoHostingRanges,
-        );
-        let found: Vec<_> = out
-            .candidates
-            .iter()
-            .filter(|c| c.baseline.p_value < 1e-6)
-            .collect();
-        assert_eq!(
-            found.len(),
-            1,
-            "{:?}",
-            out.candidates
-                .iter()
-                .map(|c| (&c.title, c.baseline.p_value))
-                .collect::<Vec<_>>()
-        );
+        let found = the_one_finding_on_day_29(obs);
         assert_eq!(found[0].provider, Provider::Aws);
         assert!(
             found[0]
@@ -939,18 +913,7 @@ mod tests {
             Outcome::Failure,
             Some("50074: Strong Authentication is required."),
         ));
-        let out = detect(
-            obs,
-            days(29, 29),
-            &CredentialStuffingParams::default(),
-            &NoHostingRanges,
-        );
-        let found: Vec<_> = out
-            .candidates
-            .iter()
-            .filter(|c| c.baseline.p_value < 1e-6)
-            .collect();
-        assert_eq!(found.len(), 1);
+        let found = the_one_finding_on_day_29(obs);
         assert_eq!(found[0].severity, Severity::Medium);
     }
 }

@@ -848,6 +848,21 @@ mod tests {
         }
     }
 
+    /// Day 29's run of the nightly batch.
+    fn tonights_batch(obs: &mut ProvisioningObservations, count: u32, hosting: &dyn HostingLookup) {
+        let batch = event(
+            29,
+            2,
+            CI,
+            Category::Provision,
+            count,
+            "m5.large",
+            "us-east-1",
+            "198.51.100.10",
+        );
+        obs.observe(&batch, hosting);
+    }
+
     fn days(first: u32, last: u32) -> TestDays {
         TestDays {
             first: NaiveDate::from_ymd_opt(2024, 3, first).unwrap(),
@@ -867,19 +882,7 @@ mod tests {
     fn nightly_automation_is_not_an_anomaly() {
         let mut obs = ProvisioningObservations::default();
         quiet_month(&mut obs, &NoHostingRanges);
-        obs.observe(
-            &event(
-                29,
-                2,
-                CI,
-                Category::Provision,
-                41,
-                "m5.large",
-                "us-east-1",
-                "198.51.100.10",
-            ),
-            &NoHostingRanges,
-        );
+        tonights_batch(&mut obs, 41, &NoHostingRanges);
         let out = detect(
             obs,
             days(29, 29),
@@ -898,19 +901,7 @@ mod tests {
     fn gpu_burst_in_a_new_region_is_found() {
         let mut obs = ProvisioningObservations::default();
         quiet_month(&mut obs, &NoHostingRanges);
-        obs.observe(
-            &event(
-                29,
-                2,
-                CI,
-                Category::Provision,
-                40,
-                "m5.large",
-                "us-east-1",
-                "198.51.100.10",
-            ),
-            &NoHostingRanges,
-        );
+        tonights_batch(&mut obs, 40, &NoHostingRanges);
         obs.observe(
             &event(
                 29,
@@ -956,19 +947,7 @@ mod tests {
     fn a_developer_who_never_provisions_launching_from_a_vps_is_found() {
         let mut obs = ProvisioningObservations::default();
         quiet_month(&mut obs, &OneRange);
-        obs.observe(
-            &event(
-                29,
-                2,
-                CI,
-                Category::Provision,
-                40,
-                "m5.large",
-                "us-east-1",
-                "198.51.100.10",
-            ),
-            &OneRange,
-        );
+        tonights_batch(&mut obs, 40, &OneRange);
         obs.observe(
             &event(
                 29,
@@ -1009,19 +988,7 @@ mod tests {
     fn a_first_launch_in_a_new_region_by_a_usual_principal_stays_quiet() {
         let mut obs = ProvisioningObservations::default();
         quiet_month(&mut obs, &NoHostingRanges);
-        obs.observe(
-            &event(
-                29,
-                2,
-                CI,
-                Category::Provision,
-                40,
-                "m5.large",
-                "us-east-1",
-                "198.51.100.10",
-            ),
-            &NoHostingRanges,
-        );
+        tonights_batch(&mut obs, 40, &NoHostingRanges);
         obs.observe(
             &event(
                 29,
