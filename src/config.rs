@@ -26,14 +26,15 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SweepParams {
-    /// False-discovery rate per detector (Benjamini-Hochberg): the share of reported findings
-    /// that may be false alarms, in expectation.
-    pub fdr: f64,
+    /// The per-tenant error control: expected false alarms per tenant-month and detector.
+    pub error_budget: crate::detect::ErrorBudget,
 }
 
 impl Default for SweepParams {
     fn default() -> Self {
-        SweepParams { fdr: 0.01 }
+        SweepParams {
+            error_budget: crate::detect::ErrorBudget::default(),
+        }
     }
 }
 
@@ -90,11 +91,20 @@ impl Config {
             }
         };
         let fraction = |x: f64| x > 0.0 && x < 1.0;
+        let budget = &self.sweep.error_budget;
         check(
-            fraction(self.sweep.fdr),
-            "sweep.fdr",
-            "between 0 and 1",
-            self.sweep.fdr,
+            budget.false_alarms_per_tenant_month.is_finite()
+                && budget.false_alarms_per_tenant_month > 0.0
+                && budget.false_alarms_per_tenant_month <= 30.0,
+            "sweep.error_budget.false_alarms_per_tenant_month",
+            "above 0 and at most 30",
+            budget.false_alarms_per_tenant_month,
+        );
+        check(
+            (1..=1_000_000).contains(&budget.min_family),
+            "sweep.error_budget.min_family",
+            "from 1 to 1000000",
+            f64::from(budget.min_family),
         );
         let windows = [
             (
@@ -136,10 +146,33 @@ impl Config {
             f64::from(lookback),
         );
         for (section, prior) in [
-            ("provisioning", &self.provisioning.count_prior),
-            ("credential_stuffing", &self.credential_stuffing.count_prior),
+            ("provisioning.count_prior", &self.provisioning.count_prior),
+            (
+                "provisioning.sporadic_size_prior",
+                &self.provisioning.sporadic_size_prior,
+            ),
+            (
+                "provisioning.first_use_size_prior",
+                &self.provisioning.first_use_size_prior,
+            ),
+            (
+                "provisioning.cold_size_prior",
+                &self.provisioning.cold_size_prior,
+            ),
+            (
+                "credential_stuffing.f1_prior",
+                &self.credential_stuffing.f1_prior,
+            ),
+            (
+                "credential_stuffing.f24_prior",
+                &self.credential_stuffing.f24_prior,
+            ),
+            (
+                "credential_stuffing.d24_prior",
+                &self.credential_stuffing.d24_prior,
+            ),
         ] {
-            let key = |name: &str| format!("{section}.count_prior.{name}");
+            let key = |name: &str| format!("{section}.{name}");
             check(
                 prior.pseudo_count.is_finite() && prior.pseudo_count >= 0.0,
                 &key("pseudo_count"),
@@ -153,9 +186,9 @@ impl Config {
                 prior.pseudo_days,
             );
             check(
-                prior.dispersion.is_finite() && prior.dispersion >= 0.0,
+                prior.dispersion.is_finite() && (0.0..=1e6).contains(&prior.dispersion),
                 &key("dispersion"),
-                "0 or more",
+                "from 0 to 1e6",
                 prior.dispersion,
             );
             check(
@@ -183,6 +216,32 @@ impl Config {
             "provisioning.trim_p",
             "in (0, 1]",
             p.trim_p,
+        );
+        check(
+            fraction(p.prior_accelerator),
+            "provisioning.prior_accelerator",
+            "between 0 and 1",
+            p.prior_accelerator,
+        );
+        check(
+            p.novelty_prior_weight.is_finite() && p.novelty_prior_weight > 0.0,
+            "provisioning.novelty_prior_weight",
+            "more than 0",
+            p.novelty_prior_weight,
+        );
+        for (k, value) in p.novelty_prior.iter().enumerate() {
+            check(
+                value.is_finite() && *value > 0.0,
+                &format!("provisioning.novelty_prior[{k}]"),
+                "more than 0",
+                *value,
+            );
+        }
+        check(
+            self.credential_stuffing.trim_p > 0.0 && self.credential_stuffing.trim_p <= 1.0,
+            "credential_stuffing.trim_p",
+            "in (0, 1]",
+            self.credential_stuffing.trim_p,
         );
         let c = &self.credential_stuffing;
         for (key, value) in [
@@ -408,7 +467,7 @@ mod tests {
                 observed: 1.0,
                 expected: 0.0,
                 p_value: 0.0,
-                q_value: 0.0,
+                threshold: 0.0,
                 window_days: 1,
                 method: String::new(),
                 signals: vec![],
@@ -421,6 +480,7 @@ mod tests {
             escalation_reason: String::new(),
             next_steps: vec![],
             related: vec![],
+            incident: Default::default(),
         };
         assert!(rule.covers(&finding));
         finding.evidence.omitted = 3;

@@ -4,6 +4,7 @@
 //! The crate is laid out as its pipeline: [`normalize`] reads provider-native records into the
 //! one [`schema`]; later stages (baselines, detectors, report, sinks) read only that schema.
 
+pub mod aggregate;
 pub mod baseline;
 pub mod cli;
 pub mod config;

@@ -11,14 +11,13 @@ use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
+use crate::aggregate::Aggregates;
 use crate::config::Config;
-use crate::detect::billing_jump::{self, BillingObservations};
-use crate::detect::credential_stuffing::{self, LoginObservations};
-use crate::detect::provisioning::{self, ProvisioningObservations};
-use crate::detect::{select, Candidate, HostingLookup, TestDays};
+use crate::detect::{billing_jump, credential_stuffing, incident, provisioning};
+use crate::detect::{Candidate, HostingLookup, TestDays};
 use crate::normalize::{InputSummary, Normalizer};
 use crate::playbook;
-use crate::report::{fingerprint, Coverage, Detector, Finding, Report, Window};
+use crate::report::{fingerprint, Coverage, Detector, Finding, Incident, Report, Window};
 use crate::schema::{Provider, Record};
 
 pub struct SweepRequest<'a> {
@@ -39,19 +38,29 @@ pub struct SweepStats {
 }
 
 pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
-    let mut observations = Observations::default();
-    let mut sink = |record: Record| observations.observe(record, request.hosting);
+    let mut aggregates = Aggregates::new();
+    let mut sink = |record: Record| aggregates.observe(record, request.hosting);
     let mut normalizer = Normalizer::new(&mut sink);
     for path in &request.paths {
         normalizer.read_path(path);
     }
     let summary: InputSummary = normalizer.finish();
-    let Observations {
+    judge(request, aggregates, summary)
+}
+
+/// The detectors, the per-tenant error budget, incidents and the report, from aggregates.
+pub fn judge(
+    request: &SweepRequest,
+    aggregates: Aggregates,
+    summary: InputSummary,
+) -> (Report, SweepStats) {
+    let Aggregates {
         provisioning,
         logins,
         billing,
         tenant_of_account,
-    } = observations;
+        ..
+    } = aggregates;
     // The data's span, from the input ledger (it already knows each source's first and last).
     let first = summary.by_source.values().filter_map(|c| c.first).min();
     let last = summary.by_source.values().filter_map(|c| c.last).max();
@@ -64,7 +73,8 @@ pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
         start: request.since.or(first).unwrap_or_else(Utc::now),
         end: request.until.or(last).unwrap_or_else(Utc::now),
     };
-    let (Some(test_first), Some(test_last)) = (test_first, test_last) else {
+    let (Some(data_first), Some(test_first), Some(test_last)) = (data_first, test_first, test_last)
+    else {
         return (
             Report::new(window, &summary, Coverage::default(), Vec::new()),
             SweepStats::default(),
@@ -77,53 +87,136 @@ pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
             SweepStats::default(),
         );
     }
-    let days = TestDays {
+    let window_days = TestDays {
         first: test_first,
+        last: test_last,
+    };
+    // Every day up to the window's end is judged, history included: an incident that began
+    // before `--since` is found from its first day and keeps its id.
+    let judged = TestDays {
+        first: data_first.min(test_first),
         last: test_last,
     };
     let config = request.config;
     let mut coverage = Coverage {
-        data_gaps: billing.gaps(days),
+        data_gaps: billing.gaps(window_days),
         ..Coverage::default()
     };
+    let mut last_data: BTreeMap<(Provider, String), NaiveDate> = BTreeMap::new();
+    for (key, day) in provisioning.last_days() {
+        if let Some(day) = day {
+            last_data.insert((key.provider.clone(), key.account.clone()), day);
+        }
+    }
+    for ((provider, account), day) in billing.last_days() {
+        if let Some(day) = day {
+            last_data.insert((provider.clone(), format!("billing:{account}")), day);
+        }
+    }
+    for (scope, day) in logins.last_days() {
+        if let Some(day) = day {
+            last_data.insert((scope.0.clone(), format!("login:{}", scope.1)), day);
+        }
+    }
     let outputs = [
         (
             Detector::Provisioning,
-            provisioning::detect(provisioning, days, &config.provisioning, request.hosting),
+            provisioning::detect(provisioning, judged, &config.provisioning, request.hosting),
         ),
         (
             Detector::CredentialStuffing,
-            credential_stuffing::detect(logins, days, &config.credential_stuffing, request.hosting),
+            credential_stuffing::detect(
+                logins,
+                judged,
+                &config.credential_stuffing,
+                request.hosting,
+            ),
         ),
         (
             Detector::BillingJump,
-            billing_jump::detect(&billing, days, &config.billing),
+            billing_jump::detect(&billing, judged, &config.billing),
         ),
     ];
-    let mut kept: Vec<Candidate> = Vec::new();
+    let mut significant: Vec<Candidate> = Vec::new();
     for (detector, output) in outputs {
         coverage.cold_start.extend(output.cold_start);
-        let in_window: Vec<Candidate> = output
-            .candidates
-            .into_iter()
-            .filter(|c| {
-                request.since.is_none_or(|s| c.last_seen >= s)
-                    && request.until.is_none_or(|u| c.first_seen <= u)
-            })
-            .collect();
-        let (selected, tested) = select(in_window, output.unlisted_null_tests, config.sweep.fdr);
-        coverage.tests.insert(detector.as_str().to_string(), tested);
-        kept.extend(selected);
+        // The family of each test: its tenant's tests of this detector, per day.
+        let mut family: BTreeMap<(Provider, String), BTreeMap<NaiveDate, u64>> = BTreeMap::new();
+        let mut tested_in_window = 0u64;
+        for (scope, days) in &output.tests {
+            let tenant = resolve(
+                &scope.0,
+                Some(&scope.1),
+                output.tenants.get(scope).cloned().flatten(),
+                &tenant_of_account,
+            );
+            let counts = family.entry((scope.0.clone(), tenant)).or_default();
+            for (day, n) in days {
+                *counts.entry(*day).or_default() += u64::from(*n);
+                if window_days.contains(*day) {
+                    tested_in_window += u64::from(*n);
+                }
+            }
+        }
+        coverage
+            .tests
+            .insert(detector.as_str().to_string(), tested_in_window);
+        for mut candidate in output.candidates {
+            resolve_tenant(&mut candidate, &tenant_of_account);
+            let tenant = candidate
+                .tenant
+                .clone()
+                .or_else(|| candidate.account.clone())
+                .unwrap_or_default();
+            let tests = family
+                .get(&(candidate.provider.clone(), tenant))
+                .map_or(0, |days| {
+                    let from = candidate.day - Duration::days(FAMILY_DAYS - 1);
+                    days.range(from..=candidate.day).map(|(_, n)| n).sum()
+                });
+            let threshold = config.sweep.error_budget.threshold(tests);
+            candidate.baseline.threshold = threshold;
+            if candidate.baseline.p_value <= threshold {
+                significant.push(candidate);
+            }
+        }
     }
-    for candidate in &mut kept {
-        resolve_tenant(candidate, &tenant_of_account);
+    // Incidents: significant days of one entity joined; only those reaching into the window
+    // are reported.
+    let mut incidents: Vec<(String, Candidate, Incident)> = Vec::new();
+    for parts in incident::group(significant) {
+        let scope_key = |c: &Candidate| {
+            let scope = c.identity.get(2).cloned().unwrap_or_default();
+            match c.detector {
+                Detector::Provisioning => (c.provider.clone(), scope),
+                Detector::BillingJump => (c.provider.clone(), format!("billing:{scope}")),
+                Detector::CredentialStuffing => (c.provider.clone(), format!("login:{scope}")),
+            }
+        };
+        let last_day = last_data
+            .get(&scope_key(&parts[0]))
+            .copied()
+            .unwrap_or(test_last)
+            .min(test_last);
+        let (mut merged, incident) = incident::merge(parts, last_day);
+        let in_window = request.since.is_none_or(|s| merged.last_seen >= s)
+            && request.until.is_none_or(|u| merged.first_seen <= u)
+            && incident.last_day >= test_first;
+        if !in_window {
+            continue;
+        }
+        retitle(&mut merged, &incident);
+        let mut parts: Vec<String> = merged.identity.clone();
+        parts.push(incident.first_day.to_string());
+        let id = fingerprint(&parts.iter().map(String::as_str).collect::<Vec<_>>());
+        incidents.push((id, merged, incident));
     }
-    link_billing_to_provisioning(&mut kept);
+    link_billing_to_provisioning(&mut incidents);
 
     let mut stats = SweepStats::default();
     let mut findings: Vec<Finding> = Vec::new();
-    for candidate in kept {
-        let finding = into_finding(candidate);
+    for (id, candidate, incident) in incidents {
+        let finding = into_finding(id, candidate, incident);
         if let Some(tenant) = &request.tenant {
             if finding.tenant.as_ref() != Some(tenant) && finding.account.as_ref() != Some(tenant) {
                 continue;
@@ -148,6 +241,7 @@ pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
     coverage
         .cold_start
         .sort_by(|a, b| (a.detector, &a.scope).cmp(&(b.detector, &b.scope)));
+    coverage.cold_start.dedup();
     let mut summary = summary;
     if let Some(tenant) = &request.tenant {
         // A report for one tenant names nothing of the others.
@@ -173,61 +267,104 @@ pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
     (Report::new(window, &summary, coverage, findings), stats)
 }
 
-/// The per-detector aggregates, fed by one record at a time.
-#[derive(Default)]
-struct Observations {
-    provisioning: ProvisioningObservations,
-    logins: LoginObservations,
-    billing: BillingObservations,
-    /// (provider, account) -> the larger tenant it was seen under.
-    tenant_of_account: BTreeMap<(Provider, String), String>,
-}
+/// Days of the family a test's threshold counts: the 30 days ending on its day.
+const FAMILY_DAYS: i64 = 30;
 
-impl Observations {
-    fn observe(&mut self, record: Record, hosting: &dyn HostingLookup) {
-        let (provider, tenant, account) = (record.provider(), record.tenant(), record.account());
-        if let (Some(tenant), Some(account)) = (tenant, account) {
-            if tenant != account {
-                self.tenant_of_account
-                    .entry((provider.clone(), account.to_string()))
-                    .or_insert_with(|| tenant.to_string());
-            }
-        }
-        match record {
-            Record::Event(event) => {
-                self.provisioning.observe(&event, hosting);
-                self.logins.observe(&event);
-            }
-            Record::Billing(row) => self.billing.observe(&row),
+/// The tenant of a scope: the record's own tenant, unless it only repeats the account, in which
+/// case the larger tenant the account was seen under (an organization, a billing account).
+fn resolve(
+    provider: &Provider,
+    account: Option<&String>,
+    tenant: Option<String>,
+    tenant_of_account: &BTreeMap<(Provider, String), String>,
+) -> String {
+    let Some(account) = account else {
+        return tenant.unwrap_or_default();
+    };
+    let stands_in = tenant.is_none() || tenant.as_ref() == Some(account);
+    if stands_in {
+        if let Some(larger) = tenant_of_account.get(&(provider.clone(), account.clone())) {
+            return larger.clone();
         }
     }
+    tenant.unwrap_or_else(|| account.clone())
 }
 
 fn resolve_tenant(
     candidate: &mut Candidate,
     tenant_of_account: &BTreeMap<(Provider, String), String>,
 ) {
-    let Some(account) = &candidate.account else {
+    if candidate.account.is_none() {
         return;
-    };
-    let stands_in = candidate.tenant.is_none() || candidate.tenant.as_ref() == Some(account);
-    if stands_in {
-        if let Some(tenant) = tenant_of_account.get(&(candidate.provider.clone(), account.clone()))
-        {
-            candidate.tenant = Some(tenant.clone());
+    }
+    let tenant = resolve(
+        &candidate.provider,
+        candidate.account.as_ref(),
+        candidate.tenant.clone(),
+        tenant_of_account,
+    );
+    candidate.tenant = Some(tenant);
+}
+
+/// Titles that describe the whole incident.
+fn retitle(candidate: &mut Candidate, incident: &Incident) {
+    match candidate.detector {
+        Detector::BillingJump => {
+            let service = candidate.identity.get(3).cloned().unwrap_or_default();
+            let account = candidate.account.clone().unwrap_or_default();
+            let currency = candidate
+                .facts
+                .iter()
+                .find_map(|f| f.strip_prefix("currency:"))
+                .unwrap_or("")
+                .to_string();
+            candidate.title = if incident.days > 1 {
+                format!(
+                    "{service} cost in {account} above baseline on {} days from {} to {}: peak {:.2} {currency} (expected {:.2}), {:.2} {currency} in excess",
+                    incident.days,
+                    incident.first_day,
+                    incident.last_day,
+                    incident.peak,
+                    candidate.baseline.expected,
+                    incident.total_excess
+                )
+            } else {
+                format!(
+                    "{service} cost in {account} jumped to {:.2} {currency} on {} (expected {:.2})",
+                    candidate.baseline.observed, incident.first_day, candidate.baseline.expected
+                )
+            };
+        }
+        Detector::CredentialStuffing => {
+            let succeeded = candidate.facts.contains("success");
+            candidate.title = credential_stuffing::title(candidate, succeeded);
+            if incident.days > 1 {
+                candidate.title.push_str(&format!(
+                    " ({} days, {} to {})",
+                    incident.days, incident.first_day, incident.last_day
+                ));
+            }
+        }
+        Detector::Provisioning => {
+            if incident.days > 1 {
+                candidate.title.push_str(&format!(
+                    "; anomalous on {} days, {} to {}",
+                    incident.days, incident.first_day, incident.last_day
+                ));
+            }
         }
     }
 }
 
-/// A billing jump is explained by provisioning findings in the same account from two days
+/// A billing jump is explained by provisioning incidents in the same account from two days
 /// before the jump to its end (instances bill from the hour they start).
-fn link_billing_to_provisioning(candidates: &mut [Candidate]) {
-    let provisioning: Vec<(String, Provider, Option<String>, DateTime<Utc>)> = candidates
+fn link_billing_to_provisioning(incidents: &mut [(String, Candidate, Incident)]) {
+    let provisioning: Vec<(String, Provider, Option<String>, DateTime<Utc>)> = incidents
         .iter()
-        .filter(|c| c.detector == Detector::Provisioning)
-        .map(|c| {
+        .filter(|(_, c, _)| c.detector == Detector::Provisioning)
+        .map(|(id, c, _)| {
             (
-                fingerprint_of(c),
+                id.clone(),
                 c.provider.clone(),
                 c.account.clone(),
                 c.first_seen,
@@ -235,9 +372,9 @@ fn link_billing_to_provisioning(candidates: &mut [Candidate]) {
         })
         .collect();
     let mut links: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for candidate in candidates
+    for (own, candidate, _) in incidents
         .iter_mut()
-        .filter(|c| c.detector == Detector::BillingJump)
+        .filter(|(_, c, _)| c.detector == Detector::BillingJump)
     {
         let from = candidate.first_seen - Duration::days(2);
         let explaining: Vec<&String> = provisioning
@@ -250,7 +387,6 @@ fn link_billing_to_provisioning(candidates: &mut [Candidate]) {
             })
             .map(|(id, ..)| id)
             .collect();
-        let own = fingerprint_of(candidate);
         if explaining.is_empty() {
             candidate.facts.insert("unexplained".into());
         } else {
@@ -265,8 +401,8 @@ fn link_billing_to_provisioning(candidates: &mut [Candidate]) {
             }
         }
     }
-    for candidate in candidates.iter_mut() {
-        if let Some(related) = links.remove(&fingerprint_of(candidate)) {
+    for (id, candidate, _) in incidents.iter_mut() {
+        if let Some(related) = links.remove(id) {
             candidate.facts.insert(format!(
                 "related:{}",
                 related.iter().cloned().collect::<Vec<_>>().join(",")
@@ -275,13 +411,7 @@ fn link_billing_to_provisioning(candidates: &mut [Candidate]) {
     }
 }
 
-fn fingerprint_of(candidate: &Candidate) -> String {
-    let parts: Vec<&str> = candidate.identity.iter().map(String::as_str).collect();
-    fingerprint(&parts)
-}
-
-fn into_finding(candidate: Candidate) -> Finding {
-    let id = fingerprint_of(&candidate);
+fn into_finding(id: String, candidate: Candidate, incident: Incident) -> Finding {
     let related: Vec<String> = candidate
         .facts
         .iter()
@@ -291,7 +421,7 @@ fn into_finding(candidate: Candidate) -> Finding {
     let facts: BTreeSet<String> = candidate
         .facts
         .iter()
-        .filter(|f| !f.starts_with("related:"))
+        .filter(|f| !f.starts_with("related:") && !f.starts_with("currency:"))
         .cloned()
         .collect();
     let (escalate, escalation_reason) = playbook::escalation(candidate.detector, &facts);
@@ -311,8 +441,9 @@ fn into_finding(candidate: Candidate) -> Finding {
         evidence: candidate.evidence,
         escalate,
         escalation_reason,
-        next_steps: playbook::next_steps(candidate.detector),
+        next_steps: playbook::next_steps(candidate.detector, &facts),
         related,
+        incident,
     }
 }
 

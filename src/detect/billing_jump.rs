@@ -30,7 +30,8 @@ use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use super::{history_range, Candidate, DetectorOutput, TestDays};
+use super::{history_range, Candidate, DetectorOutput, TestDays, CANDIDATE_P};
+use crate::aggregate::{as_pairs, merge_min};
 use crate::baseline::{median, scaled_mad};
 use crate::report::{Baseline, ColdStart, DataGap, Detector, Entities, Evidence, Severity};
 use crate::schema::{BillingRecord, Provider};
@@ -61,14 +62,14 @@ impl Default for BillingParams {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 struct SeriesKey {
     provider: Provider,
     account: String,
     service: String,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 struct AccountDays {
     tenant: Option<String>,
     currency: Option<String>,
@@ -76,10 +77,34 @@ struct AccountDays {
 }
 
 /// Daily cost aggregates fed by every billing row of a sweep.
-#[derive(Debug, Default)]
+///
+/// Costs are summed in integer micro-units of the currency, so the sum does not depend on the
+/// order rows are read or aggregates merged (floating-point addition is not associative).
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BillingObservations {
-    series: BTreeMap<SeriesKey, BTreeMap<NaiveDate, f64>>,
+    #[serde(with = "as_pairs")]
+    series: BTreeMap<SeriesKey, BTreeMap<NaiveDate, i64>>,
+    #[serde(with = "as_pairs")]
     accounts: BTreeMap<(Provider, String), AccountDays>,
+}
+
+const MICROS: f64 = 1e6;
+
+fn to_micros(cost: f64) -> i64 {
+    if cost.is_finite() {
+        (cost * MICROS)
+            .round()
+            .clamp(i64::MIN as f64, i64::MAX as f64) as i64
+    } else {
+        0
+    }
+}
+
+fn series_costs(series: &BTreeMap<NaiveDate, i64>) -> BTreeMap<NaiveDate, f64> {
+    series
+        .iter()
+        .map(|(d, micros)| (*d, *micros as f64 / MICROS))
+        .collect()
 }
 
 impl BillingObservations {
@@ -98,18 +123,39 @@ impl BillingObservations {
                 .clone()
                 .unwrap_or_else(|| "(unknown service)".into()),
         };
-        *self.series.entry(key).or_default().entry(day).or_default() += row.cost;
+        let cell = self.series.entry(key).or_default().entry(day).or_default();
+        *cell = cell.saturating_add(to_micros(row.cost));
         let days = self
             .accounts
             .entry((row.provider.clone(), account))
             .or_default();
         days.days.insert(day);
-        if days.tenant.is_none() {
-            days.tenant = row.tenant.clone();
+        merge_min(&mut days.tenant, row.tenant.clone());
+        merge_min(&mut days.currency, row.currency.clone());
+    }
+
+    /// Merges the aggregates of a disjoint input into these.
+    pub fn merge(&mut self, other: BillingObservations) {
+        for (key, days) in other.series {
+            let mine = self.series.entry(key).or_default();
+            for (day, micros) in days {
+                let cell = mine.entry(day).or_default();
+                *cell = cell.saturating_add(micros);
+            }
         }
-        if days.currency.is_none() {
-            days.currency = row.currency.clone();
+        for (key, account) in other.accounts {
+            let mine = self.accounts.entry(key).or_default();
+            mine.days.extend(account.days);
+            merge_min(&mut mine.tenant, account.tenant);
+            merge_min(&mut mine.currency, account.currency);
         }
+    }
+
+    /// The last day with billing data per account (for incidents' open/ended status).
+    pub fn last_days(&self) -> impl Iterator<Item = ((&Provider, &str), Option<NaiveDate>)> {
+        self.accounts
+            .iter()
+            .map(|((p, a), d)| ((p, a.as_str()), d.days.last().copied()))
     }
 
     /// Days inside `days` on which an account that bills daily sent nothing.
@@ -141,22 +187,40 @@ pub fn detect(
     days: TestDays,
     params: &BillingParams,
 ) -> DetectorOutput {
+    detect_with(observations, days, params, CANDIDATE_P)
+}
+
+/// [`detect`], listing every test with a p-value below `keep_p` (1.0 lists all; for tests).
+pub fn detect_with(
+    observations: &BillingObservations,
+    days: TestDays,
+    params: &BillingParams,
+    keep_p: f64,
+) -> DetectorOutput {
     let mut output = DetectorOutput::default();
     let mut cold = BTreeSet::new();
     for (key, series) in &observations.series {
         let account = &observations.accounts[&(key.provider.clone(), key.account.clone())];
+        let series = series_costs(series);
+        let series = &series;
         // Only days on which the account sent billing data are tested; the rest are gaps.
         for &day in account.days.range(days.first..=days.last) {
             let observed = series.get(&day).copied().unwrap_or(0.0);
-            match test_day(series, &account.days, day, observed, params) {
+            let outcome = test_day(series, &account.days, day, observed, params);
+            if !matches!(outcome, DayTest::ColdStart(_)) {
+                output.count_test(&key.provider, &key.account, account.tenant.as_deref(), day);
+            }
+            match outcome {
                 DayTest::Tested {
                     expected,
                     p_value,
                     history,
                 } => {
-                    output.candidates.push(candidate(
-                        key, account, day, observed, expected, p_value, history, params,
-                    ));
+                    if p_value < keep_p || keep_p >= 1.0 {
+                        output.candidates.push(candidate(
+                            key, account, day, observed, expected, p_value, history, params,
+                        ));
+                    }
                 }
                 DayTest::ColdStart(history) => {
                     if observed > params.min_increase && cold.insert(key.clone()) {
@@ -168,7 +232,7 @@ pub fn detect(
                         });
                     }
                 }
-                DayTest::BelowFloors => output.unlisted_null_tests += 1,
+                DayTest::BelowFloors => {}
             }
         }
     }
@@ -286,7 +350,8 @@ fn candidate(
     };
     Candidate {
         detector: Detector::BillingJump,
-        identity: vec!["billing_jump".into(), key.provider.to_string(), key.account.clone(), key.service.clone(), day.to_string()],
+        identity: vec!["billing_jump".into(), key.provider.to_string(), key.account.clone(), key.service.clone()],
+        day,
         title: format!("{} cost in {} jumped to {:.2} {} on {} (expected {:.2})", key.service, key.account, observed, currency, day, expected),
         provider: key.provider.clone(),
         tenant: account.tenant.clone(),
@@ -299,14 +364,15 @@ fn candidate(
             observed: (observed * 100.0).round() / 100.0,
             expected: (expected * 100.0).round() / 100.0,
             p_value,
-            q_value: 1.0,
+            threshold: 1.0,
             window_days: history.min(params.monthly_lookback_days),
             method: "weekday-aware median and MAD of daily cost, Student t, with absolute and relative floors".into(),
             signals: vec![format!("ratio:{:.1}", ratio)],
         },
         evidence: Evidence::default(),
         severity,
-        facts: BTreeSet::from(["cost_jump".to_string()]),
+        facts: BTreeSet::from(["cost_jump".to_string(), format!("currency:{currency}")]),
+        signed_in: BTreeSet::new(),
     }
 }
 

@@ -9,19 +9,27 @@
 //!
 //! For every anchor at time `t` we count
 //! - `F1`, `F24`: failed guesses against the same user in the hour and the day before `t`;
-//! - `D24`: distinct users with failed guesses from the anchor's address in the day before `t`,
-//!   across every provider and tenant (failures on Entra ID and then a success on AWS from the
-//!   same address are one story).
+//! - `D24`: distinct users of the same tenant with failed guesses from the anchor's address in
+//!   the day before `t`.
 //!
-//! Each count is compared with a Gamma-Poisson model fitted to the same count at the anchors of the
-//! trailing `baseline_days` days: pooled over every tenant of the run for `F1`/`F24` (a user
-//! has too few anchors alone, and a small tenant too few to know how often people mistype), and over the source itself for `D24` when it has enough history (an office NAT
-//! routinely shows several users' typos) or pooled otherwise. `p_rate = min(1, 3 * min(p))`.
-//! Typos (one to three failures, then success) are common in every pool and stay quiet.
-//! Signals, with base rates learned per run: `new_network` (the anchor's /24 or /48 never
+//! Each count is compared with a Gamma-Poisson model fitted to the same count at the tenant's
+//! own anchors of the trailing `baseline_days` days, shrunk toward a documented prior
+//! (`f1_prior`, `f24_prior`, `d24_prior`: how often people mistype, measured on benign worlds),
+//! and over the source itself for `D24` when it has enough history (an office NAT routinely
+//! shows several users' typos). `p_rate = min(1, 3 * min(p))`. Typos (one to three failures,
+//! then success) are common in every pool and stay quiet. Signals, with base rates from the
+//! tenant's anchors shrunk toward priors: `new_network` (the anchor's /24 or /48 never
 //! preceded a success of this user in the window), `hosting_source` (the anchor comes from a
 //! hosting/VPS range), `no_mfa` (the provider says no second factor was used). They are combined
 //! exactly with `p_rate`; a user's anchors of one day form one test (Bonferroni over them).
+//! Earlier anchors that were significant themselves are left out of the pools.
+//!
+//! Everything is tenant-local. Failures from the same address against *other* tenants are
+//! counted too and named in the finding (`also_failed_elsewhere`), but they never decide it: a
+//! tenant's findings do not change when other tenants are in the run.
+//!
+//! A tenant with fewer than `min_history_days` of sign-in data is judged on the priors
+//! (`cold_start`, one severity step lower), without the `new_network` signal.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
@@ -31,30 +39,42 @@ use serde::{Deserialize, Serialize};
 
 use super::login_results::{meaning, LoginMeaning};
 use super::{
-    entity_list, history_range, network_of, parse_ip, raise, Candidate, DetectorOutput,
-    EvidenceSample, HostingLookup, TestDays,
+    entity_list, history_range, lower, network_of, parse_ip, raise, Candidate, DetectorOutput,
+    EvidenceSample, HostingLookup, TestDays, CANDIDATE_P,
 };
+use crate::aggregate::{as_pairs, merge_min};
 use crate::baseline::{combined_p_value, signal_rate, CountModel, CountPrior, Signal};
 use crate::report::{Baseline, ColdStart, Detector, Entities, Severity};
 use crate::schema::{Category, Event, Provider};
 
 const HOUR: i64 = 3600;
 const DAY: i64 = 24 * HOUR;
+/// Sign-ins are kept per minute: the same user, result, address and MFA within one minute are
+/// one entry with a count.
+const MINUTE: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CredentialStuffingParams {
     pub baseline_days: u32,
+    /// Less sign-in data than this: judged on the priors (cold start).
     pub min_history_days: u32,
     /// A source needs this many anchors in the window to be judged against its own history.
     pub min_source_anchors: usize,
-    pub count_prior: CountPrior,
+    /// Prior on failures against a user in the hour before an accepted password.
+    pub f1_prior: CountPrior,
+    /// Prior on failures against a user in the day before an accepted password.
+    pub f24_prior: CountPrior,
+    /// Prior on distinct users failing from the anchor's address in the day before.
+    pub d24_prior: CountPrior,
     pub prior_new_network: f64,
     pub prior_hosting_source: f64,
     pub prior_no_mfa: f64,
     pub prior_weight: f64,
-    /// Distinct users failing from one address before it counts as spraying (for the title
-    /// and MITRE id only; the test itself is statistical).
+    /// Earlier anchors below this p-value are left out of the tenant's pools.
+    pub trim_p: f64,
+    /// Distinct users failing from one address before it counts as spraying (for the title,
+    /// the incident's identity and the MITRE id only; the test itself is statistical).
     pub spray_users: u32,
 }
 
@@ -64,55 +84,115 @@ impl Default for CredentialStuffingParams {
             baseline_days: 28,
             min_history_days: 7,
             min_source_anchors: 20,
-            count_prior: CountPrior::default(),
+            f1_prior: CountPrior {
+                pseudo_count: 5.0,
+                pseudo_days: 50.0,
+                dispersion: 10.0,
+                dispersion_days: 1000.0,
+            },
+            f24_prior: CountPrior {
+                pseudo_count: 7.5,
+                pseudo_days: 50.0,
+                dispersion: 10.0,
+                dispersion_days: 1000.0,
+            },
+            d24_prior: CountPrior {
+                pseudo_count: 10.0,
+                pseudo_days: 50.0,
+                dispersion: 1.0,
+                dispersion_days: 50.0,
+            },
             prior_new_network: 0.1,
             prior_hosting_source: 0.02,
             prior_no_mfa: 0.3,
             prior_weight: 50.0,
+            trim_p: 1e-3,
             spray_users: 5,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+/// Sign-ins of one user in one minute with one result, address and MFA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 struct Mark {
     time: i64,
     meaning: LoginMeaning,
     ip: Option<IpAddr>,
     mfa: Option<bool>,
+    count: u32,
+}
+
+impl Mark {
+    fn same_entry(&self, other: &Mark) -> bool {
+        (self.time, self.meaning, self.ip, self.mfa)
+            == (other.time, other.meaning, other.ip, other.mfa)
+    }
 }
 
 /// A user within a tenant (or account, when the record names no tenant).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 struct UserKey {
     provider: Provider,
     scope: String,
     user: String,
 }
 
-#[derive(Debug, Default)]
+/// A source address as one tenant sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+struct SourceKey {
+    provider: Provider,
+    scope: String,
+    ip: IpAddr,
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 struct UserState {
     tenant: Option<String>,
     account: Option<String>,
-    display: String,
+    display: Option<String>,
     marks: Vec<Mark>,
+    /// Marks at the last compaction: the vector is compacted when it doubles.
+    compacted: usize,
     evidence: BTreeMap<NaiveDate, EvidenceSample>,
 }
 
-#[derive(Debug, Default)]
+impl UserState {
+    fn compact(&mut self) {
+        compact_marks(&mut self.marks);
+        self.compacted = self.marks.len();
+    }
+}
+
+fn compact_marks(marks: &mut Vec<Mark>) {
+    marks.sort_unstable();
+    let mut out: Vec<Mark> = Vec::with_capacity(marks.len());
+    for mark in marks.drain(..) {
+        match out.last_mut() {
+            Some(last) if last.same_entry(&mark) => {
+                last.count = last.count.saturating_add(mark.count)
+            }
+            _ => out.push(mark),
+        }
+    }
+    *marks = out;
+}
+
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 struct SourceState {
-    /// (time, user id) of failed guesses from this address.
-    failures: Vec<(i64, u32)>,
+    /// (minute, user) of failed guesses from this address, one entry per user and minute.
+    failures: BTreeSet<(i64, String)>,
     evidence: BTreeMap<NaiveDate, EvidenceSample>,
 }
 
 /// Sign-in aggregates fed by every login event of a sweep.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoginObservations {
-    user_ids: HashMap<UserKey, u32>,
-    users: Vec<(UserKey, UserState)>,
-    sources: HashMap<IpAddr, SourceState>,
+    #[serde(with = "as_pairs")]
+    users: BTreeMap<UserKey, UserState>,
+    #[serde(with = "as_pairs")]
+    sources: BTreeMap<SourceKey, SourceState>,
     /// Days with sign-in data per (provider, scope).
+    #[serde(with = "as_pairs")]
     scope_days: BTreeMap<(Provider, String), BTreeSet<NaiveDate>>,
 }
 
@@ -139,43 +219,92 @@ impl LoginObservations {
             .insert(day);
         let key = UserKey {
             provider: event.provider.clone(),
-            scope,
+            scope: scope.clone(),
             user: sign_in_name(user),
         };
-        let next_id = self.users.len() as u32;
-        let id = *self.user_ids.entry(key.clone()).or_insert(next_id);
-        if id == next_id {
-            self.users.push((
-                key,
-                UserState {
-                    display: user.to_string(),
-                    ..UserState::default()
-                },
-            ));
-        }
-        let state = &mut self.users[id as usize].1;
-        if state.tenant.is_none() {
-            state.tenant = event.tenant.clone();
-        }
-        if state.account.is_none() {
-            state.account = event.account.clone();
-        }
+        let name = key.user.clone();
+        let state = self.users.entry(key).or_default();
+        merge_min(&mut state.display, Some(user.to_string()));
+        merge_min(&mut state.tenant, event.tenant.clone());
+        merge_min(&mut state.account, event.account.clone());
         let meaning = meaning(event);
         let ip = parse_ip(event);
+        let minute = event.time.timestamp().div_euclid(MINUTE) * MINUTE;
         state.marks.push(Mark {
-            time: event.time.timestamp(),
+            time: minute,
             meaning,
             ip,
             mfa: event.resource.mfa,
+            count: 1,
         });
+        if state.marks.len() >= 2 * state.compacted + 64 {
+            state.compact();
+        }
         state.evidence.entry(day).or_default().push(event);
         if meaning.failed_guess() {
             if let Some(ip) = ip {
-                let source = self.sources.entry(ip).or_default();
-                source.failures.push((event.time.timestamp(), id));
+                let source = self
+                    .sources
+                    .entry(SourceKey {
+                        provider: event.provider.clone(),
+                        scope,
+                        ip,
+                    })
+                    .or_default();
+                source.failures.insert((minute, name));
                 source.evidence.entry(day).or_default().push(event);
             }
         }
+    }
+
+    /// Merges the aggregates of a disjoint input into these.
+    pub fn merge(&mut self, other: LoginObservations) {
+        for (key, user) in other.users {
+            let mine = self.users.entry(key).or_default();
+            merge_min(&mut mine.display, user.display);
+            merge_min(&mut mine.tenant, user.tenant);
+            merge_min(&mut mine.account, user.account);
+            mine.marks.extend(user.marks);
+            mine.compact();
+            merge_evidence(&mut mine.evidence, user.evidence);
+        }
+        for (key, source) in other.sources {
+            let mine = self.sources.entry(key).or_default();
+            mine.failures.extend(source.failures);
+            merge_evidence(&mut mine.evidence, source.evidence);
+        }
+        for (key, days) in other.scope_days {
+            self.scope_days.entry(key).or_default().extend(days);
+        }
+    }
+
+    /// Sorts and coalesces every sign-in timeline (the canonical form).
+    pub fn compact(&mut self) {
+        for user in self.users.values_mut() {
+            user.compact();
+            for sample in user.evidence.values_mut() {
+                *sample = std::mem::take(sample).sorted();
+            }
+        }
+        for source in self.sources.values_mut() {
+            for sample in source.evidence.values_mut() {
+                *sample = std::mem::take(sample).sorted();
+            }
+        }
+    }
+
+    /// The last day with sign-in data per scope (for incidents' open/ended status).
+    pub fn last_days(&self) -> impl Iterator<Item = (&(Provider, String), Option<NaiveDate>)> {
+        self.scope_days.iter().map(|(k, d)| (k, d.last().copied()))
+    }
+}
+
+fn merge_evidence(
+    mine: &mut BTreeMap<NaiveDate, EvidenceSample>,
+    other: BTreeMap<NaiveDate, EvidenceSample>,
+) {
+    for (day, sample) in other {
+        mine.entry(day).or_default().merge(sample);
     }
 }
 
@@ -193,8 +322,8 @@ fn sign_in_name(principal: &str) -> String {
 
 /// The statistics of one anchor.
 #[derive(Debug, Clone)]
-struct Anchor {
-    user: u32,
+struct Anchor<'a> {
+    user: &'a UserKey,
     time: i64,
     day: NaiveDate,
     meaning: LoginMeaning,
@@ -203,185 +332,233 @@ struct Anchor {
     f1: u32,
     f24: u32,
     d24: u32,
+    /// Users of other tenants that failed from the same address in the day before.
+    elsewhere: u32,
     first_failure: i64,
     new_network: bool,
 }
 
-/// An anchor's day and its `F1`, `F24`, `D24`, as a baseline pool keeps them.
-type PoolEntry = (NaiveDate, u32, u32, u32);
-
-/// The most surprising anchor of a user-day so far: p, anchors seen, the anchor, expected
-/// failures, history days, signals.
-type BestAnchor<'a> = (f64, usize, &'a Anchor, f64, f64, Vec<String>);
+/// What an anchor leaves for the tenant's later pools.
+#[derive(Debug, Clone)]
+struct PoolEntry {
+    day: NaiveDate,
+    f1: u32,
+    f24: u32,
+    d24: u32,
+    ip: Option<IpAddr>,
+    new_network: bool,
+    hosting: bool,
+    no_mfa: bool,
+    trimmed: bool,
+}
 
 pub fn detect(
-    mut observations: LoginObservations,
+    observations: LoginObservations,
     days: TestDays,
     params: &CredentialStuffingParams,
     hosting: &dyn HostingLookup,
 ) -> DetectorOutput {
-    for (_, user) in &mut observations.users {
-        user.marks.sort_by_key(|m| m.time);
-    }
-    for source in observations.sources.values_mut() {
-        source.failures.sort_unstable();
-    }
-    let anchors = anchors(&observations, params);
+    detect_with(observations, days, params, hosting, CANDIDATE_P)
+}
 
-    // Pools: the (day, F1, F24, D24) of every anchor of the run (typing mistakes are human,
-    // not per tenant, and a small tenant has too few anchors to know its tail); per source, its
-    // D24 by day.
-    let mut pool_of_run: Vec<PoolEntry> = Vec::new();
-    let mut source_pool: HashMap<IpAddr, Vec<(NaiveDate, u32)>> = HashMap::new();
-    for anchor in &anchors {
-        pool_of_run.push((anchor.day, anchor.f1, anchor.f24, anchor.d24));
-        if let Some(ip) = anchor.ip {
-            source_pool
-                .entry(ip)
-                .or_default()
-                .push((anchor.day, anchor.d24));
-        }
+/// [`detect`], listing every test with a p-value below `keep_p` (1.0 lists all; for tests).
+pub fn detect_with(
+    mut observations: LoginObservations,
+    days: TestDays,
+    params: &CredentialStuffingParams,
+    hosting: &dyn HostingLookup,
+    keep_p: f64,
+) -> DetectorOutput {
+    observations.compact();
+    let observations = &observations;
+    let mut by_ip: HashMap<IpAddr, Vec<(&SourceKey, &SourceState)>> = HashMap::new();
+    for (key, source) in &observations.sources {
+        by_ip.entry(key.ip).or_default().push((key, source));
     }
-
+    let mut by_scope: BTreeMap<(Provider, String), Vec<Anchor>> = BTreeMap::new();
+    for anchor in anchors(observations, &by_ip, params, days.last) {
+        by_scope
+            .entry((anchor.user.provider.clone(), anchor.user.scope.clone()))
+            .or_default()
+            .push(anchor);
+    }
     let mut output = DetectorOutput::default();
-    let mut cold_scopes = BTreeSet::new();
-    let mut tested: Vec<(&Anchor, f64, f64, f64)> = Vec::new();
-    for anchor in anchors
-        .iter()
-        .filter(|a| days.contains(a.day) && (a.f24 > 0 || a.d24 > 0))
-    {
-        let key = &observations.users[anchor.user as usize].0;
-        let scope = (key.provider.clone(), key.scope.clone());
-        let (from, to) = history_range(anchor.day, params.baseline_days);
-        let history_days = observations
-            .scope_days
-            .get(&scope)
-            .map_or(0, |d| d.range(from..=to).count()) as u32;
-        if history_days < params.min_history_days {
-            if cold_scopes.insert(scope.clone()) {
+    for (scope, mut anchors) in by_scope {
+        anchors.sort_by(|a, b| (a.day, a.time, a.user).cmp(&(b.day, b.time, b.user)));
+        let scope_days = observations.scope_days.get(&scope);
+        let mut pool: Vec<PoolEntry> = Vec::new();
+        let mut reported_cold = false;
+        let mut start = 0;
+        while start < anchors.len() {
+            let day = anchors[start].day;
+            let end = start + anchors[start..].partition_point(|a| a.day == day);
+            let today = &anchors[start..end];
+            start = end;
+            let (from, to) = history_range(day, params.baseline_days);
+            let history_days = scope_days.map_or(0, |d| d.range(from..=to).count()) as u32;
+            let cold = history_days < params.min_history_days;
+            let window: Vec<&PoolEntry> = pool
+                .iter()
+                .filter(|p| p.day >= from && p.day <= to && !p.trimmed)
+                .collect();
+            let fit = |values: Vec<f64>, prior: &CountPrior| CountModel::fit(&values, prior);
+            let f1_model = fit(
+                window.iter().map(|p| f64::from(p.f1)).collect(),
+                &params.f1_prior,
+            );
+            let f24_model = fit(
+                window.iter().map(|p| f64::from(p.f24)).collect(),
+                &params.f24_prior,
+            );
+            let d24_pool = fit(
+                window.iter().map(|p| f64::from(p.d24)).collect(),
+                &params.d24_prior,
+            );
+            let trials = window.len() as u64;
+            let hits =
+                |f: &dyn Fn(&PoolEntry) -> bool| window.iter().filter(|p| f(p)).count() as u64;
+            let rate_new_network = signal_rate(
+                hits(&|p| p.new_network),
+                trials,
+                params.prior_new_network,
+                params.prior_weight,
+            );
+            let rate_hosting = signal_rate(
+                hits(&|p| p.hosting),
+                trials,
+                params.prior_hosting_source,
+                params.prior_weight,
+            );
+            let rate_no_mfa = signal_rate(
+                hits(&|p| p.no_mfa),
+                trials,
+                params.prior_no_mfa,
+                params.prior_weight,
+            );
+            // One test per user-day: the most surprising anchor, Bonferroni over the day's.
+            let mut best: BTreeMap<&UserKey, (f64, usize, &Anchor, f64, Vec<String>)> =
+                BTreeMap::new();
+            let mut entries = Vec::new();
+            for anchor in today {
+                let hosting_provider = anchor.ip.and_then(|ip| hosting.hosting_provider(ip));
+                let mut entry = PoolEntry {
+                    day,
+                    f1: anchor.f1,
+                    f24: anchor.f24,
+                    d24: anchor.d24,
+                    ip: anchor.ip,
+                    new_network: anchor.new_network,
+                    hosting: hosting_provider.is_some(),
+                    no_mfa: anchor.mfa == Some(false),
+                    trimmed: false,
+                };
+                if anchor.f24 == 0 && anchor.d24 == 0 {
+                    entries.push(entry);
+                    continue;
+                }
+                let source_history: Vec<f64> = window
+                    .iter()
+                    .filter(|p| p.ip.is_some() && p.ip == anchor.ip)
+                    .map(|p| f64::from(p.d24))
+                    .collect();
+                let d24_model = if source_history.len() >= params.min_source_anchors {
+                    fit(source_history, &params.d24_prior)
+                } else {
+                    d24_pool
+                };
+                let p_rate = (3.0
+                    * f1_model
+                        .p_at_least(f64::from(anchor.f1))
+                        .min(f24_model.p_at_least(f64::from(anchor.f24)))
+                        .min(d24_model.p_at_least(f64::from(anchor.d24))))
+                .min(1.0);
+                let signals = [
+                    Signal {
+                        name: "new_network",
+                        present: anchor.new_network && !cold,
+                        base_rate: rate_new_network,
+                    },
+                    Signal {
+                        name: "hosting_source",
+                        present: hosting_provider.is_some(),
+                        base_rate: rate_hosting,
+                    },
+                    Signal {
+                        name: "no_mfa",
+                        present: anchor.mfa == Some(false),
+                        base_rate: rate_no_mfa,
+                    },
+                ];
+                let p = combined_p_value(p_rate, &signals);
+                entry.trimmed = p < params.trim_p;
+                entries.push(entry);
+                let mut present: Vec<String> = signals
+                    .iter()
+                    .filter(|s| s.present)
+                    .map(|s| s.name.to_string())
+                    .collect();
+                if let Some(provider) = hosting_provider {
+                    present.push(format!("hosting:{provider}"));
+                }
+                if cold {
+                    present.push("cold_start".into());
+                }
+                let slot = best.entry(anchor.user).or_insert((
+                    p,
+                    0,
+                    anchor,
+                    f24_model.mean,
+                    present.clone(),
+                ));
+                slot.1 += 1;
+                if p < slot.0 {
+                    *slot = (p, slot.1, anchor, f24_model.mean, present);
+                }
+            }
+            pool.extend(entries);
+            if !days.contains(day) {
+                continue;
+            }
+            if cold && !best.is_empty() && !reported_cold {
                 output.cold_start.push(ColdStart {
                     detector: Detector::CredentialStuffing,
                     scope: format!("{}/{}", scope.0, scope.1),
                     history_days,
                     needed_days: params.min_history_days,
                 });
+                reported_cold = true;
             }
-            continue;
+            for (_, (p, anchors_that_day, anchor, expected, signals)) in best {
+                let tenant = observations.users[anchor.user].tenant.as_deref();
+                output.count_test(&scope.0, &scope.1, tenant, day);
+                let p_value = (p * anchors_that_day as f64).min(1.0);
+                if p_value < keep_p || keep_p >= 1.0 {
+                    output.candidates.push(candidate(
+                        observations,
+                        &by_ip,
+                        anchor,
+                        p_value,
+                        expected,
+                        history_days,
+                        cold,
+                        signals,
+                        params,
+                    ));
+                }
+            }
         }
-        let pool: Vec<&(NaiveDate, u32, u32, u32)> = pool_of_run
-            .iter()
-            .filter(|(d, ..)| *d >= from && *d <= to)
-            .collect();
-        let fit = |values: Vec<f64>| CountModel::fit(&values, &params.count_prior);
-        let f1_model = fit(pool.iter().map(|p| p.1 as f64).collect());
-        let f24_model = fit(pool.iter().map(|p| p.2 as f64).collect());
-        let source_history: Vec<f64> = anchor
-            .ip
-            .and_then(|ip| source_pool.get(&ip))
-            .map(|p| {
-                p.iter()
-                    .filter(|(d, _)| *d >= from && *d <= to)
-                    .map(|(_, v)| *v as f64)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let d24_model = if source_history.len() >= params.min_source_anchors {
-            fit(source_history)
-        } else {
-            fit(pool.iter().map(|p| p.3 as f64).collect())
-        };
-        let p_rate = (3.0
-            * f1_model
-                .p_at_least(anchor.f1 as f64)
-                .min(f24_model.p_at_least(anchor.f24 as f64))
-                .min(d24_model.p_at_least(anchor.d24 as f64)))
-        .min(1.0);
-        tested.push((anchor, p_rate, f24_model.mean, history_days as f64));
-    }
-
-    let trials = tested.len() as u64;
-    let hosting_of = |a: &Anchor| a.ip.and_then(|ip| hosting.hosting_provider(ip));
-    let hits = |f: &dyn Fn(&Anchor) -> bool| tested.iter().filter(|(a, ..)| f(a)).count() as u64;
-    let rate_new_network = signal_rate(
-        hits(&|a| a.new_network),
-        trials,
-        params.prior_new_network,
-        params.prior_weight,
-    );
-    let rate_hosting = signal_rate(
-        hits(&|a| hosting_of(a).is_some()),
-        trials,
-        params.prior_hosting_source,
-        params.prior_weight,
-    );
-    let rate_no_mfa = signal_rate(
-        hits(&|a| a.mfa == Some(false)),
-        trials,
-        params.prior_no_mfa,
-        params.prior_weight,
-    );
-
-    // One test per user-day: the most surprising anchor, Bonferroni over the day's anchors.
-    let mut best: BTreeMap<(u32, NaiveDate), BestAnchor> = BTreeMap::new();
-    for (anchor, p_rate, expected, history_days) in &tested {
-        let hosting_provider = hosting_of(anchor);
-        let signals = [
-            Signal {
-                name: "new_network",
-                present: anchor.new_network,
-                base_rate: rate_new_network,
-            },
-            Signal {
-                name: "hosting_source",
-                present: hosting_provider.is_some(),
-                base_rate: rate_hosting,
-            },
-            Signal {
-                name: "no_mfa",
-                present: anchor.mfa == Some(false),
-                base_rate: rate_no_mfa,
-            },
-        ];
-        let p = combined_p_value(*p_rate, &signals);
-        let mut present: Vec<String> = signals
-            .iter()
-            .filter(|s| s.present)
-            .map(|s| s.name.to_string())
-            .collect();
-        if let Some(provider) = hosting_provider {
-            present.push(format!("hosting:{provider}"));
-        }
-        let entry = best.entry((anchor.user, anchor.day)).or_insert((
-            p,
-            0,
-            anchor,
-            *expected,
-            *history_days,
-            present.clone(),
-        ));
-        entry.1 += 1;
-        if p < entry.0 {
-            *entry = (p, entry.1, anchor, *expected, *history_days, present);
-        }
-    }
-    for ((_, _), (p, anchors_that_day, anchor, expected, history_days, signals)) in best {
-        let p_value = (p * anchors_that_day as f64).min(1.0);
-        output.candidates.push(candidate(
-            &observations,
-            anchor,
-            p_value,
-            expected,
-            history_days as u32,
-            signals,
-            params,
-        ));
     }
     output
 }
 
-fn anchors(observations: &LoginObservations, params: &CredentialStuffingParams) -> Vec<Anchor> {
+fn anchors<'a>(
+    observations: &'a LoginObservations,
+    by_ip: &HashMap<IpAddr, Vec<(&SourceKey, &SourceState)>>,
+    params: &CredentialStuffingParams,
+    last: NaiveDate,
+) -> Vec<Anchor<'a>> {
     let mut anchors = Vec::new();
-    for (id, (_, user)) in observations.users.iter().enumerate() {
+    for (key, user) in &observations.users {
         // Networks this user succeeded from, by day, to judge "new network" per anchor.
         let mut success_networks: HashMap<String, BTreeSet<NaiveDate>> = HashMap::new();
         for mark in user.marks.iter().filter(|m| m.meaning.password_valid()) {
@@ -392,45 +569,58 @@ fn anchors(observations: &LoginObservations, params: &CredentialStuffingParams) 
                     .insert(day_of(mark.time));
             }
         }
-        let failures: Vec<i64> = user
-            .marks
-            .iter()
-            .filter(|m| m.meaning.failed_guess())
-            .map(|m| m.time)
-            .collect();
+        // (time, cumulative failures up to and including it)
+        let mut failures: Vec<(i64, u32)> = Vec::new();
+        let mut total = 0u32;
+        for mark in user.marks.iter().filter(|m| m.meaning.failed_guess()) {
+            total = total.saturating_add(mark.count);
+            failures.push((mark.time, total));
+        }
+        let failures_in = |from_exclusive: i64, to: i64| -> (u32, Option<i64>) {
+            let start = failures.partition_point(|&(t, _)| t <= from_exclusive);
+            let end = failures.partition_point(|&(t, _)| t <= to);
+            if end <= start {
+                return (0, None);
+            }
+            let before = if start == 0 { 0 } else { failures[start - 1].1 };
+            (failures[end - 1].1 - before, Some(failures[start].0))
+        };
         for mark in user.marks.iter().filter(|m| m.meaning.password_valid()) {
             let day = day_of(mark.time);
+            if day > last {
+                break;
+            }
             let (from, to) = history_range(day, params.baseline_days);
-            let familiar = |network: &Option<String>| {
-                network.as_ref().is_some_and(|n| {
-                    success_networks
-                        .get(n)
-                        .is_some_and(|days| days.range(from..=to).next().is_some())
-                })
+            let familiar = |network: &str| {
+                success_networks
+                    .get(network)
+                    .is_some_and(|days| days.range(from..=to).next().is_some())
             };
-            let new_network = mark.ip.is_some_and(|ip| !familiar(&Some(network_of(ip))));
-            let guesses_since = |since: i64| {
-                let start = failures.partition_point(|&t| t <= since);
-                let end = failures.partition_point(|&t| t <= mark.time);
-                (
-                    (end - start) as u32,
-                    failures.get(start).copied().filter(|_| end > start),
-                )
-            };
-            let (f1, _) = guesses_since(mark.time - HOUR);
-            let (f24, first_user_failure) = guesses_since(mark.time - DAY);
-            let (d24, first_source_failure) = mark
-                .ip
-                .and_then(|ip| observations.sources.get(&ip))
-                .map(|source| distinct_users(&source.failures, mark.time - DAY, mark.time))
-                .unwrap_or((0, None));
+            let new_network = mark.ip.is_some_and(|ip| !familiar(&network_of(ip)));
+            let (f1, _) = failures_in(mark.time - HOUR, mark.time);
+            let (f24, first_user_failure) = failures_in(mark.time - DAY, mark.time);
+            let mut d24 = 0;
+            let mut elsewhere = 0;
+            let mut first_source_failure = None;
+            if let Some(ip) = mark.ip {
+                for (source_key, source) in by_ip.get(&ip).into_iter().flatten() {
+                    let (users, first) =
+                        distinct_users(&source.failures, mark.time - DAY, mark.time);
+                    if source_key.provider == key.provider && source_key.scope == key.scope {
+                        d24 = users;
+                        first_source_failure = first;
+                    } else {
+                        elsewhere += users;
+                    }
+                }
+            }
             let first_failure = [first_user_failure, first_source_failure]
                 .into_iter()
                 .flatten()
                 .min()
                 .unwrap_or(mark.time);
             anchors.push(Anchor {
-                user: id as u32,
+                user: key,
                 time: mark.time,
                 day,
                 meaning: mark.meaning,
@@ -439,6 +629,7 @@ fn anchors(observations: &LoginObservations, params: &CredentialStuffingParams) 
                 f1,
                 f24,
                 d24,
+                elsewhere,
                 first_failure,
                 new_network,
             });
@@ -447,14 +638,18 @@ fn anchors(observations: &LoginObservations, params: &CredentialStuffingParams) 
     anchors
 }
 
-fn distinct_users(failures: &[(i64, u32)], from: i64, to: i64) -> (u32, Option<i64>) {
-    let start = failures.partition_point(|&(t, _)| t <= from);
-    let end = failures.partition_point(|&(t, _)| t <= to);
-    let users: BTreeSet<u32> = failures[start..end].iter().map(|&(_, u)| u).collect();
-    (
-        users.len() as u32,
-        failures.get(start).map(|&(t, _)| t).filter(|_| end > start),
-    )
+/// Distinct users failing in `(from, to]`, and the first such failure.
+fn distinct_users(failures: &BTreeSet<(i64, String)>, from: i64, to: i64) -> (u32, Option<i64>) {
+    let mut users: BTreeSet<&str> = BTreeSet::new();
+    let mut first = None;
+    for (t, user) in failures.range((from + 1, String::new())..) {
+        if *t > to {
+            break;
+        }
+        first.get_or_insert(*t);
+        users.insert(user);
+    }
+    (users.len() as u32, first)
 }
 
 fn day_of(time: i64) -> NaiveDate {
@@ -465,30 +660,52 @@ fn to_time(time: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(time, 0).single().unwrap_or_default()
 }
 
+/// Whether an anchor is part of a spray from its source (the incident is the source's) rather
+/// than guessing against one user (the incident is the user's).
+fn is_spray(anchor: &Anchor, params: &CredentialStuffingParams) -> bool {
+    anchor.ip.is_some() && (anchor.d24 >= params.spray_users || anchor.f24 == 0)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn candidate(
     observations: &LoginObservations,
+    by_ip: &HashMap<IpAddr, Vec<(&SourceKey, &SourceState)>>,
     anchor: &Anchor,
     p_value: f64,
     expected: f64,
     history_days: u32,
+    cold: bool,
     signals: Vec<String>,
     params: &CredentialStuffingParams,
 ) -> Candidate {
-    let (key, user) = &observations.users[anchor.user as usize];
+    let key = anchor.user;
+    let user = &observations.users[key];
+    let display = user.display.clone().unwrap_or_else(|| key.user.clone());
     let window_start = anchor.time - DAY;
     // The story: the failed guesses before the anchor, and the anchor itself.
     let in_window = |e: &&Event| {
         let t = e.time.timestamp();
         let guess = t >= anchor.first_failure.min(window_start)
-            && t <= anchor.time
+            && t < anchor.time + MINUTE
             && meaning(e).failed_guess();
-        let is_anchor = t == anchor.time && parse_ip(e) == anchor.ip;
+        let is_anchor = t.div_euclid(MINUTE) * MINUTE == anchor.time
+            && parse_ip(e) == anchor.ip
+            && meaning(e).password_valid();
         guess || is_anchor
     };
+    let spraying = is_spray(anchor, params);
     let mut evidence = EvidenceSample::default();
-    let mut principals = BTreeSet::from([user.display.clone()]);
+    let mut principals = BTreeSet::from([display.clone()]);
     let mut src_ips = BTreeSet::new();
     let days = [anchor.day.pred_opt().unwrap_or(anchor.day), anchor.day];
+    let source = anchor.ip.and_then(|ip| {
+        by_ip.get(&ip).and_then(|sources| {
+            sources
+                .iter()
+                .find(|(k, _)| k.provider == key.provider && k.scope == key.scope)
+                .map(|(_, s)| *s)
+        })
+    });
     for day in days {
         if let Some(sample) = user.evidence.get(&day) {
             evidence.omitted += sample.omitted;
@@ -497,21 +714,40 @@ fn candidate(
                 src_ips.extend(event.src_ip.clone());
             }
         }
-        if let Some(source) = anchor.ip.and_then(|ip| observations.sources.get(&ip)) {
+        if let Some(source) = source.filter(|_| spraying) {
             if let Some(sample) = source.evidence.get(&day) {
                 for event in sample.events.iter().filter(in_window) {
                     if !evidence.events.iter().any(|e| e.source == event.source) {
                         evidence.push(event);
                     }
-                    principals.extend(event.principal.clone());
                 }
+            }
+        }
+    }
+    if spraying {
+        // The users the source tried in the day before the anchor, as the aggregate knows them.
+        if let Some(source) = source {
+            for (t, name) in source.failures.range((window_start + 1, String::new())..) {
+                if *t > anchor.time {
+                    break;
+                }
+                let user_key = UserKey {
+                    provider: key.provider.clone(),
+                    scope: key.scope.clone(),
+                    user: name.clone(),
+                };
+                let shown = observations
+                    .users
+                    .get(&user_key)
+                    .and_then(|u| u.display.clone())
+                    .unwrap_or_else(|| name.clone());
+                principals.insert(shown);
             }
         }
     }
     if let Some(ip) = anchor.ip {
         src_ips.insert(ip.to_string());
     }
-    let spraying = anchor.d24 >= params.spray_users;
     let succeeded = anchor.meaning == LoginMeaning::Success;
     let mut severity = if succeeded {
         Severity::High
@@ -522,67 +758,124 @@ fn candidate(
     if hosting {
         severity = raise(severity);
     }
-    if anchor.new_network && anchor.mfa == Some(false) {
+    if anchor.new_network && anchor.mfa == Some(false) && !cold {
         severity = raise(severity);
     }
-    let technique = if spraying { "T1110.003" } else { "T1110.004" };
-    let mut mitre = vec![technique.to_string(), "T1078.004".to_string()];
+    if cold {
+        severity = lower(severity);
+    }
+    let mut signals = signals;
+    let mut facts: BTreeSet<String> = signals.iter().cloned().collect();
+    if anchor.elsewhere > 0 {
+        signals.push(format!("also_failed_elsewhere:{}", anchor.elsewhere));
+        facts.insert("also_failed_elsewhere".into());
+    }
+    let technique = if spraying && anchor.d24 >= params.spray_users {
+        "T1110.003"
+    } else {
+        "T1110.004"
+    };
+    let mut mitre = vec![
+        "T1110".to_string(),
+        technique.to_string(),
+        "T1078.004".to_string(),
+    ];
     if hosting {
         mitre.push("T1584.003".to_string());
     }
-    let outcome = if succeeded {
-        "then signed in"
-    } else {
-        "then passed the password check"
-    };
-    let title = if spraying {
-        format!(
-            "Password spraying from {} against {} users, {} as {}",
-            anchor.ip.map(|i| i.to_string()).unwrap_or_default(),
-            anchor.d24,
-            outcome,
-            user.display
-        )
-    } else {
-        format!(
-            "{} failed sign-ins against {} in 24 h, {}",
-            anchor.f24, user.display, outcome
-        )
-    };
-    let mut facts: BTreeSet<String> = signals.iter().cloned().collect();
     if succeeded {
         facts.insert("success".into());
     }
     facts.insert("failures_then_success".into());
-    Candidate {
+    if spraying {
+        facts.insert("spray".into());
+    }
+    let ip = anchor.ip.map(|i| i.to_string()).unwrap_or_default();
+    let identity = if spraying {
+        vec![
+            "credential_stuffing".into(),
+            key.provider.to_string(),
+            key.scope.clone(),
+            format!("source:{ip}"),
+        ]
+    } else {
+        vec![
+            "credential_stuffing".into(),
+            key.provider.to_string(),
+            key.scope.clone(),
+            key.user.clone(),
+        ]
+    };
+    let observed = if spraying { anchor.d24 } else { anchor.f24 };
+    let candidate = Candidate {
         detector: Detector::CredentialStuffing,
-        identity: vec!["credential_stuffing".into(), key.provider.to_string(), key.scope.clone(), key.user.clone(), anchor.day.to_string()],
-        title,
+        identity,
+        day: anchor.day,
+        title: String::new(),
         provider: key.provider.clone(),
         tenant: user.tenant.clone(),
         account: user.account.clone(),
         first_seen: to_time(anchor.first_failure.min(anchor.time)),
-        last_seen: to_time(anchor.time),
+        last_seen: to_time(anchor.time + MINUTE - 1),
         mitre,
         entities: Entities {
-            principals: entity_list(principals, 25),
-            src_ips: entity_list(src_ips, 25),
+            principals: entity_list(principals, 200),
+            src_ips: entity_list(src_ips, 50),
             regions: Vec::new(),
             services: Vec::new(),
             resources: Vec::new(),
         },
         baseline: Baseline {
-            observed: anchor.f24.max(anchor.d24) as f64,
+            observed: f64::from(observed),
             expected: (expected * 100.0).round() / 100.0,
             p_value,
-            q_value: 1.0,
+            threshold: 1.0,
             window_days: history_days,
-            method: "Gamma-Poisson failures before an accepted password (per user 1 h/24 h, distinct users per source 24 h) combined exactly with network, hosting and MFA signals".into(),
+            method: "Gamma-Poisson failures before an accepted password (per user 1 h/24 h, distinct users per source 24 h) against the tenant's own sign-ins and priors, combined exactly with network, hosting and MFA signals".into(),
             signals,
         },
         evidence: evidence.into_evidence(),
         severity,
         facts,
+        signed_in: BTreeSet::from([display]),
+    };
+    let title = title(&candidate, succeeded);
+    Candidate { title, ..candidate }
+}
+
+/// A title from what the finding lists: the users tried and those whose password was accepted.
+pub fn title(candidate: &Candidate, succeeded: bool) -> String {
+    let outcome = if succeeded || candidate.facts.contains("success") {
+        "signed in"
+    } else {
+        "passed the password check"
+    };
+    let signed_in: Vec<&str> = candidate.signed_in.iter().map(String::as_str).collect();
+    let shown = |names: &[&str]| -> String {
+        let mut s = names.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+        if names.len() > 3 {
+            s.push_str(&format!(" and {} more", names.len() - 3));
+        }
+        s
+    };
+    if candidate.facts.contains("spray") {
+        let source = candidate
+            .identity
+            .last()
+            .and_then(|s| s.strip_prefix("source:"))
+            .unwrap_or("");
+        format!(
+            "Password spraying from {source} against {} users, then {} {outcome}",
+            candidate.entities.principals.len(),
+            shown(&signed_in),
+        )
+    } else {
+        format!(
+            "{} failed sign-ins against {} within 24 h from {} addresses, then {outcome}",
+            candidate.baseline.observed,
+            shown(&signed_in),
+            candidate.entities.src_ips.len(),
+        )
     }
 }
 
@@ -808,7 +1101,18 @@ mod tests {
         ));
         let found = the_one_finding_on_day_29(obs);
         assert!(found[0].title.contains("spraying"), "{}", found[0].title);
-        assert_eq!(found[0].mitre[0], "T1110.003");
+        assert!(found[0].mitre.contains(&"T1110.003".to_string()));
+        // The finding lists every user the source tried, and the one that signed in.
+        assert_eq!(found[0].entities.principals.len(), 20);
+        assert_eq!(
+            found[0].signed_in,
+            BTreeSet::from(["user7@example.com".to_string()])
+        );
+        assert!(
+            found[0].title.contains("against 20 users"),
+            "{}",
+            found[0].title
+        );
     }
 
     #[test]
@@ -843,52 +1147,77 @@ mod tests {
     }
 
     #[test]
-    fn failures_on_entra_then_a_success_on_aws_from_the_same_address_is_one_story() {
-        let mut obs = LoginObservations::default();
-        normal_month(&mut obs);
-        for u in 0..20 {
-            obs.observe(&login(
-                29,
-                30 + u,
-                &format!("user{u}@example.com"),
-                "5.161.1.1",
-                Outcome::Failure,
-                Some("50126"),
-            ));
-        }
-        let aws_login = |day, minute, ip: &str| {
+    fn failures_in_another_tenant_are_named_but_never_decide() {
+        let aws_login = |day, minute, ip: &str, outcome: Outcome| {
             let mut e = login(
                 day,
                 minute,
                 "arn:aws:iam::111122223333:user/ops",
                 ip,
-                Outcome::Success,
-                None,
+                outcome,
+                (outcome == Outcome::Failure).then_some("Failed authentication"),
             );
             e.provider = Provider::Aws;
             e.tenant = Some("111122223333".into());
             e.account = Some("111122223333".into());
             e
         };
-        for day in 1..=28 {
-            obs.observe(&aws_login(day, 5, "198.51.100.9"));
-        }
-        obs.observe(&aws_login(29, 58, "5.161.1.1"));
-        let found = the_one_finding_on_day_29(obs);
-        assert_eq!(found[0].provider, Provider::Aws);
-        assert!(
-            found[0]
-                .entities
-                .principals
-                .iter()
-                .any(|p| p == "user3@example.com"),
-            "the sprayed Entra users are named"
-        );
-        assert!(found[0]
-            .evidence
-            .events
-            .iter()
-            .any(|e| e.provider == Provider::Azure));
+        let aws_history = |obs: &mut LoginObservations, guesses: u32| {
+            for day in 1..=28 {
+                obs.observe(&aws_login(day, 5, "198.51.100.9", Outcome::Success));
+            }
+            for i in 0..guesses {
+                obs.observe(&aws_login(29, 20 + i % 30, "5.161.1.1", Outcome::Failure));
+            }
+            obs.observe(&aws_login(29, 58, "5.161.1.1", Outcome::Success));
+        };
+        let entra_spray = |obs: &mut LoginObservations| {
+            normal_month(obs);
+            for u in 0..20 {
+                obs.observe(&login(
+                    29,
+                    30 + u,
+                    &format!("user{u}@example.com"),
+                    "5.161.1.1",
+                    Outcome::Failure,
+                    Some("50126"),
+                ));
+            }
+        };
+        let aws_findings = |obs: LoginObservations| -> Vec<Candidate> {
+            detect(
+                obs,
+                days(29, 29),
+                &CredentialStuffingParams::default(),
+                &NoHostingRanges,
+            )
+            .candidates
+            .into_iter()
+            .filter(|c| c.provider == Provider::Aws && c.baseline.p_value < 1e-4)
+            .collect()
+        };
+        // The address sprayed Entra, then signed in on AWS with no failure there: the AWS
+        // tenant's own data show nothing to judge.
+        let mut obs = LoginObservations::default();
+        entra_spray(&mut obs);
+        aws_history(&mut obs, 0);
+        assert!(aws_findings(obs).is_empty());
+        // Guessing on AWS too: the finding is the AWS tenant's own, the same with or without
+        // the other tenant, and it names the other tenant's failures.
+        let mut alone = LoginObservations::default();
+        aws_history(&mut alone, 30);
+        let mut together = LoginObservations::default();
+        entra_spray(&mut together);
+        aws_history(&mut together, 30);
+        let (alone, together) = (aws_findings(alone), aws_findings(together));
+        assert_eq!(alone.len(), 1);
+        assert_eq!(together.len(), 1);
+        assert_eq!(alone[0].baseline.p_value, together[0].baseline.p_value);
+        assert!(together[0]
+            .baseline
+            .signals
+            .contains(&"also_failed_elsewhere:20".to_string()));
+        assert!(together[0].facts.contains("also_failed_elsewhere"));
     }
 
     #[test]

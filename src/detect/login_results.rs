@@ -11,7 +11,9 @@ use std::sync::LazyLock;
 
 use crate::schema::{Event, Outcome, Provider};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum LoginMeaning {
     Success,
     BadPassword,

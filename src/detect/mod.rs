@@ -3,18 +3,24 @@
 //! Each detector has two halves: an *observations* type that a sweep feeds one normalized record
 //! at a time (it keeps per-entity, per-day aggregates and a bounded sample of evidence, so memory
 //! grows with entities and days, not with events), and a pure `detect` function from those
-//! observations, the days to test and the parameters to a list of [`Candidate`]s with p-values.
-//! [`select`] then applies the run-wide false-discovery-rate control.
+//! observations, the last day to judge and the parameters to a list of [`Candidate`]s with
+//! p-values and a count of the tests made. Every statistic a test uses comes from the trailing
+//! history of its own account or tenant and from documented priors, so a day's verdict never
+//! depends on other tenants or on which other days a sweep judges. The sweep then applies the
+//! per-tenant error budget ([`ErrorBudget`]) and joins significant days into incidents
+//! ([`incident`]).
 
 pub mod billing_jump;
 pub mod credential_stuffing;
+pub mod incident;
 pub mod login_results;
 pub mod provisioning;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::report::{Baseline, ColdStart, Detector, Entities, Evidence, Severity};
 use crate::schema::{Event, Provider};
@@ -76,40 +82,76 @@ pub fn parse_ip(event: &Event) -> Option<IpAddr> {
 }
 
 /// A bounded sample of the events behind a group, with a count of the rest.
-#[derive(Debug, Clone, Default)]
+///
+/// The sample keeps the `EVIDENCE_PER_GROUP` earliest events by (time, file, record), whatever
+/// order they arrive in, so two samples of disjoint inputs merge into the sample of their union
+/// and a parallel read reports the same evidence as a sequential one.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct EvidenceSample {
     pub events: Vec<Event>,
     pub omitted: u64,
+}
+
+fn evidence_order(a: &Event, b: &Event) -> std::cmp::Ordering {
+    a.time
+        .cmp(&b.time)
+        .then_with(|| a.source.file.cmp(&b.source.file))
+        .then(a.source.record.cmp(&b.source.record))
 }
 
 impl EvidenceSample {
     pub fn push(&mut self, event: &Event) {
         if self.events.len() < EVIDENCE_PER_GROUP {
             self.events.push(event.clone());
-        } else {
-            self.omitted += 1;
+            return;
+        }
+        self.omitted += 1;
+        let latest = self
+            .events
+            .iter()
+            .enumerate()
+            .max_by(|(_, a), (_, b)| evidence_order(a, b))
+            .map(|(i, _)| i)
+            .expect("a full sample is not empty");
+        if evidence_order(event, &self.events[latest]).is_lt() {
+            self.events[latest] = event.clone();
         }
     }
 
-    pub fn into_evidence(mut self) -> Evidence {
-        self.events.sort_by(|a, b| {
-            a.time
-                .cmp(&b.time)
-                .then(a.source.record.cmp(&b.source.record))
-        });
+    pub fn merge(&mut self, other: EvidenceSample) {
+        self.omitted += other.omitted;
+        for event in &other.events {
+            self.push(event);
+        }
+    }
+
+    /// The sample in time order (for reports and for comparing aggregates).
+    pub fn sorted(mut self) -> Self {
+        self.events.sort_by(evidence_order);
+        self.events
+            .dedup_by(|a, b| a.source == b.source && a.time == b.time);
+        self
+    }
+
+    pub fn into_evidence(self) -> Evidence {
+        let sorted = self.sorted();
         Evidence {
-            events: self.events,
-            omitted: self.omitted,
+            events: sorted.events,
+            omitted: sorted.omitted,
         }
     }
 }
 
-/// A tested entity-day before false-discovery control: everything a finding needs.
+/// A tested entity-day: everything a finding needs. Significant tests of one entity on
+/// consecutive days become one incident ([`incident`]).
 #[derive(Debug, Clone)]
 pub struct Candidate {
     pub detector: Detector,
-    /// The parts of the stable id: what the incident is, never when the run happened.
+    /// What the incident is about (detector, account, entity), never when: the stable id is a
+    /// fingerprint of these parts and the incident's first day.
     pub identity: Vec<String>,
+    /// The day this test judged.
+    pub day: NaiveDate,
     pub title: String,
     pub provider: Provider,
     pub tenant: Option<String>,
@@ -123,34 +165,92 @@ pub struct Candidate {
     pub severity: Severity,
     /// Facts the playbook's escalation rules read (`hosting_source`, `burst`, ...).
     pub facts: BTreeSet<String>,
+    /// Sign-in findings: the users whose password was accepted.
+    pub signed_in: BTreeSet<String>,
 }
 
-/// What a detector returns: every tested candidate (most are unremarkable) and the scopes it
-/// could not judge for lack of history.
+/// Where a test's family is counted: the account (or sign-in scope) and the day. The sweep maps
+/// accounts to tenants, so the per-tenant error budget sees every test of the tenant.
+pub type TestScope = (Provider, String);
+
+/// What a detector returns: the tests that could be significant, and how many tests it made per
+/// scope and day (most are unremarkable and never become candidates).
 #[derive(Debug, Default)]
 pub struct DetectorOutput {
+    /// Tests with a p-value below [`CANDIDATE_P`]; the rest cannot pass any threshold.
     pub candidates: Vec<Candidate>,
     pub cold_start: Vec<ColdStart>,
-    /// Tests that were made but are not listed because their p-value is 1 (a day below the
-    /// practical floors): they still count in the false-discovery control.
-    pub unlisted_null_tests: u64,
+    /// Tests made, per scope and day (candidates included).
+    pub tests: BTreeMap<TestScope, BTreeMap<NaiveDate, u32>>,
+    /// The tenant each scope's records named, as candidates carry it before resolution.
+    pub tenants: BTreeMap<TestScope, Option<String>>,
 }
 
-/// Applies Benjamini-Hochberg across one detector's tests and keeps candidates under `fdr`.
-/// Returns the kept candidates and the number of tests.
-pub fn select(
-    mut candidates: Vec<Candidate>,
-    unlisted_null_tests: u64,
-    fdr: f64,
-) -> (Vec<Candidate>, u64) {
-    let tested = candidates.len() as u64 + unlisted_null_tests;
-    let p_values: Vec<f64> = candidates.iter().map(|c| c.baseline.p_value).collect();
-    let q_values = crate::baseline::benjamini_hochberg_of(&p_values, tested as usize);
-    for (candidate, q) in candidates.iter_mut().zip(q_values) {
-        candidate.baseline.q_value = q;
+impl DetectorOutput {
+    pub fn count_test(
+        &mut self,
+        provider: &Provider,
+        scope: &str,
+        tenant: Option<&str>,
+        day: NaiveDate,
+    ) {
+        let key = (provider.clone(), scope.to_string());
+        *self
+            .tests
+            .entry(key.clone())
+            .or_default()
+            .entry(day)
+            .or_default() += 1;
+        self.tenants
+            .entry(key)
+            .or_insert_with(|| tenant.map(str::to_string));
     }
-    candidates.retain(|c| c.baseline.q_value <= fdr);
-    (candidates, tested)
+}
+
+/// A test with a larger p-value than this is never reported: the per-test threshold is at most
+/// `false_alarms_per_tenant_month / min_family` (see [`ErrorBudget`]).
+pub const CANDIDATE_P: f64 = 0.01;
+
+/// The per-tenant error control.
+///
+/// The family is one detector's tests of one tenant over the 30 days ending on the test's day.
+/// A test is significant when its p-value is at most `false_alarms_per_tenant_month / n`, where
+/// `n` is the number of tests in that family (at least `min_family`). Under the null each test
+/// passes with that probability, so the expected number of false alarms per tenant and month is
+/// at most the budget (a per-family error rate, Bonferroni's bound). The threshold depends only
+/// on the tenant's own trailing data, never on other tenants or on which days a sweep judges.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ErrorBudget {
+    /// Expected false alarms per tenant and month, per detector.
+    pub false_alarms_per_tenant_month: f64,
+    /// The family is never counted smaller than this many tests (a quiet tenant's month).
+    pub min_family: u32,
+}
+
+impl Default for ErrorBudget {
+    fn default() -> Self {
+        ErrorBudget {
+            false_alarms_per_tenant_month: 0.01,
+            min_family: 30,
+        }
+    }
+}
+
+impl ErrorBudget {
+    /// The per-test threshold for a family of `tests` tests.
+    pub fn threshold(&self, tests: u64) -> f64 {
+        self.false_alarms_per_tenant_month / (tests.max(u64::from(self.min_family)) as f64)
+    }
+}
+
+/// Lowers a severity by one step (cold start: the baseline is mostly prior), saturating at low.
+pub fn lower(severity: Severity) -> Severity {
+    match severity {
+        Severity::Critical => Severity::High,
+        Severity::High => Severity::Medium,
+        Severity::Medium | Severity::Low => Severity::Low,
+    }
 }
 
 /// Raises a severity by one step, saturating at critical.

@@ -2,21 +2,20 @@
 //! principal's or an account's usual rate, or in a way the account has not seen lately.
 //!
 //! ## Model
-//! The unit of test is one principal's provisioning on one day in one account.
+//! The unit of test is one principal's provisioning on one day in one account. Every statistic
+//! comes from that account's own trailing `baseline_days` and from the priors in
+//! [`ProvisioningParams`] (`docs/detectors.md` says where each prior comes from), so a verdict
+//! never depends on other accounts, tenants or on which days a sweep judges.
 //! - **Rate.** Launches are weighted by instance count (ten instances in one call are ten).
 //!   Three counts are tested with the shrunk Gamma-Poisson model of [`crate::baseline`]:
-//!   the principal's launches against its own history over the trailing `baseline_days` days
-//!   with data, as a hurdle: `P(a launch day) * P(batch >= x)`, the batch sizes being its own
-//!   when it launched on at least five days and otherwise those of all sporadic principals of
-//!   the run (a person who launched once last month may well launch four today); skipped for
-//!   a principal that did not provision in the window (`new_principal` says that); the same
-//!   launches against the whole account's history, as the same hurdle (one principal alone
-//!   launching more than the account usually does); and the
+//!   the principal's launches against its own history as a hurdle, `P(a launch day) *
+//!   P(batch >= x)`, the batch sizes being its own when it launched on at least five days and
+//!   otherwise the account's sporadic principals' batch sizes shrunk toward
+//!   `sporadic_size_prior` (a person who launched once last month may well launch four today);
+//!   the same launches against the whole account's history, as the same hurdle; and the
 //!   launches into a region or family new to the account, or by a new principal, against the
-//!   sizes of all other such first uses of the run (most first uses are a few instances, a
-//!   mining attacker's are dozens). `p_rate = min(1, 3 * min(...))`. Automation that launches
-//!   fifty instances every night has a fifty-a-night baseline, so the fifty-first is
-//!   unremarkable. Another principal's burst does not leak into this principal's test.
+//!   account's earlier first uses shrunk toward `first_use_size_prior` (most first uses are a
+//!   few instances, a mining attacker's are dozens). `p_rate = min(1, 3 * min(...))`.
 //! - **Novelty signals**, each "not seen in this account within the baseline window":
 //!   `new_region`, `new_family` (instance family: `p3` of `p3.2xlarge`, `NC` of
 //!   `Standard_NC6s_v3`, `n2` of `n2-standard-4`), `new_principal` (a principal that did not
@@ -24,17 +23,17 @@
 //!   call), and `hosting_source` (the caller's address is in a hosting/cloud range of a provider
 //!   this principal was not seen calling from).
 //! - The four novelties are correlated (a new engineer's first launch is often in a region the
-//!   account has not used), so they are not multiplied: their *number* gets an empirical tail
-//!   p-value from how many novelties the run's groups show. The hosting source is a Bernoulli
-//!   signal whose base rate is learned from the run, shrunk toward a documented prior. Both are
-//!   learned twice: from all tests, then without the tests below `trim_p`, so a run full of
-//!   attacks does not teach itself that attacks are normal; and a test is left out of its own
-//!   null.
+//!   account has not used), so they are not multiplied: their *number* gets a tail p-value from
+//!   a Dirichlet prior (`novelty_prior`, measured on benign worlds) updated with the account's
+//!   own earlier tests. The hosting source is a Bernoulli signal with a Beta prior updated the
+//!   same way. Earlier tests that were themselves significant (below `trim_p`) are left out,
+//!   so an account under attack does not learn that attacks are normal.
 //! - The rate and novelty p-values are combined by Fisher's method and the hosting signal exactly
-//!   ([`crate::baseline::combined_p_values`]):
-//!   a team's first launch in a new region is common and stays quiet; a burst of GPU instances
-//!   in a new region, or one instance by a principal that never provisions, from a VPS range,
-//!   is not.
+//!   ([`crate::baseline::combined_p_values`]).
+//! - **Cold start.** An account with fewer than `min_history_days` days of data is judged on the
+//!   priors alone: novelties say nothing there (everything is new), so only the rate, the hosting
+//!   signal and an accelerator signal (`prior_accelerator`) count; the finding says
+//!   `cold_start` and its severity is one step lower.
 //!
 //! One operation often leaves several records: Azure writes `Started` then `Succeeded`, GCP a
 //! first and a last entry, and an autoscaler rewrites a scale set's capacity many times a day.
@@ -43,18 +42,18 @@
 //! whichever record names one. Failed attempts are counted: a denied `RunInstances` of GPU
 //! types is the attacker's intent, seen.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    entity_list, history_range, network_of, parse_ip, raise, Candidate, DetectorOutput,
-    EvidenceSample, HostingLookup, TestDays,
+    entity_list, history_range, lower, network_of, parse_ip, raise, Candidate, DetectorOutput,
+    EvidenceSample, HostingLookup, TestDays, CANDIDATE_P,
 };
-use crate::baseline::{
-    combined_p_values, empirical_tail, signal_rate, CountModel, CountPrior, Signal,
-};
+use crate::aggregate::{as_pairs, merge_min, merge_sets};
+use crate::baseline::{combined_p_values, signal_rate, CountModel, CountPrior, Signal};
 use crate::report::{Baseline, ColdStart, Detector, Entities, Severity};
 use crate::schema::{Category, Event, Provider};
 
@@ -64,18 +63,35 @@ const ACCELERATOR_FAMILIES: &[&str] = &[
     "inf1", "inf2", "trn1", "dl1", "nc", "nd", "nv", "ncas", "ndasr", "a2", "a3", "g2",
 ];
 
+/// Source addresses kept per principal-day (the smallest, so merging is order-free).
+const SRC_IPS_PER_GROUP: usize = 64;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProvisioningParams {
     /// Days of history each test day is compared with.
     pub baseline_days: u32,
-    /// Fewer days of data than this in the window: the account is reported as cold start.
+    /// Fewer days of data than this in the window: judged on the priors alone (cold start).
     pub min_history_days: u32,
+    /// Gamma-Poisson prior on a principal's or account's daily launches.
     pub count_prior: CountPrior,
-    /// Prior base rate of a hosting source, and how many observations the prior is worth.
+    /// Prior on the batch sizes (launches - 1) of principals that launch now and then.
+    pub sporadic_size_prior: CountPrior,
+    /// Prior on the launches of a first use (new region, family or principal).
+    pub first_use_size_prior: CountPrior,
+    /// Prior probabilities of 0, 1, 2, 3 and 4 novelties on a benign principal-day.
+    pub novelty_prior: [f64; 5],
+    /// How many tests the novelty prior is worth.
+    pub novelty_prior_weight: f64,
+    /// Prior base rate of a hosting source, and how many tests the prior is worth.
     pub prior_hosting_source: f64,
     pub prior_weight: f64,
-    /// Tests below this p-value are left out when the base rates are learned again.
+    /// Prior rate of accelerator instances in a launch, used in cold start only.
+    pub prior_accelerator: f64,
+    /// Batch sizes in cold start, when the account's own principals are not known yet: broad,
+    /// since automation launches in large batches from its first day.
+    pub cold_size_prior: CountPrior,
+    /// Earlier tests below this p-value are left out of the account's baselines.
     pub trim_p: f64,
 }
 
@@ -85,36 +101,63 @@ impl Default for ProvisioningParams {
             baseline_days: 28,
             min_history_days: 7,
             count_prior: CountPrior::default(),
+            sporadic_size_prior: CountPrior {
+                pseudo_count: 20.0,
+                pseudo_days: 10.0,
+                dispersion: 1.0,
+                dispersion_days: 10.0,
+            },
+            first_use_size_prior: CountPrior {
+                pseudo_count: 30.0,
+                pseudo_days: 10.0,
+                dispersion: 1.0,
+                dispersion_days: 10.0,
+            },
+            novelty_prior: [0.85, 0.12, 0.027, 0.0025, 0.0005],
+            novelty_prior_weight: 50.0,
             prior_hosting_source: 0.01,
             prior_weight: 50.0,
+            prior_accelerator: 0.02,
+            cold_size_prior: CountPrior {
+                pseudo_count: 200.0,
+                pseudo_days: 10.0,
+                dispersion: 2.0,
+                dispersion_days: 10.0,
+            },
             trim_p: 1e-3,
         }
     }
 }
 
 /// Where provisioning is counted: one cloud account (AWS account, subscription, project).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct AccountKey {
     pub provider: Provider,
     pub account: String,
 }
 
 /// What one provisioning operation launched, merged over its records.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 struct Operation {
     launches: Option<f64>,
     region: Option<String>,
     family: Option<String>,
+    instance_type: Option<String>,
+    src_ip: Option<String>,
 }
 
 impl Operation {
+    /// Records of one operation: the largest count (a level), the smallest name of each field
+    /// (they agree in practice; the minimum makes the merge order-free).
     fn merge(&mut self, other: Operation) {
         self.launches = match (self.launches, other.launches) {
             (Some(a), Some(b)) => Some(a.max(b)),
             (a, b) => a.or(b),
         };
-        self.region = self.region.take().or(other.region);
-        self.family = self.family.take().or(other.family);
+        merge_min(&mut self.region, other.region);
+        merge_min(&mut self.family, other.family);
+        merge_min(&mut self.instance_type, other.instance_type);
+        merge_min(&mut self.src_ip, other.src_ip);
     }
 
     /// A record that does not say how many is one instance.
@@ -123,23 +166,13 @@ impl Operation {
     }
 }
 
-impl DayGroup {
-    fn operations(&self) -> impl Iterator<Item = &Operation> {
-        self.operations.values().chain(self.anonymous.iter())
-    }
-
-    fn launches(&self) -> f64 {
-        self.operations().map(Operation::launches).sum()
-    }
-}
-
 /// One principal's provisioning on one day.
-#[derive(Debug, Default)]
-struct DayGroup {
-    /// Operations by resource id (several records of one operation merge), and records that
-    /// name no resource.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DayGroup {
+    /// Operations by resource id (several records of one operation merge).
     operations: BTreeMap<String, Operation>,
-    anonymous: Vec<Operation>,
+    /// Records that name no resource, summed per (region, type, address).
+    anonymous: BTreeMap<String, Operation>,
     regions: BTreeSet<String>,
     families: BTreeSet<String>,
     instance_types: BTreeSet<String>,
@@ -152,8 +185,57 @@ struct DayGroup {
     evidence: EvidenceSample,
 }
 
-#[derive(Debug, Default)]
-struct AccountState {
+impl DayGroup {
+    fn operations(&self) -> impl Iterator<Item = &Operation> {
+        self.operations.values().chain(self.anonymous.values())
+    }
+
+    fn launches(&self) -> f64 {
+        self.operations().map(Operation::launches).sum()
+    }
+
+    fn merge(&mut self, other: DayGroup) {
+        for (id, op) in other.operations {
+            self.operations.entry(id).or_default().merge(op);
+        }
+        for (key, op) in other.anonymous {
+            add_anonymous(&mut self.anonymous, key, op);
+        }
+        self.regions.extend(other.regions);
+        self.families.extend(other.families);
+        self.instance_types.extend(other.instance_types);
+        self.services.extend(other.services);
+        self.resources.extend(other.resources);
+        self.principals.extend(other.principals);
+        self.src_ips.extend(other.src_ips);
+        cap_set(&mut self.src_ips, SRC_IPS_PER_GROUP);
+        merge_min(&mut self.first, other.first);
+        self.last = self.last.max(other.last);
+        self.evidence.merge(other.evidence);
+    }
+}
+
+fn add_anonymous(map: &mut BTreeMap<String, Operation>, key: String, op: Operation) {
+    match map.get_mut(&key) {
+        Some(existing) => {
+            existing.launches = Some(existing.launches() + op.launches());
+        }
+        None => {
+            map.insert(key, op);
+        }
+    }
+}
+
+fn cap_set(set: &mut BTreeSet<String>, cap: usize) {
+    while set.len() > cap {
+        set.pop_last();
+    }
+}
+
+/// One account's provisioning aggregates.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountState {
+    /// The tenant the account was seen under (the smallest name, if records disagree).
     tenant: Option<String>,
     /// Days with any record from this account: a day without records is missing, not zero.
     active_days: BTreeSet<NaiveDate>,
@@ -161,42 +243,55 @@ struct AccountState {
     families: BTreeMap<String, BTreeSet<NaiveDate>>,
     /// principal key -> day -> what it provisioned.
     provisioning: BTreeMap<String, BTreeMap<NaiveDate, DayGroup>>,
-    /// (principal key, network or `hosting:<provider>`) -> days the principal called from it.
-    networks: HashMap<(String, String), BTreeSet<NaiveDate>>,
+    /// principal key -> network (or `hosting:<provider>`) -> days the principal called from it.
+    networks: BTreeMap<String, BTreeMap<String, BTreeSet<NaiveDate>>>,
+}
+
+impl AccountState {
+    fn merge(&mut self, other: AccountState) {
+        merge_min(&mut self.tenant, other.tenant);
+        self.active_days.extend(other.active_days);
+        merge_sets(&mut self.regions, other.regions);
+        merge_sets(&mut self.families, other.families);
+        for (principal, days) in other.provisioning {
+            let mine = self.provisioning.entry(principal).or_default();
+            for (day, group) in days {
+                mine.entry(day).or_default().merge(group);
+            }
+        }
+        for (principal, networks) in other.networks {
+            merge_sets(self.networks.entry(principal).or_default(), networks);
+        }
+    }
 }
 
 /// Per-account aggregates fed by every event of a sweep.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProvisioningObservations {
+    #[serde(with = "as_pairs")]
     accounts: BTreeMap<AccountKey, AccountState>,
 }
 
 impl ProvisioningObservations {
     pub fn observe(&mut self, event: &Event, hosting: &dyn HostingLookup) {
-        let Some(account) = event.account.clone().or_else(|| event.tenant.clone()) else {
+        let Some(account) = event.account.as_ref().or(event.tenant.as_ref()) else {
             return;
         };
         let key = AccountKey {
             provider: event.provider.clone(),
-            account,
+            account: account.clone(),
         };
         let state = self.accounts.entry(key).or_default();
-        if state.tenant.is_none() {
-            state.tenant = event.tenant.clone();
-        }
+        merge_min(&mut state.tenant, event.tenant.clone());
         let day = event.time.date_naive();
         state.active_days.insert(day);
         let principal = event.principal.as_deref().map(principal_key);
         if let (Some(principal), Some(ip)) = (&principal, parse_ip(event)) {
-            state
-                .networks
-                .entry((principal.clone(), network_of(ip)))
-                .or_default()
-                .insert(day);
+            let networks = state.networks.entry(principal.clone()).or_default();
+            networks.entry(network_of(ip)).or_default().insert(day);
             if let Some(provider) = hosting.hosting_provider(ip) {
-                state
-                    .networks
-                    .entry((principal.clone(), format!("hosting:{provider}")))
+                networks
+                    .entry(format!("hosting:{provider}"))
                     .or_default()
                     .insert(day);
             }
@@ -221,24 +316,27 @@ impl ProvisioningObservations {
                 .or_default()
                 .insert(day);
         }
-        let group = state
-            .provisioning
-            .entry(principal)
-            .or_default()
-            .entry(day)
-            .or_default();
+        let mut group = DayGroup::default();
         let operation = Operation {
             launches: event.resource.instance_count.map(|n| f64::from(n.max(1))),
             region: region.clone(),
             family: family.clone(),
+            instance_type: event.resource.instance_type.clone(),
+            src_ip: event.src_ip.clone(),
         };
         match &event.resource.id {
-            Some(id) => group
-                .operations
-                .entry(id.clone())
-                .or_default()
-                .merge(operation),
-            None => group.anonymous.push(operation),
+            Some(id) => {
+                group.operations.insert(id.clone(), operation);
+            }
+            None => {
+                let key = format!(
+                    "{}|{}|{}",
+                    region.as_deref().unwrap_or(""),
+                    event.resource.instance_type.as_deref().unwrap_or(""),
+                    event.src_ip.as_deref().unwrap_or("")
+                );
+                group.anonymous.insert(key, operation);
+            }
         }
         group.regions.extend(region);
         group.families.extend(family);
@@ -248,12 +346,31 @@ impl ProvisioningObservations {
         group.services.extend(event.resource.kind.clone());
         group.resources.extend(event.resource.id.clone());
         group.principals.extend(event.principal.clone());
-        if group.src_ips.len() < 16 {
-            group.src_ips.extend(event.src_ip.clone());
-        }
-        group.first = Some(group.first.map_or(event.time, |t| t.min(event.time)));
-        group.last = Some(group.last.map_or(event.time, |t| t.max(event.time)));
+        group.src_ips.extend(event.src_ip.clone());
+        group.first = Some(event.time);
+        group.last = Some(event.time);
         group.evidence.push(event);
+        state
+            .provisioning
+            .entry(principal)
+            .or_default()
+            .entry(day)
+            .or_default()
+            .merge(group);
+    }
+
+    /// Merges the aggregates of a disjoint input into these.
+    pub fn merge(&mut self, other: ProvisioningObservations) {
+        for (key, state) in other.accounts {
+            self.accounts.entry(key).or_default().merge(state);
+        }
+    }
+
+    /// The last day with data per account (for incidents' open/ended status).
+    pub fn last_days(&self) -> impl Iterator<Item = (&AccountKey, Option<NaiveDate>)> {
+        self.accounts
+            .iter()
+            .map(|(k, s)| (k, s.active_days.last().copied()))
     }
 
     /// The tenant an account was seen under (for reports); `None` when no record said.
@@ -296,12 +413,14 @@ pub fn instance_family(event: &Event, instance_type: &str) -> String {
     }
 }
 
+#[derive(Debug, Clone, Copy, Default)]
 struct Flags {
     new_region: bool,
     new_family: bool,
     new_principal: bool,
     new_network: bool,
     hosting_source: bool,
+    accelerators: bool,
 }
 
 impl Flags {
@@ -318,20 +437,94 @@ impl Flags {
     }
 }
 
+/// What a test leaves for the account's later baselines.
+#[derive(Debug, Clone, Copy)]
+struct PastTest {
+    day: NaiveDate,
+    novelties: usize,
+    hosting: bool,
+    novel_launches: f64,
+    /// Significant itself, or judged in cold start (where everything is new): left out of
+    /// later baselines.
+    trimmed: bool,
+}
+
+/// The unusual part of a principal-day, for the title: what is new, not the routine batch.
+#[derive(Debug, Default)]
+struct Unusual {
+    launches: f64,
+    types: BTreeMap<String, f64>,
+    regions: BTreeSet<String>,
+    hosting_ips: BTreeSet<String>,
+    routine_launches: f64,
+}
+
 struct Tested<'a> {
     key: &'a AccountKey,
     state: &'a AccountState,
     principal: &'a str,
     day: NaiveDate,
     group: &'a DayGroup,
-    /// Min of the principal and account rate p-values (before the novel-launch test).
     p_rate: f64,
-    /// Launches in a region or instance family new to the account.
     novel_launches: f64,
     observed: f64,
     expected: f64,
     history_days: u32,
+    cold: bool,
     flags: Flags,
+    unusual: Unusual,
+    hosting_providers: BTreeSet<String>,
+}
+
+/// The account's earlier, unremarkable tests in the window: what its baselines learn from.
+struct AccountNull {
+    novelty_counts: [f64; 5],
+    hosting: u64,
+    trials: u64,
+    first_use: (f64, f64, f64),
+}
+
+impl AccountNull {
+    fn learn(past: &[PastTest], from: NaiveDate, to: NaiveDate) -> AccountNull {
+        let mut null = AccountNull {
+            novelty_counts: [0.0; 5],
+            hosting: 0,
+            trials: 0,
+            first_use: (0.0, 0.0, 0.0),
+        };
+        for test in past
+            .iter()
+            .filter(|t| t.day >= from && t.day <= to && !t.trimmed)
+        {
+            null.novelty_counts[test.novelties] += 1.0;
+            null.hosting += u64::from(test.hosting);
+            null.trials += 1;
+            if test.novel_launches > 0.0 {
+                let x = test.novel_launches;
+                null.first_use = (
+                    null.first_use.0 + 1.0,
+                    null.first_use.1 + x,
+                    null.first_use.2 + x * x,
+                );
+            }
+        }
+        null
+    }
+
+    /// `P(N >= n)` under the Dirichlet prior updated with the account's counts.
+    fn novelty_tail(&self, n: usize, params: &ProvisioningParams) -> f64 {
+        if n == 0 {
+            return 1.0;
+        }
+        let prior_total: f64 = params.novelty_prior.iter().sum::<f64>().max(1e-12);
+        let weight = |k: usize| {
+            params.novelty_prior[k] / prior_total * params.novelty_prior_weight
+                + self.novelty_counts[k]
+        };
+        let total: f64 = (0..5).map(weight).sum();
+        let tail: f64 = (n..5).map(weight).sum();
+        (tail / total).clamp(1e-12, 1.0)
+    }
 }
 
 pub fn detect(
@@ -340,176 +533,152 @@ pub fn detect(
     params: &ProvisioningParams,
     hosting: &dyn HostingLookup,
 ) -> DetectorOutput {
+    detect_with(observations, days, params, hosting, CANDIDATE_P)
+}
+
+/// [`detect`], listing every test with a p-value below `keep_p` (1.0 lists all; for tests).
+pub fn detect_with(
+    observations: ProvisioningObservations,
+    days: TestDays,
+    params: &ProvisioningParams,
+    hosting: &dyn HostingLookup,
+    keep_p: f64,
+) -> DetectorOutput {
     let mut output = DetectorOutput::default();
-    let sporadic_sizes = sporadic_launch_sizes(&observations, params);
-    let mut tested = Vec::new();
     for (key, state) in &observations.accounts {
         let mut reported_cold = false;
-        for (principal, by_day) in &state.provisioning {
-            for (&day, group) in by_day.range(days.first..=days.last) {
-                let (from, to) = history_range(day, params.baseline_days);
-                let history: Vec<NaiveDate> = state.active_days.range(from..=to).copied().collect();
-                if (history.len() as u32) < params.min_history_days {
-                    if !reported_cold {
-                        output.cold_start.push(ColdStart {
-                            detector: Detector::Provisioning,
-                            scope: format!("{}/{}", key.provider, key.account),
-                            history_days: history.len() as u32,
-                            needed_days: params.min_history_days,
-                        });
-                        reported_cold = true;
-                    }
-                    continue;
-                }
-                tested.push(test_group(
-                    key,
-                    state,
-                    principal,
-                    day,
-                    group,
-                    &history,
-                    params,
-                    hosting,
-                    &sporadic_sizes,
-                ));
+        let mut past: Vec<PastTest> = Vec::new();
+        // Every day with provisioning up to the last judged day, in order: earlier days are the
+        // baseline of later ones whether or not this sweep judges them.
+        let mut by_day: BTreeMap<NaiveDate, Vec<(&String, &DayGroup)>> = BTreeMap::new();
+        for (principal, groups) in &state.provisioning {
+            for (day, group) in groups.range(..=days.last) {
+                by_day.entry(*day).or_default().push((principal, group));
             }
         }
-    }
-    // The size of first uses: most are a few instances (a team trying a region); a first use
-    // of fifty GPU instances is not. Learned from all first uses of the run.
-    // Each first use is judged against the others (leave one out), so a large attack does not
-    // widen its own baseline.
-    let sizes = tested.iter().map(|t| t.novel_launches).filter(|n| *n > 0.0);
-    let (n, sum, sum_sq) = sizes.fold((0.0, 0.0, 0.0), |(n, s, q), x| (n + 1.0, s + x, q + x * x));
-    for test in &mut tested {
-        let x = test.novel_launches;
-        let p_novel = if x > 0.0 {
-            CountModel::fit_moments(n - 1.0, sum - x, sum_sq - x * x, &params.count_prior)
-                .p_at_least(x)
-        } else {
-            1.0
-        };
-        test.p_rate = (3.0 * test.p_rate.min(p_novel)).min(1.0);
-    }
-    // Base rates are learned from the tests the run judged unremarkable: a first pass with all
-    // tests, then again without the clear discoveries, so that a run full of attacks does not
-    // teach itself that attacks are normal (a trimmed, robust estimate of the null).
-    let everything = vec![true; tested.len()];
-    let first = NullModel::learn(&tested, &everything, params);
-    let unremarkable: Vec<bool> = tested
-        .iter()
-        .map(|t| first.p_value(t, true) >= params.trim_p)
-        .collect();
-    let null = NullModel::learn(&tested, &unremarkable, params);
-    for (test, learned_from_it) in tested.iter().zip(&unremarkable) {
-        let p_value = null.p_value(test, *learned_from_it);
-        output.candidates.push(candidate(test, p_value, params));
+        for (day, groups) in by_day {
+            let (from, to) = history_range(day, params.baseline_days);
+            let history: Vec<NaiveDate> = state.active_days.range(from..=to).copied().collect();
+            let cold = (history.len() as u32) < params.min_history_days;
+            let null = AccountNull::learn(&past, from, to);
+            let sporadic = if cold {
+                CountModel::fit(&[], &params.cold_size_prior)
+            } else {
+                sporadic_size_model(state, &history, params)
+            };
+            let mut today = Vec::new();
+            for (principal, group) in groups {
+                let test = test_group(
+                    key, state, principal, day, group, &history, cold, params, hosting, &sporadic,
+                    &null,
+                );
+                let p_value = p_value_of(&test, &null, params);
+                today.push(PastTest {
+                    day,
+                    novelties: test.flags.novelties(),
+                    hosting: test.flags.hosting_source,
+                    novel_launches: test.novel_launches,
+                    trimmed: p_value < params.trim_p || cold,
+                });
+                if !days.contains(day) {
+                    continue;
+                }
+                if cold && !reported_cold {
+                    output.cold_start.push(ColdStart {
+                        detector: Detector::Provisioning,
+                        scope: format!("{}/{}", key.provider, key.account),
+                        history_days: history.len() as u32,
+                        needed_days: params.min_history_days,
+                    });
+                    reported_cold = true;
+                }
+                output.count_test(&key.provider, &key.account, state.tenant.as_deref(), day);
+                if p_value < keep_p || keep_p >= 1.0 {
+                    output.candidates.push(candidate(&test, p_value, params));
+                }
+            }
+            past.extend(today);
+        }
     }
     output
+}
+
+fn p_value_of(test: &Tested, null: &AccountNull, params: &ProvisioningParams) -> f64 {
+    let flags = &test.flags;
+    let hosting_rate = signal_rate(
+        null.hosting,
+        null.trials,
+        params.prior_hosting_source,
+        params.prior_weight,
+    );
+    let hosting = Signal {
+        name: "hosting_source",
+        present: flags.hosting_source,
+        base_rate: hosting_rate,
+    };
+    if test.cold {
+        // Everything is new in a young account: only the rate, the source and the kind of
+        // instance say anything.
+        let accelerator = Signal {
+            name: "accelerator_family",
+            present: flags.accelerators,
+            base_rate: params.prior_accelerator,
+        };
+        return combined_p_values(&[test.p_rate], &[hosting, accelerator]);
+    }
+    let p_novelty = null.novelty_tail(flags.novelties(), params);
+    // Rate and novelty together (a burst in a new region), or either alone with the source (a
+    // single VPS by a principal that never provisions): Bonferroni over the three.
+    let joint = combined_p_values(&[test.p_rate, p_novelty], std::slice::from_ref(&hosting));
+    let novelty = combined_p_values(&[p_novelty], std::slice::from_ref(&hosting));
+    let rate = combined_p_values(&[test.p_rate], &[hosting]);
+    (3.0 * joint.min(novelty).min(rate)).min(1.0)
 }
 
 /// Launch days a principal needs in the window before its own batch sizes are its baseline.
 const SIZE_HISTORY_DAYS: usize = 5;
 
-/// Batch sizes (launches on a day with any, minus one) as a count model.
-fn launch_size_model(launch_days: &[f64], prior: &CountPrior) -> CountModel {
-    let extra: Vec<f64> = launch_days.iter().map(|n| n - 1.0).collect();
-    CountModel::fit(&extra, prior)
-}
-
 /// `P(X >= x)` for a day's launches as a hurdle: `P(a launch day) * P(batch >= x)`. The batch
-/// sizes are the history's own when it has `SIZE_HISTORY_DAYS` launch days, else the run's
-/// sporadic batch sizes.
+/// sizes are the history's own when it has `SIZE_HISTORY_DAYS` launch days, else `sporadic`.
 fn hurdle_p_value(
     history: &[f64],
     launches: f64,
-    sporadic_sizes: &CountModel,
+    sporadic: &CountModel,
     prior: &CountPrior,
 ) -> f64 {
     let launch_days: Vec<f64> = history.iter().copied().filter(|n| *n > 0.0).collect();
-    let own_sizes;
     let sizes = if launch_days.len() >= SIZE_HISTORY_DAYS {
-        own_sizes = launch_size_model(&launch_days, prior);
-        &own_sizes
+        let extra: Vec<f64> = launch_days.iter().map(|n| n - 1.0).collect();
+        CountModel::fit(&extra, prior)
     } else {
-        sporadic_sizes
+        *sporadic
     };
     let launch_day_rate = (launch_days.len() as f64 + 0.5) / (history.len() as f64 + 1.0);
     (launch_day_rate.min(1.0) * sizes.p_at_least(launches - 1.0)).min(1.0)
 }
 
-/// The batch sizes of principals that launch now and then (on fewer than half the days their
-/// account has data): the baseline for a sporadic principal's next batch, since its own few
-/// launch days say little about how large a batch may be.
-fn sporadic_launch_sizes(
-    observations: &ProvisioningObservations,
+/// The batch sizes of the account's principals that launch now and then (on fewer than half
+/// its days with data in the window), shrunk toward the prior: the baseline for a sporadic
+/// principal's next batch, since its own few launch days say little about how large it may be.
+fn sporadic_size_model(
+    state: &AccountState,
+    history: &[NaiveDate],
     params: &ProvisioningParams,
 ) -> CountModel {
+    let (Some(&from), Some(&to)) = (history.first(), history.last()) else {
+        return CountModel::fit(&[], &params.sporadic_size_prior);
+    };
     let mut sizes = Vec::new();
-    for state in observations.accounts.values() {
-        for by_day in state.provisioning.values() {
-            if by_day.len() * 2 < state.active_days.len() {
-                sizes.extend(by_day.values().map(DayGroup::launches));
-            }
+    for groups in state.provisioning.values() {
+        let window: Vec<f64> = groups
+            .range(from..=to)
+            .map(|(_, g)| g.launches() - 1.0)
+            .collect();
+        if !window.is_empty() && window.len() * 2 < history.len() {
+            sizes.extend(window);
         }
     }
-    launch_size_model(&sizes, &params.count_prior)
-}
-
-/// What normal provisioning looks like in this run: how often groups show 0..4 novelties
-/// (new region, family, principal, network: correlated, so counted together rather than
-/// multiplied), and how often a hosting source.
-struct NullModel {
-    novelty_counts: [u64; 5],
-    hosting: u64,
-    trials: u64,
-    prior_hosting_source: f64,
-    prior_weight: f64,
-}
-
-impl NullModel {
-    fn learn(tested: &[Tested], include: &[bool], params: &ProvisioningParams) -> NullModel {
-        let mut novelty_counts = [0u64; 5];
-        let mut hosting = 0u64;
-        let mut trials = 0u64;
-        for (test, _) in tested.iter().zip(include).filter(|(_, keep)| **keep) {
-            novelty_counts[test.flags.novelties()] += 1;
-            hosting += u64::from(test.flags.hosting_source);
-            trials += 1;
-        }
-        NullModel {
-            novelty_counts,
-            hosting,
-            trials,
-            prior_hosting_source: params.prior_hosting_source,
-            prior_weight: params.prior_weight,
-        }
-    }
-
-    /// Fisher combination of the rate and novelty p-values, with the hosting signal exact.
-    /// A test that helped learn the model is left out of its own null (leave one out), so a
-    /// lone event is not made ordinary by itself.
-    fn p_value(&self, test: &Tested, learned_from_it: bool) -> f64 {
-        let mut novelty_counts = self.novelty_counts;
-        let (mut hosting, mut trials) = (self.hosting, self.trials);
-        if learned_from_it {
-            novelty_counts[test.flags.novelties()] -= 1;
-            hosting -= u64::from(test.flags.hosting_source);
-            trials -= 1;
-        }
-        let p_novelty = empirical_tail(&novelty_counts, test.flags.novelties());
-        let hosting = Signal {
-            name: "hosting_source",
-            present: test.flags.hosting_source,
-            base_rate: signal_rate(
-                hosting,
-                trials,
-                self.prior_hosting_source,
-                self.prior_weight,
-            ),
-        };
-        combined_p_values(&[test.p_rate, p_novelty], &[hosting])
-    }
+    CountModel::fit(&sizes, &params.sporadic_size_prior)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -520,9 +689,11 @@ fn test_group<'a>(
     day: NaiveDate,
     group: &'a DayGroup,
     history: &[NaiveDate],
+    cold: bool,
     params: &ProvisioningParams,
     hosting: &dyn HostingLookup,
-    sporadic_sizes: &CountModel,
+    sporadic: &CountModel,
+    null: &AccountNull,
 ) -> Tested<'a> {
     let (from, to) = history_range(day, params.baseline_days);
     let by_day = &state.provisioning[principal];
@@ -545,23 +716,20 @@ fn test_group<'a>(
     let p_principal = if new_principal {
         1.0
     } else {
-        hurdle_p_value(
-            &principal_history,
-            launches,
-            sporadic_sizes,
-            &params.count_prior,
-        )
+        hurdle_p_value(&principal_history, launches, sporadic, &params.count_prior)
     };
-    let p_account = hurdle_p_value(
-        &account_history,
-        launches,
-        sporadic_sizes,
-        &params.count_prior,
-    );
-    let p_rate = p_principal.min(p_account);
+    let p_account = hurdle_p_value(&account_history, launches, sporadic, &params.count_prior);
 
     let seen_in_window = |days: Option<&BTreeSet<NaiveDate>>| {
         days.is_some_and(|d| d.range(from..=to).next().is_some())
+    };
+    let new_region_of = |r: &Option<String>| {
+        r.as_ref()
+            .is_some_and(|r| !seen_in_window(state.regions.get(r)))
+    };
+    let new_family_of = |f: &Option<String>| {
+        f.as_ref()
+            .is_some_and(|f| !seen_in_window(state.families.get(f)))
     };
     let new_region = group
         .regions
@@ -571,34 +739,60 @@ fn test_group<'a>(
         .families
         .iter()
         .any(|f| !seen_in_window(state.families.get(f)));
-    let novel_launches: f64 = group
-        .operations()
-        .filter(|op| {
-            new_principal
-                || op
-                    .region
-                    .as_ref()
-                    .is_some_and(|r| !seen_in_window(state.regions.get(r)))
-                || op
-                    .family
-                    .as_ref()
-                    .is_some_and(|f| !seen_in_window(state.families.get(f)))
-        })
-        .map(Operation::launches)
-        .sum();
-    let network_seen =
-        |token: String| seen_in_window(state.networks.get(&(principal.to_string(), token)));
-    let ips: Vec<std::net::IpAddr> = group
-        .src_ips
+    let networks = state.networks.get(principal);
+    let network_seen = |token: &str| seen_in_window(networks.and_then(|n| n.get(token)));
+    let ip_flags = |ip: &str| -> (bool, Option<String>) {
+        let Ok(ip) = ip.parse::<IpAddr>() else {
+            return (false, None);
+        };
+        let new_network = !network_seen(&network_of(ip));
+        let provider = hosting
+            .hosting_provider(ip)
+            .filter(|provider| !network_seen(&format!("hosting:{provider}")));
+        (new_network, provider)
+    };
+    let mut new_network = false;
+    let mut hosting_providers = BTreeSet::new();
+    for ip in &group.src_ips {
+        let (new, provider) = ip_flags(ip);
+        new_network |= new;
+        hosting_providers.extend(provider);
+    }
+    let mut unusual = Unusual::default();
+    let mut novel_launches = 0.0;
+    for op in group.operations() {
+        let novel = new_principal || new_region_of(&op.region) || new_family_of(&op.family);
+        let (new_net, provider) = op.src_ip.as_deref().map_or((false, None), ip_flags);
+        if novel {
+            novel_launches += op.launches();
+        }
+        if novel || new_net || provider.is_some() {
+            unusual.launches += op.launches();
+            let kind = op
+                .instance_type
+                .clone()
+                .unwrap_or_else(|| "instances".to_string());
+            *unusual.types.entry(kind).or_default() += op.launches();
+            unusual.regions.extend(op.region.clone());
+            if provider.is_some() {
+                unusual.hosting_ips.extend(op.src_ip.clone());
+            }
+        } else {
+            unusual.routine_launches += op.launches();
+        }
+    }
+    let p_novel = if novel_launches > 0.0 && !cold {
+        let (n, sum, sum_sq) = null.first_use;
+        CountModel::fit_moments(n, sum, sum_sq, &params.first_use_size_prior)
+            .p_at_least(novel_launches)
+    } else {
+        1.0
+    };
+    let p_rate = (3.0 * p_principal.min(p_account).min(p_novel)).min(1.0);
+    let accelerators = group
+        .families
         .iter()
-        .filter_map(|ip| ip.parse().ok())
-        .collect();
-    let new_network = ips.iter().any(|ip| !network_seen(network_of(*ip)));
-    let hosting_source = ips.iter().any(|ip| {
-        hosting
-            .hosting_provider(*ip)
-            .is_some_and(|provider| !network_seen(format!("hosting:{provider}")))
-    });
+        .any(|f| ACCELERATOR_FAMILIES.contains(&f.as_str()));
     Tested {
         key,
         state,
@@ -610,23 +804,28 @@ fn test_group<'a>(
         observed: launches,
         expected: principal_model.mean,
         history_days: history.len() as u32,
+        cold,
         flags: Flags {
             new_region,
             new_family,
             new_principal,
             new_network,
-            hosting_source,
+            hosting_source: !hosting_providers.is_empty(),
+            accelerators,
         },
+        unusual,
+        hosting_providers,
     }
 }
 
 fn candidate(test: &Tested, p_value: f64, params: &ProvisioningParams) -> Candidate {
     let flags = &test.flags;
+    let novelty_named = !test.cold;
     let named = [
-        ("new_region", flags.new_region),
-        ("new_family", flags.new_family),
-        ("new_principal", flags.new_principal),
-        ("new_network", flags.new_network),
+        ("new_region", flags.new_region && novelty_named),
+        ("new_family", flags.new_family && novelty_named),
+        ("new_principal", flags.new_principal && novelty_named),
+        ("new_network", flags.new_network && novelty_named),
         ("hosting_source", flags.hosting_source),
     ];
     let mut present: Vec<String> = named
@@ -638,12 +837,7 @@ fn candidate(test: &Tested, p_value: f64, params: &ProvisioningParams) -> Candid
     if burst {
         present.insert(0, "burst".to_string());
     }
-    let accelerators = test
-        .group
-        .families
-        .iter()
-        .any(|f| ACCELERATOR_FAMILIES.contains(&f.as_str()));
-    if accelerators {
+    if flags.accelerators {
         present.push("accelerator_family".to_string());
     }
     let mut severity = if burst || flags.hosting_source {
@@ -651,36 +845,34 @@ fn candidate(test: &Tested, p_value: f64, params: &ProvisioningParams) -> Candid
     } else {
         Severity::Medium
     };
-    if accelerators && (burst || flags.new_region) {
+    if flags.accelerators && (burst || flags.new_region) {
         severity = raise(severity);
     }
     if flags.hosting_source && (flags.new_principal || flags.new_network) {
         severity = raise(severity);
     }
+    if test.cold {
+        severity = lower(severity);
+        present.push("cold_start".to_string());
+    }
     let mut mitre = vec!["T1584.003".to_string(), "T1583.003".to_string()];
-    if accelerators {
+    if flags.accelerators {
         mitre.push("T1496".to_string());
     }
     if flags.hosting_source || flags.new_network {
         mitre.push("T1078.004".to_string());
     }
     let group = test.group;
-    let what = group
-        .instance_types
-        .iter()
-        .next()
-        .cloned()
-        .unwrap_or_else(|| "instances".to_string());
-    let title = format!(
-        "{} launched {} {} in {} ({})",
-        short_principal(test.principal),
-        test.observed,
-        what,
-        group.regions.iter().cloned().collect::<Vec<_>>().join(", "),
-        present.join(", ")
-    );
-    let day = test.day.to_string();
+    let title = title(test, &present);
     let first_seen = group.first.expect("a group has at least one event");
+    let mut src_ips: Vec<String> = test.unusual.hosting_ips.iter().cloned().collect();
+    src_ips.extend(group.src_ips.iter().cloned());
+    let mut facts: BTreeSet<String> = present.iter().cloned().collect();
+    facts.extend(
+        test.hosting_providers
+            .iter()
+            .map(|p| format!("hosting:{p}")),
+    );
     Candidate {
         detector: Detector::Provisioning,
         identity: vec![
@@ -688,8 +880,8 @@ fn candidate(test: &Tested, p_value: f64, params: &ProvisioningParams) -> Candid
             test.key.provider.to_string(),
             test.key.account.clone(),
             test.principal.to_string(),
-            day,
         ],
+        day: test.day,
         title,
         provider: test.key.provider.clone(),
         tenant: test.state.tenant.clone(),
@@ -699,25 +891,95 @@ fn candidate(test: &Tested, p_value: f64, params: &ProvisioningParams) -> Candid
         mitre,
         entities: Entities {
             principals: entity_list(group.principals.iter().cloned(), 10),
-            src_ips: entity_list(group.src_ips.iter().cloned(), 20),
+            src_ips: entity_list(src_ips, 20),
             regions: entity_list(group.regions.iter().cloned(), 10),
             services: entity_list(group.services.iter().cloned(), 10),
-            resources: entity_list(group.resources.iter().cloned().chain(group.instance_types.iter().cloned()), 20),
+            resources: entity_list(
+                group
+                    .resources
+                    .iter()
+                    .cloned()
+                    .chain(group.instance_types.iter().cloned()),
+                20,
+            ),
         },
         baseline: Baseline {
             observed: test.observed,
             expected: (test.expected * 100.0).round() / 100.0,
             p_value,
-            q_value: 1.0,
+            threshold: 1.0,
             window_days: params.baseline_days.min(test.history_days.max(1)),
-            method: "Gamma-Poisson daily launches (principal and account) combined exactly with novelty signals"
+            method: "Gamma-Poisson daily launches (principal and account) combined exactly with novelty signals, against the account's own history and priors"
                 .to_string(),
-            signals: present.clone(),
+            signals: present,
         },
         evidence: group.evidence.clone().into_evidence(),
         severity,
-        facts: present.into_iter().collect(),
+        facts,
+        signed_in: BTreeSet::new(),
     }
+}
+
+/// Names what is unusual (the new types, regions and sources), not a sum with the routine batch
+/// the same principal launched that day.
+fn title(test: &Tested, present: &[String]) -> String {
+    let unusual = &test.unusual;
+    let (launches, types, regions): (f64, Vec<(String, f64)>, Vec<String>) =
+        if unusual.launches > 0.0 {
+            (
+                unusual.launches,
+                unusual.types.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+                unusual.regions.iter().cloned().collect(),
+            )
+        } else {
+            let mut types: BTreeMap<String, f64> = BTreeMap::new();
+            for op in test.group.operations() {
+                let kind = op
+                    .instance_type
+                    .clone()
+                    .unwrap_or_else(|| "instances".to_string());
+                *types.entry(kind).or_default() += op.launches();
+            }
+            (
+                test.observed,
+                types.into_iter().collect(),
+                test.group.regions.iter().cloned().collect(),
+            )
+        };
+    let what = match types.as_slice() {
+        [(kind, _)] => format!("{launches} {kind}"),
+        many => {
+            let mut sorted = many.to_vec();
+            sorted.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+            let names: Vec<String> = sorted
+                .iter()
+                .take(3)
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect();
+            format!("{launches} instances ({})", names.join(", "))
+        }
+    };
+    let mut title = format!("{} launched {what}", short_principal(test.principal));
+    if !regions.is_empty() {
+        title.push_str(&format!(" in {}", regions.join(", ")));
+    }
+    if let Some(ip) = unusual.hosting_ips.iter().next() {
+        let provider = test
+            .hosting_providers
+            .iter()
+            .next()
+            .cloned()
+            .unwrap_or_default();
+        title.push_str(&format!(" from {ip} ({provider})"));
+    }
+    if unusual.launches > 0.0 && unusual.routine_launches > 0.0 {
+        title.push_str(&format!(
+            " besides {} routine launches",
+            unusual.routine_launches
+        ));
+    }
+    title.push_str(&format!(" ({})", present.join(", ")));
+    title
 }
 
 /// `arn:aws:sts::1:assumed-role/Deploy` -> `assumed-role/Deploy`; emails and names as they are.
@@ -883,11 +1145,12 @@ mod tests {
         let mut obs = ProvisioningObservations::default();
         quiet_month(&mut obs, &NoHostingRanges);
         tonights_batch(&mut obs, 41, &NoHostingRanges);
-        let out = detect(
+        let out = detect_with(
             obs,
             days(29, 29),
             &ProvisioningParams::default(),
             &NoHostingRanges,
+            1.0,
         );
         assert_eq!(out.candidates.len(), 1);
         assert!(

@@ -80,7 +80,7 @@ pub fn finding(
             observed: 1.0,
             expected: 0.0,
             p_value: 0.0,
-            q_value: 0.0,
+            threshold: 0.0,
             window_days: 30,
             method: "test".into(),
             signals: Vec::new(),
@@ -90,6 +90,7 @@ pub fn finding(
         escalation_reason: String::new(),
         next_steps: Vec::new(),
         related: Vec::new(),
+        incident: Default::default(),
     }
 }
 

@@ -36,17 +36,23 @@ static PLAYBOOKS: LazyLock<Playbooks> = LazyLock::new(|| {
     toml::from_str(include_str!("playbooks.toml")).expect("playbooks.toml is valid (tested)")
 });
 
-/// The techniques whose playbook a detector's findings carry.
-fn techniques(detector: Detector) -> &'static [&'static str] {
+/// The playbooks a finding carries: provisioning the VPS cards'; sign-ins password guessing
+/// (T1110) and the compromise card; a billing jump the VPS cards only when anomalous
+/// provisioning explains it, else the steps about the cost itself.
+fn techniques(detector: Detector, facts: &BTreeSet<String>) -> &'static [&'static str] {
     match detector {
-        Detector::Provisioning | Detector::BillingJump => &["T1583.003", "T1584.003"],
-        Detector::CredentialStuffing => &["T1584.003"],
+        Detector::Provisioning => &["T1583.003", "T1584.003"],
+        Detector::BillingJump if facts.contains("linked_provisioning") => {
+            &["T1583.003", "T1584.003"]
+        }
+        Detector::BillingJump => &["billing"],
+        Detector::CredentialStuffing => &["T1110", "T1584.003"],
     }
 }
 
 /// The ordered analyst steps for a finding: verification first, then containment.
-pub fn next_steps(detector: Detector) -> Vec<String> {
-    let chosen: Vec<&Technique> = techniques(detector)
+pub fn next_steps(detector: Detector, facts: &BTreeSet<String>) -> Vec<String> {
+    let chosen: Vec<&Technique> = techniques(detector, facts)
         .iter()
         .filter_map(|id| PLAYBOOKS.techniques.get(*id))
         .collect();
@@ -92,9 +98,22 @@ mod tests {
             Detector::CredentialStuffing,
             Detector::BillingJump,
         ] {
-            assert!(next_steps(detector).len() >= 3);
+            assert!(next_steps(detector, &BTreeSet::new()).len() >= 3);
             assert!(PLAYBOOKS.escalation.iter().any(|r| r.detector == detector));
         }
+    }
+
+    #[test]
+    fn steps_fit_the_finding() {
+        let none = BTreeSet::new();
+        let billing = next_steps(Detector::BillingJump, &none).join(" ");
+        assert!(!billing.contains("principal") && !billing.contains("new instances"));
+        let linked = BTreeSet::from(["linked_provisioning".to_string()]);
+        assert!(next_steps(Detector::BillingJump, &linked)
+            .join(" ")
+            .contains("principal"));
+        let sign_in = next_steps(Detector::CredentialStuffing, &none).join(" ");
+        assert!(sign_in.contains("Password Guessing") && sign_in.contains("Compromise"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! Its shape is documented by `docs/report.schema.json`; tests parse reports back into these
 //! types and validate them against the schema. A finding's `id` is a fingerprint of what the
-//! incident *is* (detector, account, entity, day), never of when the run happened, so a re-run
+//! incident *is* (detector, account, entity, first day), never of when the run happened, so a re-run
 //! over the same data yields the same ids and a ticketing system never opens a ticket twice.
 
 use std::collections::BTreeMap;
@@ -64,8 +64,10 @@ pub struct Baseline {
     pub expected: f64,
     /// The probability of seeing at least `observed` under the baseline model.
     pub p_value: f64,
-    /// The p-value after the run's false-discovery-rate control (Benjamini-Hochberg).
-    pub q_value: f64,
+    /// The per-test threshold the p-value had to be at or below: the tenant's error budget
+    /// divided by its tests in the 30 days ending on the tested day (`docs/detectors.md`).
+    #[serde(alias = "q_value")]
+    pub threshold: f64,
     /// Days of history the baseline was learned from.
     pub window_days: u32,
     /// The model and test, in a few words.
@@ -117,6 +119,37 @@ pub struct Finding {
     /// Ids of other findings that explain or are explained by this one (a billing jump and the
     /// provisioning behind it).
     pub related: Vec<String>,
+    /// The incident's extent: a finding is an incident, not a test day.
+    #[serde(default)]
+    pub incident: Incident,
+}
+
+/// Whether an incident still shows in the newest data of its scope.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentStatus {
+    #[default]
+    /// Its last anomalous day is the newest day with data: it may go on.
+    Open,
+    /// Later days with data were back to baseline.
+    Ended,
+}
+
+/// The days an incident spans and what it amounted to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Incident {
+    pub status: IncidentStatus,
+    pub first_day: chrono::NaiveDate,
+    pub last_day: chrono::NaiveDate,
+    /// Anomalous days (tests that passed the threshold) in the incident.
+    pub days: u32,
+    /// The highest daily `observed` (launches, failures, users, cost).
+    pub peak: f64,
+    /// The sum over its days of `observed - expected` (for billing: the excess cost).
+    pub total_excess: f64,
+    /// Sign-in findings: the users whose password was accepted (the others were only tried).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_in: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
