@@ -375,10 +375,15 @@ fn fail_on_allow_lists_and_out_file() {
         .iter()
         .any(|f| f.detector == Detector::CredentialStuffing));
 
-    std::fs::write(&config, "[sweep]\nfdr = 2.0\n").unwrap();
+    std::fs::write(
+        &config,
+        "[sweep.error_budget]\nfalse_alarms_per_tenant_month = -1.0\n",
+    )
+    .unwrap();
     let bad = sweep(&[path, "--config", config.to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("sweep.fdr"));
+    assert!(String::from_utf8_lossy(&bad.stderr)
+        .contains("sweep.error_budget.false_alarms_per_tenant_month"));
     let missing = sweep(&["/nonexistent/input"]);
     assert_eq!(missing.status.code(), Some(2));
 }
