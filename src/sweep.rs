@@ -421,7 +421,9 @@ fn into_finding(id: String, candidate: Candidate, incident: Incident) -> Finding
     let facts: BTreeSet<String> = candidate
         .facts
         .iter()
-        .filter(|f| !f.starts_with("related:") && !f.starts_with("currency:"))
+        .filter(|f| {
+            !f.starts_with("related:") && !f.starts_with("currency:") && !f.starts_with("source:")
+        })
         .cloned()
         .collect();
     let (escalate, escalation_reason) = playbook::escalation(candidate.detector, &facts);

@@ -791,12 +791,17 @@ fn candidate(
         facts.insert("spray".into());
     }
     let ip = anchor.ip.map(|i| i.to_string()).unwrap_or_default();
+    // Sprays against one tenant on consecutive days are one incident, from however many
+    // addresses (attackers rotate a few at once); other guessing is the user's incident.
+    if spraying {
+        facts.insert(format!("source:{ip}"));
+    }
     let identity = if spraying {
         vec![
             "credential_stuffing".into(),
             key.provider.to_string(),
             key.scope.clone(),
-            format!("source:{ip}"),
+            "spray".into(),
         ]
     } else {
         vec![
@@ -859,11 +864,12 @@ pub fn title(candidate: &Candidate, succeeded: bool) -> String {
         s
     };
     if candidate.facts.contains("spray") {
-        let source = candidate
-            .identity
-            .last()
-            .and_then(|s| s.strip_prefix("source:"))
-            .unwrap_or("");
+        let sources: Vec<&str> = candidate
+            .facts
+            .iter()
+            .filter_map(|f| f.strip_prefix("source:"))
+            .collect();
+        let source = shown(&sources);
         format!(
             "Password spraying from {source} against {} users, then {} {outcome}",
             candidate.entities.principals.len(),

@@ -115,7 +115,7 @@ impl Default for ProvisioningParams {
             },
             novelty_prior: [0.85, 0.12, 0.027, 0.0025, 0.0005],
             novelty_prior_weight: 50.0,
-            prior_hosting_source: 0.01,
+            prior_hosting_source: 0.002,
             prior_weight: 50.0,
             prior_accelerator: 0.02,
             cold_size_prior: CountPrior {
