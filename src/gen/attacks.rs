@@ -28,7 +28,7 @@
 //!   `data_transfer_jump` and `storage_jump` (no provisioning behind them).
 //!
 //! The small company, the young and the quiet tenant-cloud (`World::specials`) are each given a
-//! mining burst and a stuffing burst before the rounds ([`COVERAGE_VARIANTS`]); the young one only
+//! mining burst and a stuffing burst after the rounds ([`COVERAGE_VARIANTS`]); the young one only
 //! after [`normal::YOUNG_ACCOUNT_HISTORY_DAYS`] days of its data.
 //!
 //! A provisioning attack that runs up the bill is labelled twice (provisioning and billing_jump)
@@ -107,8 +107,9 @@ const QUIET_SHARE: f64 = 0.4;
 const QUIET_DAYS: u32 = 8;
 /// One round of every selected variant per this many tenants (at least one round).
 const TENANTS_PER_ROUND: u32 = 10;
-/// Planned first, into the small company's main cloud and the young and quiet tenant-clouds
-/// (`World::specials`), so that each of them is attacked: a first-ever burst of GPU or large
+/// Planned after the rounds (which they leave as they were) into the small company's main cloud
+/// and the young and quiet tenant-clouds (`World::specials`), unless the rounds put the same
+/// variant there already, so that each of them is attacked: a first-ever burst of GPU or large
 /// machines by a stolen identity from a hosting address, and a credential-stuffing burst.
 const COVERAGE_VARIANTS: [Variant; 2] = [Variant::CryptoMiningBurst, Variant::FastBurst];
 
@@ -302,28 +303,6 @@ pub fn plan(world: &World, kinds: &BTreeSet<AttackKind>) -> Vec<PlannedAttack> {
         taken_regions: BTreeMap::new(),
         attacks: Vec::new(),
     };
-    if let Some(specials) = world.specials {
-        let mut cover = Rand::new(world.seed, "attacks/coverage");
-        let targets = [
-            (specials.small, 0),
-            (specials.young, 0),
-            (specials.quiet, 0),
-        ];
-        for (company, presence) in targets {
-            for variant in COVERAGE_VARIANTS {
-                if kinds.contains(&variant.kind())
-                    && hosts(
-                        variant,
-                        &world.companies[company],
-                        &world.companies[company].presences[presence],
-                    )
-                {
-                    let stream = format!("attack/cover/{company}/{presence}/{}", variant.name());
-                    planner.place(variant, (company, presence), &stream, &mut cover);
-                }
-            }
-        }
-    }
     for round in 0..rounds as usize {
         for variant in Variant::PLANNED {
             if !kinds.contains(&variant.kind()) {
@@ -340,6 +319,33 @@ pub fn plan(world: &World, kinds: &BTreeSet<AttackKind>) -> Vec<PlannedAttack> {
             };
             let stream = format!("attack/{round}/{}", variant.name());
             planner.place(variant, target, &stream, &mut rand);
+        }
+    }
+    if let Some(specials) = world.specials {
+        let mut cover = Rand::new(world.seed, "attacks/coverage");
+        let targets = [
+            (specials.small, 0),
+            (specials.young, 0),
+            (specials.quiet, 0),
+        ];
+        for (company, presence) in targets {
+            for variant in COVERAGE_VARIANTS {
+                let planned = planner.attacks.iter().any(|attack| {
+                    (attack.company, attack.presence) == (company, presence)
+                        && attack.labels[0].variant == variant.name()
+                });
+                if kinds.contains(&variant.kind())
+                    && !planned
+                    && hosts(
+                        variant,
+                        &world.companies[company],
+                        &world.companies[company].presences[presence],
+                    )
+                {
+                    let stream = format!("attack/cover/{company}/{presence}/{}", variant.name());
+                    planner.place(variant, (company, presence), &stream, &mut cover);
+                }
+            }
         }
     }
     let mut attacks = planner.attacks;
