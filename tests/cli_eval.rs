@@ -82,6 +82,19 @@ fn json_scores_the_sample_world() {
         .map(|f| f.id.as_str())
         .collect();
     assert_eq!(false_alarms, ["as-cred-x"]);
+
+    // The provisioning attack is reported twice: one incident, two tickets.
+    let provisioning = &evaluation.detectors[0].score;
+    assert_eq!(provisioning.findings_per_attack, Some(2.0));
+    assert_eq!(provisioning.max_findings_per_attack, Some(2));
+    assert_eq!(overall.findings_per_attack, Some(1.5));
+    assert_eq!(overall.max_findings_per_attack, Some(2));
+    assert_eq!(evaluation.split_attacks.len(), 1);
+    assert_eq!(evaluation.split_attacks[0].id, "atk-prov-1");
+    assert_eq!(
+        evaluation.split_attacks[0].finding_ids,
+        ["as-prov-a", "as-prov-b"]
+    );
 }
 
 #[test]
@@ -127,6 +140,11 @@ fn text_output_shows_the_table_and_what_to_act_on() {
     );
     assert!(
         text.contains("as-cred-x  credential_stuffing  41 failed logins"),
+        "{text}"
+    );
+    assert!(row("overall").ends_with(&["1.50".into(), "(max".into(), "2)".into()]));
+    assert!(
+        text.contains("split attacks (1):\n  atk-prov-1  provisioning  gpu_burst_new_region  2 findings: as-prov-a, as-prov-b"),
         "{text}"
     );
 }

@@ -179,7 +179,13 @@ fn labels_agree_with_the_events() {
     generate(&small(dir.path(), 9));
     let labels = read_labels(dir.path());
     let (records, _) = normalized(dir.path());
-    let accounts = tenant_of_account(&labels);
+    assert_labels_agree(&labels, &records);
+}
+
+/// Every label's principals and addresses have events of its tenant inside its window, stuffing
+/// ends in a success from the attacker, provisioning has a launch from it, billing jumps jump.
+fn assert_labels_agree(labels: &Labels, records: &[Record]) {
+    let accounts = tenant_of_account(labels);
     let kinds: BTreeSet<AttackKind> = labels.attacks.iter().map(|a| a.kind).collect();
     assert_eq!(kinds.len(), 3, "every kind is injected: {kinds:?}");
     let labeled_tenants: BTreeSet<(Provider, String)> = labels
@@ -267,7 +273,7 @@ fn labels_agree_with_the_events() {
                     attack.id
                 );
             }
-            AttackKind::BillingJump => assert_billing_jump(&records, attack),
+            AttackKind::BillingJump => assert_billing_jump(records, attack),
         }
     }
 }
@@ -460,4 +466,119 @@ fn the_demo_fixture_is_what_its_readme_command_writes() {
     let labels = read_labels(&demo);
     let kinds: BTreeSet<AttackKind> = labels.attacks.iter().map(|a| a.kind).collect();
     assert_eq!(kinds.len(), 3, "the demo has an attack of each kind");
+}
+
+/// Worlds of four or more companies have a young tenant-cloud (its records begin 14 days before
+/// the end), a quiet one (hardly any provisioning) and a small company (5 people), each attacked
+/// by a first-ever burst of machines from a hosting address and by credential stuffing.
+#[test]
+fn a_world_of_four_companies_has_a_young_a_quiet_and_a_small_tenant_and_attacks_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = GenOptions::new(dir.path(), 4, 28, 3);
+    options.events_scale = 0.05;
+    generate(&options);
+    let labels = read_labels(dir.path());
+    let (records, _) = normalized(dir.path());
+    assert_labels_agree(&labels, &records);
+    let accounts = tenant_of_account(&labels);
+    let start = labels.start;
+    let day = |n: i64| start + chrono::Duration::days(n);
+
+    #[derive(Default)]
+    struct Seen {
+        first_event: Option<DateTime<Utc>>,
+        first_bill: Option<DateTime<Utc>>,
+        benign_provisioning: usize,
+        people: BTreeSet<String>,
+    }
+    let mut seen: BTreeMap<(Provider, String), Seen> = BTreeMap::new();
+    for record in &records {
+        match record {
+            Record::Event(event) => {
+                let Some(tenant) = event_tenant(event, &accounts) else {
+                    continue;
+                };
+                let entry = seen.entry((event.provider.clone(), tenant)).or_default();
+                entry.first_event =
+                    Some(entry.first_event.map_or(event.time, |t| t.min(event.time)));
+                let from_attacker = event
+                    .src_ip
+                    .as_deref()
+                    .and_then(|ip| ip.parse::<Ipv4Addr>().ok())
+                    .is_some_and(gen::is_hosting_address);
+                if event.category == Category::Provision && !from_attacker {
+                    entry.benign_provisioning += 1;
+                }
+                if event.category == Category::Login
+                    && event.outcome == Some(auditsweep::schema::Outcome::Success)
+                    && !from_attacker
+                {
+                    entry.people.extend(event.principal.clone());
+                }
+            }
+            Record::Billing(row) => {
+                let Some(tenant) = row
+                    .account
+                    .as_ref()
+                    .and_then(|a| accounts.get(&(row.provider.clone(), a.clone())))
+                else {
+                    continue;
+                };
+                let entry = seen
+                    .entry((row.provider.clone(), tenant.clone()))
+                    .or_default();
+                entry.first_bill = Some(entry.first_bill.map_or(row.time, |t| t.min(row.time)));
+            }
+        }
+    }
+    let attacked = |key: &(Provider, String), variant: &str, from: DateTime<Utc>| {
+        labels.attacks.iter().any(|a| {
+            a.provider == key.0 && a.tenant == key.1 && a.variant == variant && a.start >= from
+        })
+    };
+    let covered = |key: &(Provider, String), from: DateTime<Utc>| {
+        attacked(key, "crypto_mining_burst", from) && attacked(key, "fast_burst", from)
+    };
+
+    // Young: nothing at all before 14 days before the end, neither events nor billing.
+    let young: Vec<&(Provider, String)> = seen
+        .iter()
+        .filter(|(_, s)| s.first_event.is_some_and(|t| t >= day(1)))
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(young.len(), 1, "one young tenant-cloud: {young:?}");
+    let young_seen = &seen[young[0]];
+    let first = young_seen.first_event.unwrap();
+    assert!(first >= day(14) && first < day(15), "first record {first}");
+    assert!(young_seen.first_bill.is_some_and(|t| t >= day(14)));
+    assert!(
+        covered(young[0], day(18)),
+        "the young tenant-cloud is attacked after 4 days of data"
+    );
+    for (key, s) in &seen {
+        if key != young[0] {
+            assert!(s.first_event.is_some_and(|t| t < day(1)), "{key:?}");
+        }
+    }
+
+    // Quiet: a few benign launches at most in four weeks (no nightly batch, no autoscaling).
+    let quiet: Vec<&(Provider, String)> = seen
+        .iter()
+        .filter(|(_, s)| s.benign_provisioning <= 10)
+        .map(|(key, _)| key)
+        .collect();
+    assert_eq!(quiet.len(), 1, "one quiet tenant-cloud: {quiet:?}");
+    assert!(
+        covered(quiet[0], start),
+        "the quiet tenant-cloud is attacked"
+    );
+
+    // Small: five people sign in (the quiet tenant-cloud's people rarely do, so it is not this).
+    let small: Vec<&(Provider, String)> = seen
+        .iter()
+        .filter(|(key, _)| *key != quiet[0] && *key != young[0])
+        .filter(|(key, s)| s.people.len() <= 5 && covered(key, start))
+        .map(|(key, _)| key)
+        .collect();
+    assert!(!small.is_empty(), "a company of five people is attacked");
 }

@@ -58,6 +58,10 @@ pub struct Evaluation {
     pub detected_attacks: Vec<DetectedAttack>,
     pub missed_attacks: Vec<MissedAttack>,
     pub false_positive_findings: Vec<FalsePositiveFinding>,
+    /// Detected attacks that more than one finding matched (several tickets for one incident),
+    /// in label order. Absent in evaluations written before it existed, hence the default.
+    #[serde(default)]
+    pub split_attacks: Vec<SplitAttack>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +80,16 @@ pub struct DetectedAttack {
     pub finding_ids: Vec<String>,
     /// Earliest matching `first_seen` − attack start, clamped at zero.
     pub delay_seconds: i64,
+}
+
+/// An attack that several findings matched: one incident, several tickets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SplitAttack {
+    pub id: String,
+    pub kind: AttackKind,
+    pub variant: String,
+    /// The matching findings, in report order (always more than one).
+    pub finding_ids: Vec<String>,
 }
 
 /// An attack no finding matched: what a detector developer needs to reproduce it.
@@ -162,10 +176,14 @@ pub fn evaluate(labels: &Labels, report: &Report, options: &EvalOptions) -> Eval
     let tenant_months = labels.tenant_months();
     let score_of = |kind: Option<AttackKind>| {
         let wanted = |candidate: AttackKind| kind.is_none_or(|kind| kind == candidate);
-        let delays: Vec<i64> = detected_attacks
+        let detected: Vec<&DetectedAttack> = detected_attacks
             .iter()
             .filter(|attack| wanted(attack.kind))
-            .map(|attack| attack.delay_seconds)
+            .collect();
+        let delays: Vec<i64> = detected.iter().map(|attack| attack.delay_seconds).collect();
+        let findings_per_detected: Vec<u64> = detected
+            .iter()
+            .map(|attack| attack.finding_ids.len() as u64)
             .collect();
         let missed = missed_attacks.iter().filter(|attack| wanted(attack.kind));
         let false_positives = false_positive_findings
@@ -177,6 +195,7 @@ pub fn evaluate(labels: &Labels, report: &Report, options: &EvalOptions) -> Eval
             missed.count() as u64,
             tenant_months,
             &delays,
+            &findings_per_detected,
         )
     };
     let detectors = AttackKind::ALL
@@ -187,6 +206,16 @@ pub fn evaluate(labels: &Labels, report: &Report, options: &EvalOptions) -> Eval
         })
         .collect();
     let overall = score_of(None);
+    let split_attacks = detected_attacks
+        .iter()
+        .filter(|attack| attack.finding_ids.len() > 1)
+        .map(|attack| SplitAttack {
+            id: attack.id.clone(),
+            kind: attack.kind,
+            variant: attack.variant.clone(),
+            finding_ids: attack.finding_ids.clone(),
+        })
+        .collect();
 
     Evaluation {
         seed: labels.seed,
@@ -201,6 +230,7 @@ pub fn evaluate(labels: &Labels, report: &Report, options: &EvalOptions) -> Eval
         detected_attacks,
         missed_attacks,
         false_positive_findings,
+        split_attacks,
     }
 }
 
@@ -317,6 +347,125 @@ mod tests {
         // The delay is to the first evidence among the matching findings.
         assert_eq!(evaluation.detected_attacks[0].delay_seconds, 2 * 3600);
         assert_eq!(evaluation.detected_attacks[0].finding_ids.len(), 2);
+    }
+
+    #[test]
+    fn findings_per_attack_counts_the_tickets_of_each_incident() {
+        let world = labels(vec![
+            attack(
+                "one",
+                AttackKind::Provisioning,
+                "t1",
+                "acct-1",
+                at(10, 0),
+                at(10, 2),
+            ),
+            attack(
+                "three",
+                AttackKind::Provisioning,
+                "t1",
+                "acct-1",
+                at(20, 0),
+                at(20, 2),
+            ),
+            attack(
+                "stuffed",
+                AttackKind::CredentialStuffing,
+                "t1",
+                "acct-1",
+                at(15, 0),
+                at(15, 1),
+            ),
+            attack(
+                "missed",
+                AttackKind::BillingJump,
+                "t1",
+                "acct-1",
+                at(25, 0),
+                at(25, 1),
+            ),
+        ]);
+        let provisioning = |id: &str, day: u32| {
+            finding(
+                id,
+                Detector::Provisioning,
+                Some("t1"),
+                None,
+                at(day, 1),
+                at(day, 1),
+            )
+        };
+        let found = report(vec![
+            provisioning("p1", 10),
+            provisioning("p2", 20),
+            provisioning("p3", 20),
+            finding(
+                "s1",
+                Detector::CredentialStuffing,
+                Some("t1"),
+                None,
+                at(15, 0),
+                at(15, 1),
+            ),
+            provisioning("p4", 20),
+        ]);
+        let evaluation = evaluate(&world, &found, &EvalOptions::default());
+        let prov = score(&evaluation, Detector::Provisioning);
+        assert_eq!(prov.findings_per_attack, Some(2.0));
+        assert_eq!(prov.max_findings_per_attack, Some(3));
+        let stuffing = score(&evaluation, Detector::CredentialStuffing);
+        assert_eq!(stuffing.findings_per_attack, Some(1.0));
+        assert_eq!(stuffing.max_findings_per_attack, Some(1));
+        // Nothing detected: undefined, not zero.
+        let billing = score(&evaluation, Detector::BillingJump);
+        assert_eq!(billing.findings_per_attack, None);
+        assert_eq!(billing.max_findings_per_attack, None);
+        // Overall: 1 + 3 + 1 findings over three detected attacks.
+        assert_eq!(evaluation.overall.findings_per_attack, Some(5.0 / 3.0));
+        assert_eq!(evaluation.overall.max_findings_per_attack, Some(3));
+        assert_eq!(
+            evaluation.split_attacks,
+            vec![SplitAttack {
+                id: "three".into(),
+                kind: AttackKind::Provisioning,
+                variant: "test_variant".into(),
+                finding_ids: vec!["p2".into(), "p3".into(), "p4".into()],
+            }]
+        );
+    }
+
+    #[test]
+    fn one_finding_for_several_attacks_is_not_a_split() {
+        let world = labels(vec![
+            attack(
+                "a1",
+                AttackKind::Provisioning,
+                "t1",
+                "acct-1",
+                at(10, 0),
+                at(10, 2),
+            ),
+            attack(
+                "a2",
+                AttackKind::Provisioning,
+                "t1",
+                "acct-1",
+                at(11, 0),
+                at(11, 2),
+            ),
+        ]);
+        let found = report(vec![finding(
+            "f1",
+            Detector::Provisioning,
+            Some("t1"),
+            None,
+            at(10, 1),
+            at(11, 1),
+        )]);
+        let evaluation = evaluate(&world, &found, &EvalOptions::default());
+        assert!(evaluation.split_attacks.is_empty());
+        assert_eq!(evaluation.overall.findings_per_attack, Some(1.0));
+        assert_eq!(evaluation.overall.max_findings_per_attack, Some(1));
     }
 
     #[test]
@@ -579,7 +728,30 @@ mod tests {
         assert_eq!(value["detectors"][0]["false_negatives"], 1);
         assert!(value["overall"]["precision"].is_number());
         assert!(value["detectors"][0]["precision"].is_null());
+        // The new fields are always present, null when undefined.
+        assert!(value["detectors"][0]["findings_per_attack"].is_null());
+        assert!(value["detectors"][0]["max_findings_per_attack"].is_null());
+        assert_eq!(value["split_attacks"], serde_json::json!([]));
         let back: Evaluation = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, evaluation);
+    }
+
+    #[test]
+    fn an_evaluation_written_before_findings_per_attack_still_reads() {
+        let evaluation = evaluate(
+            &labels(Vec::new()),
+            &report(Vec::new()),
+            &EvalOptions::default(),
+        );
+        let mut value = serde_json::to_value(&evaluation).unwrap();
+        let object = value.as_object_mut().unwrap();
+        object.remove("split_attacks");
+        for entry in object["detectors"].as_array_mut().unwrap() {
+            let entry = entry.as_object_mut().unwrap();
+            entry.remove("findings_per_attack");
+            entry.remove("max_findings_per_attack");
+        }
+        let back: Evaluation = serde_json::from_value(value).unwrap();
         assert_eq!(back, evaluation);
     }
 }

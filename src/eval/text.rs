@@ -26,7 +26,7 @@ pub fn render(evaluation: &Evaluation) -> String {
     let _ = writeln!(out);
     let _ = writeln!(
         out,
-        "{:<20} {:>5} {:>5} {:>5} {:>9} {:>7} {:>6} {:>15} {:>12}",
+        "{:<20} {:>5} {:>5} {:>5} {:>9} {:>7} {:>6} {:>15} {:>12} {:>16}",
         "detector",
         "TP",
         "FP",
@@ -35,7 +35,8 @@ pub fn render(evaluation: &Evaluation) -> String {
         "recall",
         "F1",
         "FP/tenant-month",
-        "median delay"
+        "median delay",
+        "findings/attack"
     );
     for entry in &evaluation.detectors {
         write_row(&mut out, entry.detector.as_str(), &entry.score);
@@ -77,13 +78,25 @@ pub fn render(evaluation: &Evaluation) -> String {
                 .to_rfc3339_opts(SecondsFormat::Secs, true),
         );
     }
+    let _ = writeln!(out, "split attacks ({}):", evaluation.split_attacks.len());
+    for attack in &evaluation.split_attacks {
+        let _ = writeln!(
+            out,
+            "  {}  {}  {}  {} findings: {}",
+            attack.id,
+            attack.kind.as_str(),
+            attack.variant,
+            attack.finding_ids.len(),
+            attack.finding_ids.join(", "),
+        );
+    }
     out
 }
 
 fn write_row(out: &mut String, name: &str, score: &Score) {
     let _ = writeln!(
         out,
-        "{:<20} {:>5} {:>5} {:>5} {:>9} {:>7} {:>6} {:>15} {:>12}",
+        "{:<20} {:>5} {:>5} {:>5} {:>9} {:>7} {:>6} {:>15} {:>12} {:>16}",
         name,
         score.true_positives,
         score.false_positives,
@@ -95,7 +108,16 @@ fn write_row(out: &mut String, name: &str, score: &Score) {
         score
             .median_delay_seconds
             .map_or_else(|| "n/a".to_string(), duration),
+        findings_per_attack(score),
     );
+}
+
+/// Mean and maximum findings per detected attack, e.g. `1.50 (max 2)`.
+fn findings_per_attack(score: &Score) -> String {
+    match (score.findings_per_attack, score.max_findings_per_attack) {
+        (Some(mean), Some(max)) => format!("{mean:.2} (max {max})"),
+        _ => "n/a".to_string(),
+    }
 }
 
 fn fraction(value: Option<f64>) -> String {
@@ -160,6 +182,56 @@ mod tests {
             .unwrap();
         let columns: Vec<&str> = overall.split_whitespace().collect();
         assert_eq!(&columns[1..4], &["0", "1", "1"]);
+    }
+
+    #[test]
+    fn shows_findings_per_attack_and_lists_split_attacks() {
+        let world = labels(vec![
+            attack(
+                "atk-1",
+                AttackKind::Provisioning,
+                "t1",
+                "acct-1",
+                at(10, 0),
+                at(10, 2),
+            ),
+            attack(
+                "atk-2",
+                AttackKind::Provisioning,
+                "t1",
+                "acct-1",
+                at(20, 0),
+                at(20, 2),
+            ),
+        ]);
+        let prov = |id: &str, day: u32| {
+            finding(
+                id,
+                Detector::Provisioning,
+                Some("t1"),
+                None,
+                at(day, 1),
+                at(day, 1),
+            )
+        };
+        let found = report(vec![prov("f1", 10), prov("f2", 10), prov("f3", 20)]);
+        let text = render(&evaluate(&world, &found, &EvalOptions::default()));
+        let row = text
+            .lines()
+            .find(|line| line.starts_with("provisioning"))
+            .unwrap();
+        assert!(row.ends_with("1.50 (max 2)"), "{row}");
+        let billing = text
+            .lines()
+            .find(|line| line.starts_with("billing_jump"))
+            .unwrap();
+        assert!(billing.ends_with("n/a"), "{billing}");
+        assert!(
+            text.contains(
+                "split attacks (1):\n  atk-1  provisioning  test_variant  2 findings: f1, f2\n"
+            ),
+            "{text}"
+        );
     }
 
     #[test]

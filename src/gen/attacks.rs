@@ -27,6 +27,10 @@
 //!   that pays for it),
 //!   `data_transfer_jump` and `storage_jump` (no provisioning behind them).
 //!
+//! The small company, the young and the quiet tenant-cloud (`World::specials`) are each given a
+//! mining burst and a stuffing burst after the rounds ([`COVERAGE_VARIANTS`]); the young one only
+//! after [`normal::YOUNG_ACCOUNT_HISTORY_DAYS`] days of its data.
+//!
 //! A provisioning attack that runs up the bill is labelled twice (provisioning and billing_jump)
 //! even when only `provisioning` was asked for, because both are in the data.
 
@@ -103,6 +107,11 @@ const QUIET_SHARE: f64 = 0.4;
 const QUIET_DAYS: u32 = 8;
 /// One round of every selected variant per this many tenants (at least one round).
 const TENANTS_PER_ROUND: u32 = 10;
+/// Planned after the rounds (which they leave as they were) into the small company's main cloud
+/// and the young and quiet tenant-clouds (`World::specials`), unless the rounds put the same
+/// variant there already, so that each of them is attacked: a first-ever burst of GPU or large
+/// machines by a stolen identity from a hosting address, and a credential-stuffing burst.
+const COVERAGE_VARIANTS: [Variant; 2] = [Variant::CryptoMiningBurst, Variant::FastBurst];
 
 const ATTACK_BROWSER: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36";
@@ -288,16 +297,19 @@ pub fn plan(world: &World, kinds: &BTreeSet<AttackKind>) -> Vec<PlannedAttack> {
         .flat_map(|c| (0..c.presences.len()).map(move |p| (c.index, p)))
         .collect();
     let rounds = 1 + world.companies.len() as u32 / TENANTS_PER_ROUND;
-    let mut busy: BTreeMap<(usize, usize), Vec<u32>> = BTreeMap::new();
-    let mut taken_regions: BTreeMap<(usize, usize), Vec<&'static str>> = BTreeMap::new();
-    let mut attacks = Vec::new();
+    let mut planner = Planner {
+        world,
+        busy: BTreeMap::new(),
+        taken_regions: BTreeMap::new(),
+        attacks: Vec::new(),
+    };
     for round in 0..rounds as usize {
         for variant in Variant::PLANNED {
             if !kinds.contains(&variant.kind()) {
                 continue;
             }
-            let Some((company, presence)) =
-                choose_presence(world, variant, round, &presences, &busy, &mut rand)
+            let Some(target) =
+                choose_presence(world, variant, round, &presences, &planner.busy, &mut rand)
             else {
                 tracing::warn!(
                     variant = variant.name(),
@@ -305,34 +317,38 @@ pub fn plan(world: &World, kinds: &BTreeSet<AttackKind>) -> Vec<PlannedAttack> {
                 );
                 continue;
             };
-            let used = busy.entry((company, presence)).or_default();
-            let Some(day) = choose_day(
-                world,
-                &world.companies[company].presences[presence],
-                used,
-                variant,
-                &mut rand,
-            ) else {
-                tracing::debug!(
-                    variant = variant.name(),
-                    "No free day left on the chosen tenant-cloud; skipped"
-                );
-                continue;
-            };
-            used.push(day);
-            let mut context = Context {
-                world,
-                company: &world.companies[company],
-                presence: &world.companies[company].presences[presence],
-                rand: Rand::new(world.seed, &format!("attack/{round}/{}", variant.name())),
-                day,
-                taken: taken_regions.entry((company, presence)).or_default(),
-            };
-            if let Some(built) = build(variant, &mut context) {
-                attacks.push(finish(world, company, presence, variant, built));
+            let stream = format!("attack/{round}/{}", variant.name());
+            planner.place(variant, target, &stream, &mut rand);
+        }
+    }
+    if let Some(specials) = world.specials {
+        let mut cover = Rand::new(world.seed, "attacks/coverage");
+        let targets = [
+            (specials.small, 0),
+            (specials.young, 0),
+            (specials.quiet, 0),
+        ];
+        for (company, presence) in targets {
+            for variant in COVERAGE_VARIANTS {
+                let planned = planner.attacks.iter().any(|attack| {
+                    (attack.company, attack.presence) == (company, presence)
+                        && attack.labels[0].variant == variant.name()
+                });
+                if kinds.contains(&variant.kind())
+                    && !planned
+                    && hosts(
+                        variant,
+                        &world.companies[company],
+                        &world.companies[company].presences[presence],
+                    )
+                {
+                    let stream = format!("attack/cover/{company}/{presence}/{}", variant.name());
+                    planner.place(variant, (company, presence), &stream, &mut cover);
+                }
             }
         }
     }
+    let mut attacks = planner.attacks;
     attacks.sort_by_key(|attack| attack.labels[0].start);
     let mut number = 0;
     for attack in &mut attacks {
@@ -342,6 +358,55 @@ pub fn plan(world: &World, kinds: &BTreeSet<AttackKind>) -> Vec<PlannedAttack> {
         }
     }
     attacks
+}
+
+/// What planning has decided so far: which days and regions each tenant-cloud's attacks use.
+struct Planner<'w> {
+    world: &'w World,
+    busy: BTreeMap<(usize, usize), Vec<u32>>,
+    taken_regions: BTreeMap<(usize, usize), Vec<&'static str>>,
+    attacks: Vec<PlannedAttack>,
+}
+
+impl Planner<'_> {
+    /// Plans `variant` on the tenant-cloud `target` on a free day (drawn from `rand`); the
+    /// attack itself draws from the stream named `stream`.
+    fn place(
+        &mut self,
+        variant: Variant,
+        (company, presence): (usize, usize),
+        stream: &str,
+        rand: &mut Rand,
+    ) {
+        let world = self.world;
+        let used = self.busy.entry((company, presence)).or_default();
+        let Some(day) = choose_day(
+            world,
+            &world.companies[company].presences[presence],
+            used,
+            variant,
+            rand,
+        ) else {
+            tracing::debug!(
+                variant = variant.name(),
+                "No free day left on the chosen tenant-cloud; skipped"
+            );
+            return;
+        };
+        used.push(day);
+        let mut context = Context {
+            world,
+            company: &world.companies[company],
+            presence: &world.companies[company].presences[presence],
+            rand: Rand::new(world.seed, stream),
+            day,
+            taken: self.taken_regions.entry((company, presence)).or_default(),
+        };
+        if let Some(built) = build(variant, &mut context) {
+            self.attacks
+                .push(finish(world, company, presence, variant, built));
+        }
+    }
 }
 
 fn choose_presence(
@@ -388,6 +453,9 @@ fn hosts(variant: Variant, company: &Company, presence: &Presence) -> bool {
             .automations
             .iter()
             .any(|a| a.kind == AutomationKind::Deployer),
+        // A jump needs a usual level to jump from: not in a tenant-cloud that has only just
+        // begun (the cost of a provisioning attack there is still labelled, as it is in the data).
+        Variant::DataTransferJump | Variant::StorageJump if presence.first_day > 0 => false,
         _ => steady_people(company, presence).next().is_some(),
     }
 }
@@ -413,9 +481,12 @@ fn choose_day(
     rand: &mut Rand,
 ) -> Option<u32> {
     let days = world.days;
-    let first = ((f64::from(days) * QUIET_SHARE) as u32)
-        .max(QUIET_DAYS.min(days / 2))
-        .min(days.saturating_sub(1));
+    let mut first = ((f64::from(days) * QUIET_SHARE) as u32).max(QUIET_DAYS.min(days / 2));
+    if presence.first_day > 0 {
+        // A young tenant-cloud is attacked once it has a few days of data.
+        first = first.max(presence.first_day + normal::YOUNG_ACCOUNT_HISTORY_DAYS);
+    }
+    let first = first.min(days.saturating_sub(1));
     let last = days.saturating_sub(2).max(first);
     let missing = presence.routine.billing.missing_day;
     let billing_only = matches!(variant, Variant::DataTransferJump | Variant::StorageJump);
@@ -1383,6 +1454,48 @@ mod tests {
             for label in &attack.labels {
                 assert!(label.start <= label.end);
                 assert!(label.start >= world.day_start(0) && label.end <= world.end());
+            }
+        }
+    }
+
+    #[test]
+    fn the_small_young_and_quiet_tenant_clouds_are_attacked() {
+        let world = World::build(5, NaiveDate::from_ymd_opt(2025, 3, 3).unwrap(), 28, 4, 0.1);
+        let specials = world.specials.expect("4 companies have specials");
+        let attacks = plan(&world, &all_kinds());
+        for company in [specials.small, specials.young, specials.quiet] {
+            let variants: BTreeSet<&str> = attacks
+                .iter()
+                .filter(|a| a.company == company && a.presence == 0)
+                .flat_map(|a| &a.labels)
+                .map(|l| l.variant.as_str())
+                .collect();
+            assert!(
+                variants.contains("crypto_mining_burst") && variants.contains("fast_burst"),
+                "company {company}: {variants:?}"
+            );
+        }
+        // The young tenant-cloud is attacked only once it has a few days of data.
+        let young = &world.companies[specials.young].presences[0];
+        assert_eq!(young.first_day, 14);
+        let earliest = world.day_start(i64::from(
+            young.first_day + normal::YOUNG_ACCOUNT_HISTORY_DAYS,
+        ));
+        for attack in attacks
+            .iter()
+            .filter(|a| a.company == specials.young && a.presence == 0)
+        {
+            for label in &attack.labels {
+                assert!(
+                    label.start >= earliest,
+                    "{} at {}",
+                    label.variant,
+                    label.start
+                );
+                assert!(
+                    label.variant != "data_transfer_jump" && label.variant != "storage_jump",
+                    "no billing-only jump without a usual level"
+                );
             }
         }
     }

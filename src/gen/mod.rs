@@ -315,6 +315,10 @@ fn generate_presence(
         if let Some(attack) = attack_days.remove(&day) {
             today.extend(attack);
         }
+        if day < i64::from(presence.first_day) {
+            // A young tenant-cloud does not exist yet.
+            continue;
+        }
         today.sort_by_key(|activity| activity.time);
         let mut rand = Rand::new(
             world.seed,
@@ -350,6 +354,10 @@ fn write_billing(
         let mut date = month_start.max(world.start);
         while date < next_month.min(end) {
             let day = (date - world.start).num_days() as u32;
+            if day < presence.first_day {
+                date += Duration::days(1);
+                continue;
+            }
             for line in normal::day_costs(world, scope.company, presence_index, day) {
                 by_account[line.account].push(line);
             }

@@ -33,6 +33,11 @@
 //! each month (support, reserved-instance fees, marketplace subscriptions) and one day of
 //! missing data per tenant-cloud.
 //!
+//! **Small, young and quiet.** In worlds of four or more companies one company has the minimum
+//! headcount and a small bill, one tenant-cloud only begins two weeks before the end (nothing
+//! before: no calls, sign-ins or billing), and one is quiet (people rarely touch it, no nightly
+//! batch, no autoscaling): the single-tenant and cold-start cases an evaluation must cover.
+//!
 //! `--events-scale` multiplies the volume of routine API calls only (sessions, deploys, polls);
 //! sign-ins, launches and billing keep their rates, so a small demo still has every behaviour.
 
@@ -112,6 +117,27 @@ const AWS_CONSOLE_DAY_RATE: f64 = 0.6;
 const DIRECTORY_DAY_RATE: f64 = 0.95;
 /// Extra sessions per workday beyond the first (Poisson mean).
 const EXTRA_SESSIONS: f64 = 0.5;
+
+// ---------------------------------------------------------------------------------------------
+// The small company, the young tenant-cloud and the quiet one (worlds of 4+ companies)
+// ---------------------------------------------------------------------------------------------
+
+/// The small company: the minimum headcount (an admin, two engineers and two more) and the
+/// spend of a company of this size (a quarter of a size-1 company's bill).
+pub const SMALL_COMPANY_HEADCOUNT: usize = 5;
+pub const SMALL_COMPANY_SIZE: f64 = 0.25;
+/// The young tenant-cloud: a new account whose records (API calls, sign-ins, billing) begin
+/// this many days before the world's end; nothing before.
+pub const YOUNG_ACCOUNT_DAYS: u32 = 14;
+/// Attacks on the young tenant-cloud come after at least this many days of its data (fewer than
+/// the detectors' default `min_history_days`: the cold start is the point).
+pub const YOUNG_ACCOUNT_HISTORY_DAYS: u32 = 4;
+/// The quiet tenant-cloud: chance that a person touches it at all on a day they work (sign-in,
+/// API calls, launches, night incidents), and the share of the usual CI deploys. It has no
+/// nightly batch, its autoscaler never scales, no team starts a new region and no Lightsail
+/// website is started: hardly anything is ever provisioned there.
+pub const QUIET_ACTIVE_DAY_RATE: f64 = 0.1;
+pub const QUIET_DEPLOY_SHARE: f64 = 0.1;
 
 // ---------------------------------------------------------------------------------------------
 // API volume (scaled by --events-scale)
@@ -624,6 +650,24 @@ pub fn routine(
     }
 }
 
+/// The first day of a young tenant-cloud: [`YOUNG_ACCOUNT_DAYS`] before the end of the window
+/// (day 0 when the window is not longer than that).
+pub fn young_first_day(days: u32) -> u32 {
+    days.saturating_sub(YOUNG_ACCOUNT_DAYS)
+}
+
+/// A young tenant-cloud has no benign first use of a region or Lightsail website planned (its
+/// whole life is inside the window); a quiet one has neither and no nightly batch either.
+pub fn adapt_routine(routine: &mut Routine, young: bool, quiet: bool) {
+    if young || quiet {
+        routine.first_use = None;
+        routine.lightsail_site = None;
+    }
+    if quiet {
+        routine.nightly = None;
+    }
+}
+
 /// Regions a tenant-cloud uses benignly at some point of the window: attacks pick others.
 pub fn benign_regions(presence: &Presence) -> Vec<&'static str> {
     let mut regions = presence.regions.clone();
@@ -754,6 +798,10 @@ fn person_day(
             }
             return;
         }
+    }
+    // In the quiet tenant-cloud people rarely have anything to do.
+    if day.presence.quiet && !rand.chance(QUIET_ACTIVE_DAY_RATE) {
+        return;
     }
     let trip = whereabouts(day, person);
     let (place, address) = match (trip, person.office) {
@@ -1085,7 +1133,12 @@ fn deployer_day(day: &Day, index: usize, rand: &mut Rand, out: &mut Vec<Activity
         Cloud::Gcp => GCP_DEPLOY_OPS,
     };
     let automation = &day.presence.automations[index];
-    for _ in 0..rand.poisson(DEPLOYS_PER_WORKDAY * day.scale()) {
+    let share = if day.presence.quiet {
+        QUIET_DEPLOY_SHARE
+    } else {
+        1.0
+    };
+    for _ in 0..rand.poisson(DEPLOYS_PER_WORKDAY * share * day.scale()) {
         let start = day.at(day.company.home, rand.float(9.0 * 60.0, 18.5 * 60.0));
         for step in 0..rand.int(3, 8) {
             let op = rand.pick_weighted(table);
@@ -1232,6 +1285,9 @@ fn nightly_day(day: &Day, index: usize, rand: &mut Rand, out: &mut Vec<Activity>
 
 /// Load follows the working day: scale out in the morning, in again in the evening.
 fn autoscaler_day(day: &Day, index: usize, rand: &mut Rand, out: &mut Vec<Activity>) {
+    if day.presence.quiet {
+        return;
+    }
     let cloud = day.presence.cloud;
     let autoscale = &day.presence.routine.autoscale;
     let automation = &day.presence.automations[index];

@@ -257,6 +257,38 @@ const COMPANY_TRADES: &[&str] = &[
     "bio",
 ];
 
+/// Worlds of at least this many companies get one small company, one young tenant-cloud and one
+/// quiet tenant-cloud, each in another company, drawn from the seed (their parameters are in
+/// `normal`). Smaller worlds, such as the bundled 3-company demo, have none of them, so their
+/// output stays what it was.
+pub const SPECIAL_TENANTS_FROM: usize = 4;
+
+/// The companies that are small, or whose main cloud is young or quiet (indices into
+/// [`World::companies`]; three different companies).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Specials {
+    pub small: usize,
+    pub young: usize,
+    pub quiet: usize,
+}
+
+impl Specials {
+    /// Drawn from the seed on a stream of its own, so that no other company's cast changes.
+    pub fn draw(seed: u64, companies: usize) -> Option<Specials> {
+        if companies < SPECIAL_TENANTS_FROM {
+            return None;
+        }
+        let mut rand = Rand::new(seed, "special-tenants");
+        let mut order: Vec<usize> = (0..companies).collect();
+        rand.shuffle(&mut order);
+        Some(Specials {
+            small: order[0],
+            young: order[1],
+            quiet: order[2],
+        })
+    }
+}
+
 /// The whole cast of a generated world.
 pub struct World {
     pub seed: u64,
@@ -266,6 +298,9 @@ pub struct World {
     /// Multiplies the volume of background API calls (not sign-ins or provisioning).
     pub events_scale: f64,
     pub companies: Vec<Company>,
+    /// The small company and the young and quiet tenant-clouds (`None` below
+    /// [`SPECIAL_TENANTS_FROM`] companies).
+    pub specials: Option<Specials>,
 }
 
 /// A customer organisation; on one or two clouds.
@@ -329,6 +364,11 @@ pub struct Presence {
     pub currency: &'static str,
     /// GCP billing account id (`XXXXXX-XXXXXX-XXXXXX`); empty elsewhere.
     pub billing_account: String,
+    /// The first day with any record (0 unless the tenant-cloud is young: then
+    /// [`normal::YOUNG_ACCOUNT_DAYS`] before the end).
+    pub first_day: u32,
+    /// Hardly any admin activity: rare sign-ins and deploys, no nightly batch, no autoscaling.
+    pub quiet: bool,
 }
 
 /// An AWS account, Azure subscription or GCP project.
@@ -377,6 +417,7 @@ impl World {
             .collect();
         rand.shuffle(&mut names);
         let mut ids = BTreeSet::new();
+        let specials = Specials::draw(seed, tenants as usize);
         let companies = (0..tenants as usize)
             .map(|index| {
                 let (word, trade) = names[index % names.len()];
@@ -385,7 +426,12 @@ impl World {
                     slug = format!("{slug}-{}", index / names.len() + 1);
                 }
                 let mut company_rand = Rand::new(seed, &format!("company/{index}"));
-                build_company(index, slug, days, &mut company_rand, &mut ids)
+                let traits = Traits {
+                    small: specials.is_some_and(|s| s.small == index),
+                    young: specials.is_some_and(|s| s.young == index),
+                    quiet: specials.is_some_and(|s| s.quiet == index),
+                };
+                build_company(index, slug, days, traits, &mut company_rand, &mut ids)
             })
             .collect();
         World {
@@ -394,6 +440,7 @@ impl World {
             days,
             events_scale,
             companies,
+            specials,
         }
     }
 
@@ -425,15 +472,27 @@ impl Person {
     }
 }
 
+/// What is special about a company: small, or its main cloud (its first presence) young or quiet.
+#[derive(Debug, Clone, Copy, Default)]
+struct Traits {
+    small: bool,
+    young: bool,
+    quiet: bool,
+}
+
 fn build_company(
     index: usize,
     slug: String,
     days: u32,
+    traits: Traits,
     rand: &mut Rand,
     ids: &mut BTreeSet<String>,
 ) -> Company {
     let home = &PLACES[rand.below(HOME_PLACES as u64) as usize];
-    let size = normal::company_size(rand);
+    let mut size = normal::company_size(rand);
+    if traits.small {
+        size = normal::SMALL_COMPANY_SIZE;
+    }
     let mut offices = vec![Office {
         place: home,
         nat: rand.pick(home.isp).address(rand),
@@ -445,7 +504,11 @@ fn build_company(
             nat: rand.pick(second.isp).address(rand),
         });
     }
-    let headcount = normal::headcount(size, rand);
+    let headcount = if traits.small {
+        normal::SMALL_COMPANY_HEADCOUNT
+    } else {
+        normal::headcount(size, rand)
+    };
     let mut used_handles = BTreeSet::new();
     let people: Vec<Person> = (0..headcount)
         .map(|person| {
@@ -493,7 +556,16 @@ fn build_company(
     };
     let presences = clouds
         .into_iter()
-        .map(|cloud| build_presence(cloud, &sketch, rand, ids))
+        .enumerate()
+        .map(|(n, cloud)| {
+            // Only the main cloud is young or quiet: the company's other cloud is as usual.
+            let traits = Traits {
+                young: traits.young && n == 0,
+                quiet: traits.quiet && n == 0,
+                ..Traits::default()
+            };
+            build_presence(cloud, &sketch, traits, rand, ids)
+        })
         .collect();
     Company {
         index,
@@ -534,6 +606,7 @@ struct Sketch<'c> {
 fn build_presence(
     cloud: Cloud,
     sketch: &Sketch,
+    traits: Traits,
     rand: &mut Rand,
     ids: &mut BTreeSet<String>,
 ) -> Presence {
@@ -588,7 +661,13 @@ fn build_presence(
     // Everyone has an identity in the company's directory (Entra, Workspace), and on AWS an
     // IAM user (analysts read Cost Explorer).
     let users: Vec<usize> = people.iter().map(|person| person.index).collect();
-    let routine = normal::routine(cloud, &regions, days, size, rand);
+    let mut routine = normal::routine(cloud, &regions, days, size, rand);
+    let first_day = if traits.young {
+        normal::young_first_day(days)
+    } else {
+        0
+    };
+    normal::adapt_routine(&mut routine, traits.young, traits.quiet);
     let automations = automations(cloud, &accounts, &routine, rand);
     let currency = normal::currency(cloud, home.country);
     let billing_account = match cloud {
@@ -610,6 +689,8 @@ fn build_presence(
         routine,
         currency,
         billing_account,
+        first_day,
+        quiet: traits.quiet,
     }
 }
 
@@ -765,6 +846,43 @@ mod tests {
         }
         for (_, cidr) in CLOUD_AUTOMATION_PREFIXES {
             assert!(cidr.is_aligned(), "{cidr}");
+        }
+    }
+
+    #[test]
+    fn four_companies_have_a_small_one_and_a_young_and_a_quiet_cloud() {
+        let w = World::build(7, NaiveDate::from_ymd_opt(2025, 3, 3).unwrap(), 28, 4, 1.0);
+        let specials = w.specials.expect("4 companies have specials");
+        let chosen: BTreeSet<usize> = [specials.small, specials.young, specials.quiet].into();
+        assert_eq!(chosen.len(), 3, "three different companies: {specials:?}");
+        let small = &w.companies[specials.small];
+        assert_eq!(small.people.len(), normal::SMALL_COMPANY_HEADCOUNT);
+        assert_eq!(small.offices.len(), 1);
+        let young = &w.companies[specials.young].presences[0];
+        assert_eq!(young.first_day, 28 - normal::YOUNG_ACCOUNT_DAYS);
+        assert!(!young.quiet);
+        let quiet = &w.companies[specials.quiet].presences[0];
+        assert!(quiet.quiet && quiet.first_day == 0);
+        assert!(quiet.routine.nightly.is_none() && quiet.routine.first_use.is_none());
+        assert!(quiet
+            .automations
+            .iter()
+            .all(|a| a.kind != AutomationKind::NightlyBatch));
+        // Everything else is as usual: one young and one quiet tenant-cloud in the world.
+        let presences: Vec<&Presence> = w.companies.iter().flat_map(|c| &c.presences).collect();
+        assert_eq!(presences.iter().filter(|p| p.first_day > 0).count(), 1);
+        assert_eq!(presences.iter().filter(|p| p.quiet).count(), 1);
+        // The choice is the seed's.
+        let again = World::build(7, NaiveDate::from_ymd_opt(2025, 3, 3).unwrap(), 28, 4, 1.0);
+        assert_eq!(again.specials, w.specials);
+    }
+
+    #[test]
+    fn three_companies_have_no_special_tenants() {
+        let w = world(3);
+        assert!(w.specials.is_none());
+        for presence in w.companies.iter().flat_map(|c| &c.presences) {
+            assert!(presence.first_day == 0 && !presence.quiet);
         }
     }
 
