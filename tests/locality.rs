@@ -18,7 +18,9 @@ use auditsweep::sweep::{self, day_start, SweepRequest};
 
 fn ranges() -> HostingRanges {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ip-ranges");
-    HostingRanges::load_dir(&dir).expect("the fixture range lists load").0
+    HostingRanges::load_dir(&dir)
+        .expect("the fixture range lists load")
+        .0
 }
 
 fn run(
@@ -75,6 +77,7 @@ fn findings_depend_only_on_the_tenant_and_the_day() {
     let world = dir.path().join("world");
     let mut options = GenOptions::new(world.clone(), 8, 35, 5);
     options.events_scale = 0.05;
+    options.coverage_tenants = true;
     generate(&options).expect("the world generates");
     let labels = read_labels(&world.join("labels.json")).expect("labels.json");
     let tenants = &labels.tenants;

@@ -76,6 +76,13 @@ fn every_attack_is_found_and_findings_are_precise() {
             detector.detector,
             evaluation.missed_attacks
         );
+        assert_eq!(
+            score.max_findings_per_attack,
+            Some(1),
+            "{:?}: one finding (one ticket) per attack: {:#?}",
+            detector.detector,
+            evaluation.split_attacks
+        );
         let precision = score.precision.expect("findings were reported");
         assert!(
             precision >= 0.95,
