@@ -89,6 +89,7 @@ impl Aggregates {
     /// equal states compare and serialize equal.
     pub fn canonical(mut self) -> Self {
         self.logins.compact();
+        self.provisioning.compact();
         self
     }
 }
@@ -135,5 +136,94 @@ pub mod as_pairs {
     {
         let pairs: Vec<(K, V)> = Vec::deserialize(deserializer)?;
         Ok(pairs.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::detect::NoHostingRanges;
+    use crate::schema::{
+        BillingCategory, BillingRecord, Category, Event, Outcome, Resource, SourceRef,
+    };
+    use chrono::{TimeZone, Utc};
+    use proptest::prelude::*;
+
+    fn record(i: usize, day: u32, hour: u32, who: u8, kind: u8, n: u32) -> Record {
+        let time = Utc.with_ymd_and_hms(2025, 3, day, hour, 0, 0).unwrap();
+        let source = SourceRef {
+            file: format!("f{}", i % 3),
+            record: i as u64,
+        };
+        if kind == 3 {
+            return Record::Billing(BillingRecord {
+                time,
+                provider: Provider::Aws,
+                tenant: Some("o-1".into()),
+                account: Some(format!("acct{}", who % 2)),
+                category: BillingCategory::Billing,
+                service: Some("EC2".into()),
+                cost: f64::from(n) * 0.1 + 0.003,
+                currency: Some("USD".into()),
+                source,
+            });
+        }
+        let (category, operation) = match kind {
+            0 => (Category::Provision, "RunInstances"),
+            1 => (Category::Login, "ConsoleLogin"),
+            _ => (Category::Api, "DescribeInstances"),
+        };
+        Record::Event(Box::new(Event {
+            time,
+            provider: Provider::Aws,
+            tenant: Some("o-1".into()),
+            account: Some(format!("acct{}", who % 2)),
+            region: Some(["us-east-1", "eu-west-1"][(n % 2) as usize].into()),
+            category,
+            class_uid: 6003,
+            operation: operation.into(),
+            principal: Some(format!("user{who}")),
+            src_ip: Some(format!("203.0.113.{}", n % 5)),
+            user_agent: None,
+            outcome: Some(if n % 3 == 0 {
+                Outcome::Failure
+            } else {
+                Outcome::Success
+            }),
+            reason: None,
+            resource: Resource {
+                instance_type: Some("m5.large".into()),
+                instance_count: Some(n % 7 + 1),
+                id: (n % 2 == 0).then(|| format!("i-{}", n % 4)),
+                ..Resource::default()
+            },
+            source,
+        }))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// Two aggregates of disjoint inputs merge into the aggregate of their union, and the
+        /// state survives serialization.
+        #[test]
+        fn aggregates_of_disjoint_inputs_merge_into_those_of_the_union(
+            rows in prop::collection::vec((1u32..20, 0u32..24, 0u8..4, 0u8..4, 0u32..50, any::<bool>()), 1..120)
+        ) {
+            let mut whole = Aggregates::new();
+            let (mut left, mut right) = (Aggregates::new(), Aggregates::new());
+            for (i, (day, hour, who, kind, n, side)) in rows.iter().enumerate() {
+                let r = record(i, *day, *hour, *who, *kind, *n);
+                whole.observe(r.clone(), &NoHostingRanges);
+                if *side { left.observe(r, &NoHostingRanges) } else { right.observe(r, &NoHostingRanges) }
+            }
+            // Merge in the order that differs from the reading order.
+            right.merge(left);
+            let (whole, merged) = (whole.canonical(), right.canonical());
+            prop_assert_eq!(&whole, &merged);
+            let json = serde_json::to_string(&merged).unwrap();
+            let back: Aggregates = serde_json::from_str(&json).unwrap();
+            prop_assert_eq!(back.version, Aggregates::VERSION);
+            prop_assert_eq!(back.canonical(), whole);
+        }
     }
 }

@@ -366,6 +366,17 @@ impl ProvisioningObservations {
         }
     }
 
+    /// Evidence samples in time order (the canonical form, for comparing aggregates).
+    pub fn compact(&mut self) {
+        for state in self.accounts.values_mut() {
+            for groups in state.provisioning.values_mut() {
+                for group in groups.values_mut() {
+                    group.evidence = std::mem::take(&mut group.evidence).sorted();
+                }
+            }
+        }
+    }
+
     /// The last day with data per account (for incidents' open/ended status).
     pub fn last_days(&self) -> impl Iterator<Item = (&AccountKey, Option<NaiveDate>)> {
         self.accounts
@@ -1303,7 +1314,11 @@ mod tests {
             &ProvisioningParams::default(),
             &NoHostingRanges,
         );
-        assert!(out.candidates.is_empty());
+        // Judged on the priors, and said so: a first-ever GPU batch is not hidden.
+        assert!(out
+            .candidates
+            .iter()
+            .all(|c| c.baseline.signals.contains(&"cold_start".to_string())));
         assert_eq!(out.cold_start.len(), 1);
         assert_eq!(out.cold_start[0].history_days, 0);
     }
