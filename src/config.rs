@@ -23,20 +23,13 @@ pub struct Config {
     pub allow: Vec<AllowRule>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SweepParams {
     /// The per-tenant error control: expected false alarms per tenant-month and detector.
     pub error_budget: crate::detect::ErrorBudget,
 }
 
-impl Default for SweepParams {
-    fn default() -> Self {
-        SweepParams {
-            error_budget: crate::detect::ErrorBudget::default(),
-        }
-    }
-}
 
 /// One allow-list entry. Every field given must match; fields left out match anything.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -410,6 +410,7 @@ pub struct Automation {
 
 impl World {
     /// Builds the cast for `tenants` companies, with the small, young and quiet tenants.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub fn build(seed: u64, start: NaiveDate, days: u32, tenants: u32, events_scale: f64) -> World {
         World::build_with(seed, start, days, tenants, events_scale, true)
     }
