@@ -30,7 +30,6 @@ pub struct SweepParams {
     pub error_budget: crate::detect::ErrorBudget,
 }
 
-
 /// One allow-list entry. Every field given must match; fields left out match anything.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
