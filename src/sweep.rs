@@ -211,12 +211,13 @@ pub fn judge(
         let id = fingerprint(&parts.iter().map(String::as_str).collect::<Vec<_>>());
         incidents.push((id, merged, incident));
     }
-    link_billing_to_provisioning(&mut incidents);
+    let mut links = link_billing_to_provisioning(&mut incidents);
 
     let mut stats = SweepStats::default();
     let mut findings: Vec<Finding> = Vec::new();
     for (id, candidate, incident) in incidents {
-        let finding = into_finding(id, candidate, incident);
+        let related = links.remove(&id).unwrap_or_default();
+        let finding = into_finding(id, candidate, incident, related.into_iter().collect());
         if let Some(tenant) = &request.tenant {
             if finding.tenant.as_ref() != Some(tenant) && finding.account.as_ref() != Some(tenant) {
                 continue;
@@ -312,12 +313,7 @@ fn retitle(candidate: &mut Candidate, incident: &Incident) {
         Detector::BillingJump => {
             let service = candidate.identity.get(3).cloned().unwrap_or_default();
             let account = candidate.account.clone().unwrap_or_default();
-            let currency = candidate
-                .facts
-                .iter()
-                .find_map(|f| f.strip_prefix("currency:"))
-                .unwrap_or("")
-                .to_string();
+            let currency = candidate.currency.clone().unwrap_or_default();
             candidate.title = if incident.days > 1 {
                 format!(
                     "{service} cost in {account} above baseline on {} days from {} to {}: peak {:.2} {currency} (expected {:.2}), {:.2} {currency} in excess",
@@ -357,8 +353,11 @@ fn retitle(candidate: &mut Candidate, incident: &Incident) {
 }
 
 /// A billing jump is explained by provisioning incidents in the same account from two days
-/// before the jump to its end (instances bill from the hour they start).
-fn link_billing_to_provisioning(incidents: &mut [(String, Candidate, Incident)]) {
+/// before the jump to its end (instances bill from the hour they start). Returns the related
+/// ids of each incident that has any.
+fn link_billing_to_provisioning(
+    incidents: &mut [(String, Candidate, Incident)],
+) -> BTreeMap<String, BTreeSet<String>> {
     let provisioning: Vec<(String, Provider, Option<String>, DateTime<Utc>)> = incidents
         .iter()
         .filter(|(_, c, _)| c.detector == Detector::Provisioning)
@@ -401,32 +400,18 @@ fn link_billing_to_provisioning(incidents: &mut [(String, Candidate, Incident)])
             }
         }
     }
-    for (id, candidate, _) in incidents.iter_mut() {
-        if let Some(related) = links.remove(id) {
-            candidate.facts.insert(format!(
-                "related:{}",
-                related.iter().cloned().collect::<Vec<_>>().join(",")
-            ));
-        }
-    }
+    links
 }
 
-fn into_finding(id: String, candidate: Candidate, incident: Incident) -> Finding {
-    let related: Vec<String> = candidate
-        .facts
-        .iter()
-        .filter_map(|f| f.strip_prefix("related:"))
-        .flat_map(|ids| ids.split(',').map(str::to_string))
-        .collect();
-    let facts: BTreeSet<String> = candidate
-        .facts
-        .iter()
-        .filter(|f| {
-            !f.starts_with("related:") && !f.starts_with("currency:") && !f.starts_with("source:")
-        })
-        .cloned()
-        .collect();
-    let (escalate, escalation_reason) = playbook::escalation(candidate.detector, &facts);
+fn into_finding(
+    id: String,
+    candidate: Candidate,
+    incident: Incident,
+    related: Vec<String>,
+) -> Finding {
+    let facts = &candidate.facts;
+    let (escalate, escalation_reason) = playbook::escalation(candidate.detector, facts);
+    let next_steps = playbook::next_steps(candidate.detector, facts);
     Finding {
         id,
         detector: candidate.detector,
@@ -443,7 +428,7 @@ fn into_finding(id: String, candidate: Candidate, incident: Incident) -> Finding
         evidence: candidate.evidence,
         escalate,
         escalation_reason,
-        next_steps: playbook::next_steps(candidate.detector, &facts),
+        next_steps,
         related,
         incident,
     }

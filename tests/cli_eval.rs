@@ -178,9 +178,9 @@ fn missing_report_exits_2_naming_the_file() {
 #[test]
 fn report_of_another_major_schema_version_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    let report = dir.path().join("report-v2.json");
+    let report = dir.path().join("report-v3.json");
     let text = std::fs::read_to_string(data("report.json")).unwrap();
-    std::fs::write(&report, text.replacen("\"1.0\"", "\"2.0\"", 1)).unwrap();
+    std::fs::write(&report, text.replacen("\"2.0\"", "\"3.0\"", 1)).unwrap();
     let labels = data("labels.json");
     let output = eval(&[
         "--labels",
@@ -190,7 +190,7 @@ fn report_of_another_major_schema_version_exits_2() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("report-v2.json") && stderr.contains("2.0"),
+        stderr.contains("report-v3.json") && stderr.contains("3.0"),
         "{stderr}"
     );
 }
@@ -212,5 +212,47 @@ fn docs_example_is_the_real_output() {
     assert!(
         docs.contains(text.trim_end()),
         "docs/evaluation.md no longer shows the output of `auditsweep eval` on tests/data/eval:\n{text}"
+    );
+}
+
+/// Reports of tenants swept one by one are scored as one: splitting a report's findings over two
+/// files (one finding in both) gives the same evaluation.
+#[test]
+fn several_reports_are_scored_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let whole: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(data("report.json")).unwrap()).unwrap();
+    let findings = whole["findings"].as_array().unwrap().clone();
+    let (head, tail) = findings.split_at(2);
+    let mut paths = Vec::new();
+    for (name, part) in [
+        ("a.json", head.to_vec()),
+        ("b.json", [&head[1..], tail].concat()),
+    ] {
+        let mut report = whole.clone();
+        report["findings"] = serde_json::Value::Array(part);
+        let path = dir.path().join(name);
+        std::fs::write(&path, serde_json::to_vec(&report).unwrap()).unwrap();
+        paths.push(path);
+    }
+    let labels = data("labels.json");
+    let output = eval(&[
+        "--labels",
+        labels.to_str().unwrap(),
+        paths[0].to_str().unwrap(),
+        paths[1].to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let split: Evaluation = serde_json::from_slice(&output.stdout).unwrap();
+    let one = eval_json(&[]);
+    assert_eq!(split.findings, one.findings);
+    assert_eq!(
+        serde_json::to_value(&split.detectors).unwrap(),
+        serde_json::to_value(&one.detectors).unwrap()
     );
 }

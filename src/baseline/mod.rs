@@ -12,17 +12,15 @@
 //!
 //! ## Signals: exact combination with the rate test
 //! A detector also sees rare binary signals (first use of a region, a source in a hosting range).
-//! Each has a base rate `r` learned from the run's own data (empirical Bayes: a Beta prior of
-//! documented mean and weight, updated by how often the signal fires across all tested groups).
+//! Each has a base rate `r` from the tenant's own earlier tests (empirical Bayes: a Beta prior of
+//! documented mean and weight, updated by how often the signal fired there).
 //! The test statistic is `T = -ln p_rate + sum over present signals of -ln r`. Assuming the rate
 //! p-value is uniform and the signals independent under the null, `P(T >= t)` is computed exactly
 //! by summing over the 2^k subsets of signals ([`combined_p_value`]). A first use alone is
 //! therefore unremarkable; a first use together with a burst from a hosting range is not.
 //!
-//! ## Many tests: Benjamini-Hochberg
-//! A run tests thousands of entity-days. Findings are kept when their BH q-value is below the
-//! configured false-discovery rate, which bounds the expected share of false findings in the
-//! report, which is what an analyst's queue feels.
+//! ## Many tests
+//! Error control is per tenant and lives with the sweep ([`crate::detect::ErrorBudget`]).
 
 use statrs::distribution::{DiscreteCDF, NegativeBinomial, Poisson};
 
@@ -194,42 +192,10 @@ fn gamma_tail(k: usize, y: f64) -> f64 {
     ((-y).exp() * sum).min(1.0)
 }
 
-/// An empirical upper-tail p-value for a small count: `P(N >= n)` from how often each count
-/// occurred, with one pseudo-observation at `n` so it is never zero.
-pub fn empirical_tail(counts: &[u64], n: usize) -> f64 {
-    let total: u64 = counts.iter().sum();
-    let at_least: u64 = counts.iter().skip(n).sum();
-    if n == 0 {
-        return 1.0;
-    }
-    (at_least as f64 + 1.0) / (total as f64 + 1.0)
-}
-
 /// Base rate of a signal: a Beta prior (mean `prior_rate`, weight `prior_weight` observations)
 /// updated with `hits` out of `trials`.
 pub fn signal_rate(hits: u64, trials: u64, prior_rate: f64, prior_weight: f64) -> f64 {
     ((hits as f64 + prior_rate * prior_weight) / (trials as f64 + prior_weight)).clamp(1e-6, 1.0)
-}
-
-/// Benjamini-Hochberg q-values, in the input order.
-pub fn benjamini_hochberg(p_values: &[f64]) -> Vec<f64> {
-    benjamini_hochberg_of(p_values, p_values.len())
-}
-
-/// Benjamini-Hochberg when `total` hypotheses were tested but only `p_values` are listed: the
-/// rest had p = 1 (below a practical floor, say) and still count in the family size.
-pub fn benjamini_hochberg_of(p_values: &[f64], total: usize) -> Vec<f64> {
-    let m = total.max(p_values.len());
-    let mut order: Vec<usize> = (0..p_values.len()).collect();
-    order.sort_by(|&a, &b| p_values[a].total_cmp(&p_values[b]));
-    let mut q = vec![1.0; p_values.len()];
-    let mut running_min: f64 = 1.0;
-    for (rank, &index) in order.iter().enumerate().rev() {
-        let adjusted = p_values[index] * m as f64 / (rank + 1) as f64;
-        running_min = running_min.min(adjusted);
-        q[index] = running_min.min(1.0);
-    }
-    q
 }
 
 #[cfg(test)]
@@ -369,34 +335,6 @@ mod tests {
             "{p}"
         );
         assert_eq!(combined_p_values(&[1.0, 1.0], &[]), 1.0);
-    }
-
-    #[test]
-    fn empirical_tails() {
-        let counts = [90, 8, 2];
-        assert_eq!(empirical_tail(&counts, 0), 1.0);
-        assert!((empirical_tail(&counts, 1) - 11.0 / 101.0).abs() < 1e-12);
-        assert!((empirical_tail(&counts, 2) - 3.0 / 101.0).abs() < 1e-12);
-        assert!((empirical_tail(&counts, 3) - 1.0 / 101.0).abs() < 1e-12);
-    }
-
-    #[test]
-    fn benjamini_hochberg_matches_a_hand_computation() {
-        // Sorted p: 0.01, 0.03, 0.04, 0.5 -> p*m/rank: 0.04, 0.06, 0.0533, 0.5 -> running min
-        // from the top: 0.04, 0.0533, 0.0533, 0.5.
-        let q = benjamini_hochberg(&[0.01, 0.04, 0.03, 0.5]);
-        let want = [0.04, 0.16 / 3.0, 0.16 / 3.0, 0.5];
-        for (got, want) in q.iter().zip(want) {
-            assert!((got - want).abs() < 1e-12, "{q:?}");
-        }
-    }
-
-    #[test]
-    fn unlisted_null_tests_still_count() {
-        let listed = benjamini_hochberg_of(&[0.001], 1);
-        let among_many = benjamini_hochberg_of(&[0.001], 100);
-        assert!((listed[0] - 0.001).abs() < 1e-12);
-        assert!((among_many[0] - 0.1).abs() < 1e-12);
     }
 
     #[test]

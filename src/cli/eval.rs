@@ -1,5 +1,6 @@
-//! `auditsweep eval --labels labels.json REPORT.json`: scores a report against the labels of a
-//! generated world (see `docs/evaluation.md`).
+//! `auditsweep eval --labels labels.json REPORT.json...`: scores a report against the labels of a
+//! generated world (see `docs/evaluation.md`). Several reports (one per tenant swept alone, say)
+//! are scored as one: their findings together, each id once.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -15,8 +16,10 @@ pub struct EvalArgs {
     /// The labels.json that `auditsweep gen` wrote next to the world.
     #[arg(long)]
     pub labels: PathBuf,
-    /// The JSON report that `auditsweep sweep` wrote for that world.
-    pub report: PathBuf,
+    /// The JSON report that `auditsweep sweep` wrote for that world, or several (their findings
+    /// are scored together).
+    #[arg(required = true, num_args = 1..)]
+    pub reports: Vec<PathBuf>,
     /// Print the evaluation as one JSON document instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -28,7 +31,19 @@ pub struct EvalArgs {
 /// Exits 0 whatever the scores: a poor score is a result, not a failure of the command.
 pub fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
     let labels = read_labels(&args.labels)?;
-    let report = read_report(&args.report)?;
+    let mut reports = args.reports.iter();
+    let first = reports.next().expect("clap requires a report");
+    let mut report = read_report(first)?;
+    let mut ids: std::collections::BTreeSet<String> =
+        report.findings.iter().map(|f| f.id.clone()).collect();
+    for path in reports {
+        let more = read_report(path)?;
+        report.findings.extend(
+            more.findings
+                .into_iter()
+                .filter(|f| ids.insert(f.id.clone())),
+        );
+    }
     let options = EvalOptions {
         tolerance: args.tolerance_hours,
     };

@@ -371,8 +371,10 @@ fn candidate(
         },
         evidence: Evidence::default(),
         severity,
-        facts: BTreeSet::from(["cost_jump".to_string(), format!("currency:{currency}")]),
+        facts: BTreeSet::from(["cost_jump".to_string()]),
         signed_in: BTreeSet::new(),
+        sources: BTreeSet::new(),
+        currency: account.currency.clone(),
     }
 }
 

@@ -793,9 +793,11 @@ fn candidate(
     let ip = anchor.ip.map(|i| i.to_string()).unwrap_or_default();
     // Sprays against one tenant on consecutive days are one incident, from however many
     // addresses (attackers rotate a few at once); other guessing is the user's incident.
-    if spraying {
-        facts.insert(format!("source:{ip}"));
-    }
+    let sources: BTreeSet<String> = if spraying {
+        BTreeSet::from([ip])
+    } else {
+        BTreeSet::new()
+    };
     let identity = if spraying {
         vec![
             "credential_stuffing".into(),
@@ -843,6 +845,8 @@ fn candidate(
         severity,
         facts,
         signed_in: BTreeSet::from([display]),
+        sources,
+        currency: None,
     };
     let title = title(&candidate, succeeded);
     Candidate { title, ..candidate }
@@ -864,11 +868,7 @@ pub fn title(candidate: &Candidate, succeeded: bool) -> String {
         s
     };
     if candidate.facts.contains("spray") {
-        let sources: Vec<&str> = candidate
-            .facts
-            .iter()
-            .filter_map(|f| f.strip_prefix("source:"))
-            .collect();
+        let sources: Vec<&str> = candidate.sources.iter().map(String::as_str).collect();
         let source = shown(&sources);
         format!(
             "Password spraying from {source} against {} users, then {} {outcome}",
@@ -958,6 +958,20 @@ mod tests {
                     ));
                 }
             }
+        }
+    }
+
+    /// One failed guess each against twenty users from a VPS address, on day 29.
+    fn spray_twenty_users(obs: &mut LoginObservations) {
+        for u in 0..20 {
+            obs.observe(&login(
+                29,
+                30 + u,
+                &format!("user{u}@example.com"),
+                "5.161.1.1",
+                Outcome::Failure,
+                Some("50126"),
+            ));
         }
     }
 
@@ -1087,16 +1101,7 @@ mod tests {
     fn spraying_many_users_then_one_success_from_the_same_source_is_found() {
         let mut obs = LoginObservations::default();
         normal_month(&mut obs);
-        for u in 0..20 {
-            obs.observe(&login(
-                29,
-                30 + u,
-                &format!("user{u}@example.com"),
-                "5.161.1.1",
-                Outcome::Failure,
-                Some("50126"),
-            ));
-        }
+        spray_twenty_users(&mut obs);
         obs.observe(&login(
             29,
             55,
@@ -1179,16 +1184,7 @@ mod tests {
         };
         let entra_spray = |obs: &mut LoginObservations| {
             normal_month(obs);
-            for u in 0..20 {
-                obs.observe(&login(
-                    29,
-                    30 + u,
-                    &format!("user{u}@example.com"),
-                    "5.161.1.1",
-                    Outcome::Failure,
-                    Some("50126"),
-                ));
-            }
+            spray_twenty_users(obs);
         };
         let aws_findings = |obs: LoginObservations| -> Vec<Candidate> {
             detect(

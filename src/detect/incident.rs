@@ -2,8 +2,8 @@
 //!
 //! Detectors test entity-days. An attack often spans several: a cost jump lasts a week, a spray
 //! runs past midnight, an attacker launches on two consecutive days. Significant tests with the
-//! same identity (detector, account, entity) whose days are at most `max_gap_days` apart are one
-//! incident. Its id is a fingerprint of the identity and the incident's *first* day, so a later
+//! same identity (detector, account, entity) with at most [`MAX_GAP_DAYS`] quiet days between
+//! them are one incident. Its id is a fingerprint of the identity and the incident's *first* day, so a later
 //! run over a longer window finds the same start and returns the same id with a later
 //! `last_seen`; a sweep whose window starts inside an incident still judges the days before it
 //! (they are history) and so still finds where the incident began.
@@ -15,7 +15,8 @@ use chrono::NaiveDate;
 use super::{entity_list, Candidate, EvidenceSample};
 use crate::report::{Entities, Incident, IncidentStatus};
 
-/// Significant tests further apart than this many days are separate incidents.
+/// Days without a significant test that may lie inside one incident: a jump that pauses for a
+/// day (a weekend's lower usage, a day the export missed) is still one incident.
 pub const MAX_GAP_DAYS: i64 = 1;
 
 /// Groups significant tests into incidents, in order of identity and first day. Each group is in
@@ -89,6 +90,7 @@ pub fn merge(parts: Vec<Candidate>, last_data_day: NaiveDate) -> (Candidate, Inc
     let mut mitre: Vec<String> = merged.mitre.clone();
     let mut facts: BTreeSet<String> = BTreeSet::new();
     let mut signed_in: BTreeSet<String> = BTreeSet::new();
+    let mut sources: BTreeSet<String> = BTreeSet::new();
     let mut lists: BTreeMap<&str, Vec<String>> = BTreeMap::new();
     for part in &parts {
         evidence.omitted += part.evidence.omitted;
@@ -107,6 +109,7 @@ pub fn merge(parts: Vec<Candidate>, last_data_day: NaiveDate) -> (Candidate, Inc
         }
         facts.extend(part.facts.iter().cloned());
         signed_in.extend(part.signed_in.iter().cloned());
+        sources.extend(part.sources.iter().cloned());
         let e = &part.entities;
         for (name, values) in [
             ("principals", &e.principals),
@@ -139,6 +142,7 @@ pub fn merge(parts: Vec<Candidate>, last_data_day: NaiveDate) -> (Candidate, Inc
         ..incident
     };
     merged.signed_in = signed_in;
+    merged.sources = sources;
     (merged, incident)
 }
 

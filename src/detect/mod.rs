@@ -167,6 +167,10 @@ pub struct Candidate {
     pub facts: BTreeSet<String>,
     /// Sign-in findings: the users whose password was accepted.
     pub signed_in: BTreeSet<String>,
+    /// Sign-in findings of a spray: the addresses it came from.
+    pub sources: BTreeSet<String>,
+    /// Billing findings: the currency of the costs.
+    pub currency: Option<String>,
 }
 
 /// Where a test's family is counted: the account (or sign-in scope) and the day. The sweep maps

@@ -316,7 +316,12 @@ impl ProvisioningObservations {
                 .or_default()
                 .insert(day);
         }
-        let mut group = DayGroup::default();
+        let group = state
+            .provisioning
+            .entry(principal)
+            .or_default()
+            .entry(day)
+            .or_default();
         let operation = Operation {
             launches: event.resource.instance_count.map(|n| f64::from(n.max(1))),
             region: region.clone(),
@@ -325,9 +330,11 @@ impl ProvisioningObservations {
             src_ip: event.src_ip.clone(),
         };
         match &event.resource.id {
-            Some(id) => {
-                group.operations.insert(id.clone(), operation);
-            }
+            Some(id) => group
+                .operations
+                .entry(id.clone())
+                .or_default()
+                .merge(operation),
             None => {
                 let key = format!(
                     "{}|{}|{}",
@@ -335,7 +342,7 @@ impl ProvisioningObservations {
                     event.resource.instance_type.as_deref().unwrap_or(""),
                     event.src_ip.as_deref().unwrap_or("")
                 );
-                group.anonymous.insert(key, operation);
+                add_anonymous(&mut group.anonymous, key, operation);
             }
         }
         group.regions.extend(region);
@@ -347,16 +354,10 @@ impl ProvisioningObservations {
         group.resources.extend(event.resource.id.clone());
         group.principals.extend(event.principal.clone());
         group.src_ips.extend(event.src_ip.clone());
-        group.first = Some(event.time);
-        group.last = Some(event.time);
+        cap_set(&mut group.src_ips, SRC_IPS_PER_GROUP);
+        merge_min(&mut group.first, Some(event.time));
+        group.last = group.last.max(Some(event.time));
         group.evidence.push(event);
-        state
-            .provisioning
-            .entry(principal)
-            .or_default()
-            .entry(day)
-            .or_default()
-            .merge(group);
     }
 
     /// Merges the aggregates of a disjoint input into these.
@@ -928,6 +929,8 @@ fn candidate(test: &Tested, p_value: f64, params: &ProvisioningParams) -> Candid
         severity,
         facts,
         signed_in: BTreeSet::new(),
+        sources: BTreeSet::new(),
+        currency: None,
     }
 }
 

@@ -236,7 +236,9 @@ pub fn evaluate(labels: &Labels, report: &Report, options: &EvalOptions) -> Eval
 
 #[cfg(test)]
 mod tests {
-    use super::testing::{at, attack, finding, labels, report};
+    use super::testing::{
+        at, attack, finding, labels, provisioning_attack, provisioning_finding, report,
+    };
     use super::*;
 
     fn score(evaluation: &Evaluation, detector: Detector) -> &Score {
@@ -352,22 +354,8 @@ mod tests {
     #[test]
     fn findings_per_attack_counts_the_tickets_of_each_incident() {
         let world = labels(vec![
-            attack(
-                "one",
-                AttackKind::Provisioning,
-                "t1",
-                "acct-1",
-                at(10, 0),
-                at(10, 2),
-            ),
-            attack(
-                "three",
-                AttackKind::Provisioning,
-                "t1",
-                "acct-1",
-                at(20, 0),
-                at(20, 2),
-            ),
+            provisioning_attack("one", 10),
+            provisioning_attack("three", 20),
             attack(
                 "stuffed",
                 AttackKind::CredentialStuffing,
@@ -385,16 +373,7 @@ mod tests {
                 at(25, 1),
             ),
         ]);
-        let provisioning = |id: &str, day: u32| {
-            finding(
-                id,
-                Detector::Provisioning,
-                Some("t1"),
-                None,
-                at(day, 1),
-                at(day, 1),
-            )
-        };
+        let provisioning = provisioning_finding;
         let found = report(vec![
             provisioning("p1", 10),
             provisioning("p2", 20),
@@ -432,40 +411,6 @@ mod tests {
                 finding_ids: vec!["p2".into(), "p3".into(), "p4".into()],
             }]
         );
-    }
-
-    #[test]
-    fn one_finding_for_several_attacks_is_not_a_split() {
-        let world = labels(vec![
-            attack(
-                "a1",
-                AttackKind::Provisioning,
-                "t1",
-                "acct-1",
-                at(10, 0),
-                at(10, 2),
-            ),
-            attack(
-                "a2",
-                AttackKind::Provisioning,
-                "t1",
-                "acct-1",
-                at(11, 0),
-                at(11, 2),
-            ),
-        ]);
-        let found = report(vec![finding(
-            "f1",
-            Detector::Provisioning,
-            Some("t1"),
-            None,
-            at(10, 1),
-            at(11, 1),
-        )]);
-        let evaluation = evaluate(&world, &found, &EvalOptions::default());
-        assert!(evaluation.split_attacks.is_empty());
-        assert_eq!(evaluation.overall.findings_per_attack, Some(1.0));
-        assert_eq!(evaluation.overall.max_findings_per_attack, Some(1));
     }
 
     #[test]
@@ -571,6 +516,10 @@ mod tests {
         )]);
         let evaluation = evaluate(&world, &found, &EvalOptions::default());
         assert_eq!(counts(&evaluation.overall), (2, 0, 0));
+        // One finding for several attacks is not a split.
+        assert!(evaluation.split_attacks.is_empty());
+        assert_eq!(evaluation.overall.findings_per_attack, Some(1.0));
+        assert_eq!(evaluation.overall.max_findings_per_attack, Some(1));
     }
 
     #[test]

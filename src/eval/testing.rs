@@ -36,6 +36,30 @@ pub fn attack(
     }
 }
 
+/// A provisioning attack on tenant `t1` from 00:00 to 02:00 of a day.
+pub fn provisioning_attack(id: &str, day: u32) -> Attack {
+    attack(
+        id,
+        AttackKind::Provisioning,
+        "t1",
+        "acct-1",
+        at(day, 0),
+        at(day, 2),
+    )
+}
+
+/// A provisioning finding of tenant `t1` at 01:00 of a day.
+pub fn provisioning_finding(id: &str, day: u32) -> Finding {
+    finding(
+        id,
+        Detector::Provisioning,
+        Some("t1"),
+        None,
+        at(day, 1),
+        at(day, 1),
+    )
+}
+
 /// Two tenants (`t1` on AWS, `t2` on Azure) over 60 days: 4 tenant-months.
 pub fn labels(attacks: Vec<Attack>) -> Labels {
     let tenant = |name: &str, provider: Provider, account: &str| LabeledTenant {

@@ -139,7 +139,9 @@ fn duration(seconds: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::eval::testing::{at, attack, finding, labels, report};
+    use crate::eval::testing::{
+        at, attack, finding, labels, provisioning_attack, provisioning_finding, report,
+    };
     use crate::eval::{evaluate, AttackKind, EvalOptions};
     use crate::report::Detector;
 
@@ -187,33 +189,10 @@ mod tests {
     #[test]
     fn shows_findings_per_attack_and_lists_split_attacks() {
         let world = labels(vec![
-            attack(
-                "atk-1",
-                AttackKind::Provisioning,
-                "t1",
-                "acct-1",
-                at(10, 0),
-                at(10, 2),
-            ),
-            attack(
-                "atk-2",
-                AttackKind::Provisioning,
-                "t1",
-                "acct-1",
-                at(20, 0),
-                at(20, 2),
-            ),
+            provisioning_attack("atk-1", 10),
+            provisioning_attack("atk-2", 20),
         ]);
-        let prov = |id: &str, day: u32| {
-            finding(
-                id,
-                Detector::Provisioning,
-                Some("t1"),
-                None,
-                at(day, 1),
-                at(day, 1),
-            )
-        };
+        let prov = provisioning_finding;
         let found = report(vec![prov("f1", 10), prov("f2", 10), prov("f3", 20)]);
         let text = render(&evaluate(&world, &found, &EvalOptions::default()));
         let row = text

@@ -14,7 +14,8 @@ use crate::normalize::InputSummary;
 use crate::schema::{Event, Provider};
 
 /// Bumped on any change a consumer must know about; additions of optional fields do not bump it.
-pub const SCHEMA_VERSION: &str = "1.0";
+/// 2.0: findings are incidents (`incident`), and `baseline.q_value` became `baseline.threshold`.
+pub const SCHEMA_VERSION: &str = "2.0";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -66,7 +67,6 @@ pub struct Baseline {
     pub p_value: f64,
     /// The per-test threshold the p-value had to be at or below: the tenant's error budget
     /// divided by its tests in the 30 days ending on the tested day (`docs/detectors.md`).
-    #[serde(alias = "q_value")]
     pub threshold: f64,
     /// Days of history the baseline was learned from.
     pub window_days: u32,
@@ -120,7 +120,6 @@ pub struct Finding {
     /// provisioning behind it).
     pub related: Vec<String>,
     /// The incident's extent: a finding is an incident, not a test day.
-    #[serde(default)]
     pub incident: Incident,
 }
 
