@@ -21,7 +21,7 @@ for kind in attacks benign; do
   start=$(date +%s)
   "$bin" -q sweep "$work/$kind/aws" "$work/$kind/azure" "$work/$kind/gcp" --ip-ranges "$ranges" --out "$work/$kind.json"
   echo "== $kind world (seed $s, events scale $scale), swept in $(( $(date +%s) - start )) s"
-  "$bin" eval --labels "$work/$kind/labels.json" "$work/$kind.json" | sed -n '1,8p'
+  "$bin" eval --labels "$work/$kind/labels.json" "$work/$kind.json"
 done
 
 # Each tenant-cloud of the attack world swept alone, with only its own files (the layout of
@@ -51,8 +51,8 @@ for t in json.load(open(sys.argv[1]))["tenants"]:
     print(t["provider"], t["tenant"], ",".join(t["accounts"]))
 ' "$world/labels.json")
 echo "== attack world (seed $seed), each of its $n tenant-clouds swept alone"
-"$bin" eval --labels "$world/labels.json" "$work"/single/*.json | sed -n '1,8p'
+"$bin" eval --labels "$world/labels.json" "$work"/single/*.json
 
 echo "== demo (fixtures/demo)"
 "$bin" -q sweep fixtures/demo/aws fixtures/demo/azure fixtures/demo/gcp --ip-ranges "$ranges" --out "$work/demo.json"
-"$bin" eval --labels fixtures/demo/labels.json "$work/demo.json" | sed -n '1,8p'
+"$bin" eval --labels fixtures/demo/labels.json "$work/demo.json"

@@ -210,6 +210,12 @@ impl Config {
             p.trim_p,
         );
         check(
+            fraction(p.prior_vps_source),
+            "provisioning.prior_vps_source",
+            "between 0 and 1",
+            p.prior_vps_source,
+        );
+        check(
             fraction(p.prior_accelerator),
             "provisioning.prior_accelerator",
             "between 0 and 1",
@@ -276,6 +282,12 @@ impl Config {
             "billing.absolute_sd_floor",
             "more than 0",
             b.absolute_sd_floor,
+        );
+        check(
+            b.linked_weight.is_finite() && (1.0..=1000.0).contains(&b.linked_weight),
+            "billing.linked_weight",
+            "from 1 to 1000",
+            b.linked_weight,
         );
         if problems.is_empty() {
             Ok(())
@@ -414,6 +426,19 @@ mod tests {
             (
                 "[credential_stuffing]\nmin_history_days = 40\n",
                 "credential_stuffing.min_history_days",
+            ),
+            ("[billing]\nlinked_weight = 0.5\n", "billing.linked_weight"),
+            (
+                "[sweep.error_budget]\nfalse_alarms_per_tenant_month = inf\n",
+                "sweep.error_budget.false_alarms_per_tenant_month",
+            ),
+            (
+                "[provisioning]\nnovelty_prior = [1.0, 0.0, 0.0, 0.0, 0.0]\n",
+                "provisioning.novelty_prior[1]",
+            ),
+            (
+                "[credential_stuffing.f24_prior]\ndispersion = 5e307\n",
+                "credential_stuffing.f24_prior.dispersion",
             ),
         ] {
             std::fs::write(&path, text).unwrap();

@@ -174,7 +174,17 @@ pub fn judge(
                     let from = candidate.day - Duration::days(FAMILY_DAYS - 1);
                     days.range(from..=candidate.day).map(|(_, n)| n).sum()
                 });
-            let threshold = config.sweep.error_budget.threshold(tests);
+            let mut threshold = config.sweep.error_budget.threshold(tests);
+            if detector == Detector::BillingJump
+                && explained_by_provisioning(&candidate, &significant)
+            {
+                // A cost jump right after anomalous provisioning in the same account is what
+                // that provisioning predicts: the test gets a larger share of the budget.
+                threshold = (threshold * config.billing.linked_weight).min(1.0);
+                candidate
+                    .facts
+                    .insert("after_anomalous_provisioning".into());
+            }
             candidate.baseline.threshold = threshold;
             if candidate.baseline.p_value <= threshold {
                 significant.push(candidate);
@@ -266,6 +276,18 @@ pub fn judge(
         });
     }
     (Report::new(window, &summary, coverage, findings), stats)
+}
+
+/// Whether significant provisioning in the billing candidate's account began on its day or in
+/// the two days before (instances bill from the hour they start).
+fn explained_by_provisioning(billing: &Candidate, significant: &[Candidate]) -> bool {
+    significant.iter().any(|p| {
+        p.detector == Detector::Provisioning
+            && p.provider == billing.provider
+            && p.account == billing.account
+            && p.day <= billing.day
+            && p.day >= billing.day - Duration::days(2)
+    })
 }
 
 /// Days of the family a test's threshold counts: the 30 days ending on its day.

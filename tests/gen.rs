@@ -476,7 +476,6 @@ fn a_world_of_four_companies_has_a_young_a_quiet_and_a_small_tenant_and_attacks_
     let dir = tempfile::tempdir().unwrap();
     let mut options = GenOptions::new(dir.path(), 4, 28, 3);
     options.events_scale = 0.05;
-    options.coverage_tenants = true;
     generate(&options);
     let labels = read_labels(dir.path());
     let (records, _) = normalized(dir.path());

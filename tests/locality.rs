@@ -77,7 +77,6 @@ fn findings_depend_only_on_the_tenant_and_the_day() {
     let world = dir.path().join("world");
     let mut options = GenOptions::new(world.clone(), 8, 35, 5);
     options.events_scale = 0.05;
-    options.coverage_tenants = true;
     generate(&options).expect("the world generates");
     let labels = read_labels(&world.join("labels.json")).expect("labels.json");
     let tenants = &labels.tenants;

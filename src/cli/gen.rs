@@ -33,9 +33,6 @@ pub struct GenArgs {
     /// Multiplies the volume of routine API calls (sign-ins, launches and billing keep their rates).
     #[arg(long, value_name = "F", default_value_t = 1.0)]
     pub events_scale: f64,
-    /// Add a small company and a young and a quiet tenant-cloud, each attacked (4+ companies).
-    #[arg(long)]
-    pub coverage_tenants: bool,
 }
 
 fn parse_kinds(spec: &str) -> Result<std::collections::BTreeSet<AttackKind>, String> {
@@ -46,7 +43,6 @@ pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
     let mut options = GenOptions::new(args.out, args.tenants, args.days, args.seed);
     options.attacks = args.attacks;
     options.events_scale = args.events_scale;
-    options.coverage_tenants = args.coverage_tenants;
     if let Some(start) = args.start {
         options.start = start;
     }

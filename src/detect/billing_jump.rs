@@ -46,6 +46,9 @@ pub struct BillingParams {
     pub min_ratio: f64,
     pub relative_sd_floor: f64,
     pub absolute_sd_floor: f64,
+    /// A day that follows significant provisioning in the same account (that day or the two
+    /// before) gets this many times the per-test threshold (weighted Bonferroni).
+    pub linked_weight: f64,
 }
 
 impl Default for BillingParams {
@@ -56,8 +59,9 @@ impl Default for BillingParams {
             monthly_lookback_days: 95,
             min_increase: 25.0,
             min_ratio: 1.5,
-            relative_sd_floor: 0.1,
+            relative_sd_floor: 0.25,
             absolute_sd_floor: 1.0,
+            linked_weight: 100.0,
         }
     }
 }

@@ -153,3 +153,109 @@ fn round2(x: f64) -> f64 {
         0.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Baseline, Detector, Evidence, Severity};
+    use crate::schema::Provider;
+    use chrono::{TimeZone, Utc};
+
+    fn test_day(entity: &str, day: u32, observed: f64, p_value: f64) -> Candidate {
+        let time = Utc.with_ymd_and_hms(2024, 3, day, 12, 0, 0).unwrap();
+        Candidate {
+            detector: Detector::BillingJump,
+            identity: vec![
+                "billing_jump".into(),
+                "aws".into(),
+                "1".into(),
+                entity.into(),
+            ],
+            day: time.date_naive(),
+            title: String::new(),
+            provider: Provider::Aws,
+            tenant: Some("1".into()),
+            account: Some("1".into()),
+            first_seen: time,
+            last_seen: time,
+            mitre: vec!["T1496".into()],
+            entities: Entities::default(),
+            baseline: Baseline {
+                observed,
+                expected: 10.0,
+                p_value,
+                threshold: 1e-3,
+                window_days: 28,
+                method: String::new(),
+                signals: vec![format!("day:{day}")],
+            },
+            evidence: Evidence::default(),
+            severity: if observed > 100.0 {
+                Severity::High
+            } else {
+                Severity::Medium
+            },
+            facts: BTreeSet::new(),
+            signed_in: BTreeSet::new(),
+            sources: BTreeSet::new(),
+            currency: None,
+        }
+    }
+
+    fn day(d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(2024, 3, d).unwrap()
+    }
+
+    #[test]
+    fn days_of_one_entity_with_at_most_one_quiet_day_between_are_one_incident() {
+        let groups = group(vec![
+            test_day("EC2", 7, 50.0, 1e-5),
+            test_day("EC2", 1, 50.0, 1e-5),
+            test_day("S3", 2, 50.0, 1e-5),
+            test_day("EC2", 2, 200.0, 1e-9),
+            test_day("EC2", 4, 40.0, 1e-4),
+        ]);
+        let spans: Vec<(String, Vec<u32>)> = groups
+            .iter()
+            .map(|g| {
+                (
+                    g[0].identity[3].clone(),
+                    g.iter()
+                        .map(|c| c.day.format("%d").to_string().parse().unwrap())
+                        .collect(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            spans,
+            [
+                ("EC2".to_string(), vec![1, 2, 4]),
+                ("EC2".to_string(), vec![7]),
+                ("S3".to_string(), vec![2]),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_incident_has_its_extent_the_strongest_day_and_every_days_signals() {
+        let parts = vec![
+            test_day("EC2", 1, 50.0, 1e-5),
+            test_day("EC2", 2, 200.0, 1e-9),
+            test_day("EC2", 4, 40.0, 1e-4),
+        ];
+        let (merged, incident) = merge(parts.clone(), day(4));
+        assert_eq!((incident.first_day, incident.last_day), (day(1), day(4)));
+        assert_eq!(incident.days, 3);
+        assert_eq!(incident.peak, 200.0);
+        assert_eq!(incident.total_excess, 40.0 + 190.0 + 30.0);
+        assert_eq!(incident.status, IncidentStatus::Open);
+        assert_eq!(merged.day, day(1), "the id is taken from the first day");
+        assert_eq!(merged.baseline.p_value, 1e-9);
+        assert_eq!(merged.severity, Severity::High);
+        assert_eq!(merged.first_seen, parts[0].first_seen);
+        assert_eq!(merged.last_seen, parts[2].last_seen);
+        assert_eq!(merged.baseline.signals, ["day:2", "day:1", "day:4"]);
+        // Later data back to baseline: the incident ended.
+        assert_eq!(merge(parts, day(9)).1.status, IncidentStatus::Ended);
+    }
+}

@@ -9,9 +9,9 @@
 //! - **Rate.** Launches are weighted by instance count (ten instances in one call are ten).
 //!   Three counts are tested with the shrunk Gamma-Poisson model of [`crate::baseline`]:
 //!   the principal's launches against its own history as a hurdle, `P(a launch day) *
-//!   P(batch >= x)`, the batch sizes being its own when it launched on at least five days and
-//!   otherwise the account's sporadic principals' batch sizes shrunk toward
-//!   `sporadic_size_prior` (a person who launched once last month may well launch four today);
+//!   P(batch >= x)`, the batch sizes being its own shrunk toward the account's sporadic
+//!   principals' batch sizes, themselves shrunk toward `sporadic_size_prior` (a person who
+//!   launched once last month may well launch four today);
 //!   the same launches against the whole account's history, as the same hurdle; and the
 //!   launches into a region or family new to the account, or by a new principal, against the
 //!   account's earlier first uses shrunk toward `first_use_size_prior` (most first uses are a
@@ -54,6 +54,7 @@ use super::{
 };
 use crate::aggregate::{as_pairs, merge_min, merge_sets};
 use crate::baseline::{combined_p_values, signal_rate, CountModel, CountPrior, Signal};
+use crate::ranges::is_vps_provider;
 use crate::report::{Baseline, ColdStart, Detector, Entities, Severity};
 use crate::schema::{Category, Event, Provider};
 
@@ -83,8 +84,11 @@ pub struct ProvisioningParams {
     pub novelty_prior: [f64; 5],
     /// How many tests the novelty prior is worth.
     pub novelty_prior_weight: f64,
-    /// Prior base rate of a hosting source, and how many tests the prior is worth.
+    /// Prior base rate of a public-cloud hosting source (where automation runs), and how many
+    /// tests the prior is worth.
     pub prior_hosting_source: f64,
+    /// Prior base rate of a VPS or hosting company's address new to the principal.
+    pub prior_vps_source: f64,
     pub prior_weight: f64,
     /// Prior rate of accelerator instances in a launch, used in cold start only.
     pub prior_accelerator: f64,
@@ -116,6 +120,7 @@ impl Default for ProvisioningParams {
             novelty_prior: [0.85, 0.12, 0.027, 0.0025, 0.0005],
             novelty_prior_weight: 50.0,
             prior_hosting_source: 0.002,
+            prior_vps_source: 1e-4,
             prior_weight: 50.0,
             prior_accelerator: 0.02,
             cold_size_prior: CountPrior {
@@ -432,6 +437,8 @@ struct Flags {
     new_principal: bool,
     new_network: bool,
     hosting_source: bool,
+    /// The new hosting provider is a VPS company, not a public cloud.
+    vps_source: bool,
     accelerators: bool,
 }
 
@@ -455,6 +462,7 @@ struct PastTest {
     day: NaiveDate,
     novelties: usize,
     hosting: bool,
+    vps: bool,
     novel_launches: f64,
     /// Significant itself, or judged in cold start (where everything is new): left out of
     /// later baselines.
@@ -488,10 +496,41 @@ struct Tested<'a> {
     hosting_providers: BTreeSet<String>,
 }
 
+/// Principal-days that were significant themselves (outside cold start), with the regions and
+/// families they launched in: an attacker's first visit must not make the second one look
+/// familiar, so the networks, hosting providers, regions and families of these days do not count
+/// as "seen". (The principal itself and its launch counts stay history: excluding them would let
+/// a new automation's first anomalous day make every later day new again.)
+#[derive(Debug, Default)]
+struct Anomalous {
+    principal_days: BTreeSet<(String, NaiveDate)>,
+    region_days: BTreeSet<(String, NaiveDate)>,
+    family_days: BTreeSet<(String, NaiveDate)>,
+}
+
+impl Anomalous {
+    fn record(&mut self, principal: &str, day: NaiveDate, group: &DayGroup) {
+        self.principal_days.insert((principal.to_string(), day));
+        for region in &group.regions {
+            self.region_days.insert((region.clone(), day));
+        }
+        for family in &group.families {
+            self.family_days.insert((family.clone(), day));
+        }
+    }
+
+    fn principal_day(&self, principal: &str, day: NaiveDate) -> bool {
+        !self.principal_days.is_empty()
+            && self.principal_days.contains(&(principal.to_string(), day))
+    }
+}
+
 /// The account's earlier, unremarkable tests in the window: what its baselines learn from.
 struct AccountNull {
     novelty_counts: [f64; 5],
+    /// Tests with a new public-cloud source, and with a new VPS source.
     hosting: u64,
+    vps: u64,
     trials: u64,
     first_use: (f64, f64, f64),
 }
@@ -501,6 +540,7 @@ impl AccountNull {
         let mut null = AccountNull {
             novelty_counts: [0.0; 5],
             hosting: 0,
+            vps: 0,
             trials: 0,
             first_use: (0.0, 0.0, 0.0),
         };
@@ -509,7 +549,8 @@ impl AccountNull {
             .filter(|t| t.day >= from && t.day <= to && !t.trimmed)
         {
             null.novelty_counts[test.novelties] += 1.0;
-            null.hosting += u64::from(test.hosting);
+            null.hosting += u64::from(test.hosting && !test.vps);
+            null.vps += u64::from(test.vps);
             null.trials += 1;
             if test.novel_launches > 0.0 {
                 let x = test.novel_launches;
@@ -560,6 +601,7 @@ pub fn detect_with(
     for (key, state) in &observations.accounts {
         let mut reported_cold = false;
         let mut past: Vec<PastTest> = Vec::new();
+        let mut anomalous = Anomalous::default();
         // Every day with provisioning up to the last judged day, in order: earlier days are the
         // baseline of later ones whether or not this sweep judges them.
         let mut by_day: BTreeMap<NaiveDate, Vec<(&String, &DayGroup)>> = BTreeMap::new();
@@ -579,16 +621,29 @@ pub fn detect_with(
                 sporadic_size_model(state, &history, params)
             };
             let mut today = Vec::new();
+            let mut significant_today = Vec::new();
             for (principal, group) in groups {
-                let test = test_group(
-                    key, state, principal, day, group, &history, cold, params, hosting, &sporadic,
-                    &null,
-                );
+                let context = Context {
+                    key,
+                    state,
+                    history: &history,
+                    cold,
+                    params,
+                    hosting,
+                    sporadic: &sporadic,
+                    null: &null,
+                    anomalous: &anomalous,
+                };
+                let test = test_group(&context, principal, day, group);
                 let p_value = p_value_of(&test, &null, params);
+                if p_value < params.trim_p && !cold {
+                    significant_today.push((principal, group));
+                }
                 today.push(PastTest {
                     day,
                     novelties: test.flags.novelties(),
                     hosting: test.flags.hosting_source,
+                    vps: test.flags.vps_source,
                     novel_launches: test.novel_launches,
                     trimmed: p_value < params.trim_p || cold,
                 });
@@ -610,23 +665,54 @@ pub fn detect_with(
                 }
             }
             past.extend(today);
+            for (principal, group) in significant_today {
+                anomalous.record(principal, day, group);
+            }
         }
     }
     output
 }
 
+/// What every test of one account-day shares.
+struct Context<'a> {
+    key: &'a AccountKey,
+    state: &'a AccountState,
+    /// The account's days with data in the window.
+    history: &'a [NaiveDate],
+    cold: bool,
+    params: &'a ProvisioningParams,
+    hosting: &'a dyn HostingLookup,
+    sporadic: &'a CountModel,
+    null: &'a AccountNull,
+    anomalous: &'a Anomalous,
+}
+
 fn p_value_of(test: &Tested, null: &AccountNull, params: &ProvisioningParams) -> f64 {
     let flags = &test.flags;
-    let hosting_rate = signal_rate(
+    // One signal with the base rate of the kind of source seen: a new VPS company's address is
+    // far rarer for benign principals than a public cloud's.
+    let cloud_rate = signal_rate(
         null.hosting,
         null.trials,
         params.prior_hosting_source,
         params.prior_weight,
     );
+    let vps_rate = signal_rate(
+        null.vps,
+        null.trials,
+        params.prior_vps_source,
+        params.prior_weight,
+    );
     let hosting = Signal {
         name: "hosting_source",
         present: flags.hosting_source,
-        base_rate: hosting_rate,
+        base_rate: if flags.vps_source {
+            vps_rate
+        } else if flags.hosting_source {
+            cloud_rate
+        } else {
+            (cloud_rate + vps_rate).min(1.0)
+        },
     };
     if test.cold {
         // Everything is new in a young account: only the rate, the source and the kind of
@@ -647,25 +733,32 @@ fn p_value_of(test: &Tested, null: &AccountNull, params: &ProvisioningParams) ->
     (3.0 * joint.min(novelty).min(rate)).min(1.0)
 }
 
-/// Launch days a principal needs in the window before its own batch sizes are its baseline.
-const SIZE_HISTORY_DAYS: usize = 5;
+/// How many batches the sporadic model is worth as the prior of a history's own batch sizes.
+const SPORADIC_BATCHES: f64 = 2.0;
 
 /// `P(X >= x)` for a day's launches as a hurdle: `P(a launch day) * P(batch >= x)`. The batch
-/// sizes are the history's own when it has `SIZE_HISTORY_DAYS` launch days, else `sporadic`.
+/// sizes are the history's own, shrunk toward `sporadic` (worth `SPORADIC_BATCHES` batches), so
+/// four nightly batches of thirty say more than the sizes of people who launch now and then, and
+/// no launches at all leave the sporadic model.
 fn hurdle_p_value(
     history: &[f64],
     launches: f64,
     sporadic: &CountModel,
     prior: &CountPrior,
 ) -> f64 {
-    let launch_days: Vec<f64> = history.iter().copied().filter(|n| *n > 0.0).collect();
-    let sizes = if launch_days.len() >= SIZE_HISTORY_DAYS {
-        let extra: Vec<f64> = launch_days.iter().map(|n| n - 1.0).collect();
-        CountModel::fit(&extra, prior)
-    } else {
-        *sporadic
+    let extra: Vec<f64> = history
+        .iter()
+        .filter(|n| **n > 0.0)
+        .map(|n| n - 1.0)
+        .collect();
+    let toward_sporadic = CountPrior {
+        pseudo_count: sporadic.mean * SPORADIC_BATCHES,
+        pseudo_days: SPORADIC_BATCHES,
+        dispersion: sporadic.dispersion.max(prior.dispersion),
+        dispersion_days: prior.dispersion_days,
     };
-    let launch_day_rate = (launch_days.len() as f64 + 0.5) / (history.len() as f64 + 1.0);
+    let sizes = CountModel::fit(&extra, &toward_sporadic);
+    let launch_day_rate = (extra.len() as f64 + 0.5) / (history.len() as f64 + 1.0);
     (launch_day_rate.min(1.0) * sizes.p_at_least(launches - 1.0)).min(1.0)
 }
 
@@ -693,20 +786,23 @@ fn sporadic_size_model(
     CountModel::fit(&sizes, &params.sporadic_size_prior)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn test_group<'a>(
-    key: &'a AccountKey,
-    state: &'a AccountState,
+    context: &Context<'a>,
     principal: &'a str,
     day: NaiveDate,
     group: &'a DayGroup,
-    history: &[NaiveDate],
-    cold: bool,
-    params: &ProvisioningParams,
-    hosting: &dyn HostingLookup,
-    sporadic: &CountModel,
-    null: &AccountNull,
 ) -> Tested<'a> {
+    let &Context {
+        key,
+        state,
+        history,
+        cold,
+        params,
+        hosting,
+        sporadic,
+        null,
+        anomalous,
+    } = context;
     let (from, to) = history_range(day, params.baseline_days);
     let by_day = &state.provisioning[principal];
     let launches = group.launches();
@@ -732,27 +828,30 @@ fn test_group<'a>(
     };
     let p_account = hurdle_p_value(&account_history, launches, sporadic, &params.count_prior);
 
-    let seen_in_window = |days: Option<&BTreeSet<NaiveDate>>| {
-        days.is_some_and(|d| d.range(from..=to).next().is_some())
+    let seen_in_window = |days: Option<&BTreeSet<NaiveDate>>,
+                          tainted: &dyn Fn(NaiveDate) -> bool| {
+        days.is_some_and(|d| d.range(from..=to).any(|d| !tainted(*d)))
     };
-    let new_region_of = |r: &Option<String>| {
-        r.as_ref()
-            .is_some_and(|r| !seen_in_window(state.regions.get(r)))
+    let region_seen = |r: &String| {
+        seen_in_window(state.regions.get(r), &|d| {
+            anomalous.region_days.contains(&(r.clone(), d))
+        })
     };
-    let new_family_of = |f: &Option<String>| {
-        f.as_ref()
-            .is_some_and(|f| !seen_in_window(state.families.get(f)))
+    let family_seen = |f: &String| {
+        seen_in_window(state.families.get(f), &|d| {
+            anomalous.family_days.contains(&(f.clone(), d))
+        })
     };
-    let new_region = group
-        .regions
-        .iter()
-        .any(|r| !seen_in_window(state.regions.get(r)));
-    let new_family = group
-        .families
-        .iter()
-        .any(|f| !seen_in_window(state.families.get(f)));
+    let new_region_of = |r: &Option<String>| r.as_ref().is_some_and(|r| !region_seen(r));
+    let new_family_of = |f: &Option<String>| f.as_ref().is_some_and(|f| !family_seen(f));
+    let new_region = group.regions.iter().any(|r| !region_seen(r));
+    let new_family = group.families.iter().any(|f| !family_seen(f));
     let networks = state.networks.get(principal);
-    let network_seen = |token: &str| seen_in_window(networks.and_then(|n| n.get(token)));
+    let network_seen = |token: &str| {
+        seen_in_window(networks.and_then(|n| n.get(token)), &|d| {
+            anomalous.principal_day(principal, d)
+        })
+    };
     let ip_flags = |ip: &str| -> (bool, Option<String>) {
         let Ok(ip) = ip.parse::<IpAddr>() else {
             return (false, None);
@@ -823,6 +922,7 @@ fn test_group<'a>(
             new_principal,
             new_network,
             hosting_source: !hosting_providers.is_empty(),
+            vps_source: hosting_providers.iter().any(|p| is_vps_provider(p)),
             accelerators,
         },
         unusual,
@@ -839,6 +939,7 @@ fn candidate(test: &Tested, p_value: f64, params: &ProvisioningParams) -> Candid
         ("new_principal", flags.new_principal && novelty_named),
         ("new_network", flags.new_network && novelty_named),
         ("hosting_source", flags.hosting_source),
+        ("vps_source", flags.vps_source),
     ];
     let mut present: Vec<String> = named
         .iter()
@@ -1012,12 +1113,18 @@ mod tests {
     use crate::schema::{Outcome, Resource, SourceRef};
     use chrono::TimeZone;
 
+    /// 5.161.0.0/16 is a VPS company's (Hetzner), 3.0.0.0/8 a public cloud's (AWS).
     struct OneRange;
     impl HostingLookup for OneRange {
         fn hosting_provider(&self, ip: std::net::IpAddr) -> Option<String> {
-            ip.to_string()
-                .starts_with("5.161.")
-                .then(|| "hetzner".to_string())
+            let ip = ip.to_string();
+            if ip.starts_with("5.161.") {
+                Some("hetzner".to_string())
+            } else if ip.starts_with("3.") {
+                Some("aws".to_string())
+            } else {
+                None
+            }
         }
     }
 
@@ -1218,6 +1325,99 @@ mod tests {
         }
         assert_eq!(finding.severity, Severity::Critical);
         assert!(finding.mitre.contains(&"T1496".to_string()));
+    }
+
+    /// The developer's day-29 launch of one instance, from `ip`, judged after the quiet month.
+    fn developer_launch_from(ip: &str) -> Candidate {
+        let mut obs = ProvisioningObservations::default();
+        quiet_month(&mut obs, &OneRange);
+        tonights_batch(&mut obs, 40, &OneRange);
+        obs.observe(
+            &event(
+                29,
+                14,
+                DEV,
+                Category::Provision,
+                1,
+                "c5.xlarge",
+                "us-east-1",
+                ip,
+            ),
+            &OneRange,
+        );
+        let out = detect_with(
+            obs,
+            days(29, 29),
+            &ProvisioningParams::default(),
+            &OneRange,
+            1.0,
+        );
+        out.candidates
+            .into_iter()
+            .find(|c| c.entities.principals == [DEV])
+            .unwrap()
+    }
+
+    #[test]
+    fn a_vps_company_address_is_stronger_evidence_than_a_public_cloud_one() {
+        let vps = developer_launch_from("5.161.10.20");
+        let cloud = developer_launch_from("3.80.10.20");
+        for c in [&vps, &cloud] {
+            assert!(c.baseline.signals.contains(&"hosting_source".to_string()));
+        }
+        assert!(vps.baseline.signals.contains(&"vps_source".to_string()));
+        assert!(!cloud.baseline.signals.contains(&"vps_source".to_string()));
+        assert!(
+            vps.baseline.p_value * 5.0 < cloud.baseline.p_value,
+            "{} vs {}",
+            vps.baseline.p_value,
+            cloud.baseline.p_value
+        );
+    }
+
+    #[test]
+    fn an_attackers_first_visit_does_not_make_the_second_familiar() {
+        let mut obs = ProvisioningObservations::default();
+        quiet_month(&mut obs, &OneRange);
+        // The developer's stolen key launches GPUs from a VPS on day 20, and again on day 27.
+        for day in [20, 27] {
+            obs.observe(
+                &event(
+                    day,
+                    3,
+                    DEV,
+                    Category::Provision,
+                    12,
+                    "p3.8xlarge",
+                    "sa-east-1",
+                    "5.161.10.20",
+                ),
+                &OneRange,
+            );
+        }
+        let out = detect_with(
+            obs,
+            days(20, 27),
+            &ProvisioningParams::default(),
+            &OneRange,
+            1.0,
+        );
+        let of_day = |d: u32| {
+            out.candidates
+                .iter()
+                .find(|c| c.entities.principals == [DEV] && c.day == days(d, d).first)
+                .unwrap()
+        };
+        let (first, second) = (of_day(20), of_day(27));
+        assert!(first.baseline.p_value < 1e-6, "{:?}", first.baseline);
+        for signal in ["new_region", "new_family", "new_network", "hosting_source"] {
+            assert!(
+                second.baseline.signals.contains(&signal.to_string()),
+                "{signal}: {:?}",
+                second.baseline.signals
+            );
+        }
+        assert!(second.baseline.p_value < 1e-5, "{:?}", second.baseline);
     }
 
     #[test]

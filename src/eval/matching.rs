@@ -6,7 +6,10 @@
 //! - the tenant is the same, or, when the finding carries no tenant (an AWS account outside an
 //!   organization, say), its account is the attack's account;
 //! - the finding's `[first_seen, last_seen]` overlaps `[start − tolerance, end + tolerance]`,
-//!   both ends inclusive.
+//!   both ends inclusive;
+//! - when both name principals (the attack its attacker's identities, the finding its
+//!   `entities.principals`), they share one, compared without case: another person's launch
+//!   the next morning is not evidence of this attack.
 //!
 //! The tolerance (24 h by default) exists because billing is daily: the cost of an attack that
 //! ends at 23:00 lands in the next day's row, and a billing finding then starts after the attack.
@@ -22,6 +25,18 @@ pub fn finding_matches(finding: &Finding, attack: &Attack, tolerance: TimeDelta)
         && finding.provider == attack.provider
         && same_scope(finding, attack)
         && overlaps(finding, attack, tolerance)
+        && same_principal(finding, attack)
+}
+
+fn same_principal(finding: &Finding, attack: &Attack) -> bool {
+    let named = &finding.entities.principals;
+    if named.is_empty() || attack.principals.is_empty() {
+        return true;
+    }
+    attack
+        .principals
+        .iter()
+        .any(|a| named.iter().any(|n| n.eq_ignore_ascii_case(a)))
 }
 
 fn same_scope(finding: &Finding, attack: &Attack) -> bool {
@@ -53,6 +68,36 @@ mod tests {
 
     fn day() -> TimeDelta {
         TimeDelta::hours(24)
+    }
+
+    #[test]
+    fn a_finding_about_another_principal_is_not_evidence() {
+        let mut a = attack(
+            "a1",
+            AttackKind::Provisioning,
+            "t1",
+            "acct-1",
+            at(10, 0),
+            at(10, 2),
+        );
+        a.principals = vec!["arn:aws:iam::1:user/Omar".into()];
+        let mut f = finding(
+            "f1",
+            Detector::Provisioning,
+            Some("t1"),
+            Some("acct-1"),
+            at(10, 1),
+            at(10, 1),
+        );
+        f.entities.principals = vec!["arn:aws:iam::1:user/hiro".into()];
+        assert!(!finding_matches(&f, &a, day()));
+        f.entities
+            .principals
+            .push("arn:aws:iam::1:user/omar".into());
+        assert!(finding_matches(&f, &a, day()));
+        // A billing finding names nobody: scope and time decide.
+        f.entities.principals.clear();
+        assert!(finding_matches(&f, &a, day()));
     }
 
     #[test]

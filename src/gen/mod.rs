@@ -60,10 +60,6 @@ pub struct GenOptions {
     pub start: NaiveDate,
     /// Multiplies the volume of routine API calls (1.0: a realistic volume).
     pub events_scale: f64,
-    /// Adds a small company and a young and a quiet tenant-cloud, each attacked (worlds of at
-    /// least `SPECIAL_TENANTS_FROM` companies). Off by default: the detectors do not yet find
-    /// every attack in them (see README).
-    pub coverage_tenants: bool,
 }
 
 impl GenOptions {
@@ -78,7 +74,6 @@ impl GenOptions {
             attacks: AttackKind::ALL.into_iter().collect(),
             start: NaiveDate::from_ymd_opt(year, month, day).unwrap_or_default(),
             events_scale: 1.0,
-            coverage_tenants: false,
         }
     }
 }
@@ -137,13 +132,12 @@ const WORLD_ENTRIES: &[&str] = &["aws", "azure", "gcp", "labels.json"];
 /// Generates a world into `options.out`.
 pub fn generate(options: &GenOptions) -> Result<GenSummary, GenError> {
     validate(options)?;
-    let world = World::build_with(
+    let world = World::build(
         options.seed,
         options.start,
         options.days,
         options.tenants,
         options.events_scale,
-        options.coverage_tenants,
     );
     let planned = attacks::plan(&world, &options.attacks);
     let labels = labels(&world, &planned);

@@ -409,28 +409,15 @@ pub struct Automation {
 }
 
 impl World {
-    /// Builds the cast for `tenants` companies, with the small, young and quiet tenants.
-    #[cfg_attr(not(test), allow(dead_code))]
+    /// Builds the cast for `tenants` companies.
     pub fn build(seed: u64, start: NaiveDate, days: u32, tenants: u32, events_scale: f64) -> World {
-        World::build_with(seed, start, days, tenants, events_scale, true)
-    }
-
-    /// [`World::build`], choosing whether the small, young and quiet tenants are in it.
-    pub fn build_with(
-        seed: u64,
-        start: NaiveDate,
-        days: u32,
-        tenants: u32,
-        events_scale: f64,
-        coverage_tenants: bool,
-    ) -> World {
         let mut rand = Rand::new(seed, "world");
         let mut names: Vec<(usize, usize)> = (0..COMPANY_WORDS.len())
             .flat_map(|w| (0..COMPANY_TRADES.len()).map(move |t| (w, t)))
             .collect();
         rand.shuffle(&mut names);
         let mut ids = BTreeSet::new();
-        let specials = Specials::draw(seed, tenants as usize).filter(|_| coverage_tenants);
+        let specials = Specials::draw(seed, tenants as usize);
         let companies = (0..tenants as usize)
             .map(|index| {
                 let (word, trade) = names[index % names.len()];

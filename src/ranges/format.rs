@@ -49,6 +49,11 @@ impl ListFormat {
         }
     }
 
+    /// The providers that publish their ranges in a format of their own: the public clouds,
+    /// where companies' own automation runs. Every other provider in the lists (geofeeds, CIDR
+    /// lists) is a VPS or hosting company.
+    pub const PUBLIC_CLOUDS: [&'static str; 4] = ["aws", "gcp", "azure", "oracle"];
+
     /// The provider a format belongs to; `None` for formats any provider publishes.
     pub fn provider(self) -> Option<&'static str> {
         match self {
@@ -563,6 +568,21 @@ fn emit_prefix_record(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_provider_with_a_format_of_its_own_is_a_public_cloud() {
+        for format in [
+            ListFormat::AwsIpRanges,
+            ListFormat::GcpCloud,
+            ListFormat::AzureServiceTags,
+            ListFormat::OracleCloud,
+        ] {
+            let provider = format.provider().unwrap();
+            assert!(ListFormat::PUBLIC_CLOUDS.contains(&provider), "{provider}");
+            assert!(!crate::ranges::is_vps_provider(provider));
+        }
+        assert!(crate::ranges::is_vps_provider("hetzner"));
+    }
 
     #[allow(clippy::type_complexity)]
     fn entries(

@@ -40,6 +40,12 @@ use serde::Serialize;
 
 pub use error::RangeError;
 pub use format::ListFormat;
+
+/// Whether a provider name of the range lists is a VPS or hosting company rather than a public
+/// cloud (T1583.003's "VPS providers"): benign automation runs on the public clouds far more often.
+pub fn is_vps_provider(provider: &str) -> bool {
+    !ListFormat::PUBLIC_CLOUDS.contains(&provider)
+}
 pub use load::{
     parse_prefix, DroppedPrefix, FileReport, LoadReport, Malformed, MALFORMED_EXAMPLES,
 };
