@@ -130,6 +130,13 @@ impl Config {
                 f64::from(min_history_days),
             );
         }
+        check(
+            (2..=self.billing.min_history_days.max(2))
+                .contains(&self.billing.min_cold_history_days),
+            "billing.min_cold_history_days",
+            "from 2 to min_history_days",
+            f64::from(self.billing.min_cold_history_days),
+        );
         let lookback = self.billing.monthly_lookback_days;
         check(
             (1..=3660).contains(&lookback),
@@ -249,6 +256,7 @@ impl Config {
                 c.prior_hosting_source,
             ),
             ("credential_stuffing.prior_no_mfa", c.prior_no_mfa),
+            ("credential_stuffing.prior_vps_source", c.prior_vps_source),
         ] {
             check(fraction(value), key, "between 0 and 1", value);
         }
@@ -282,6 +290,12 @@ impl Config {
             "billing.absolute_sd_floor",
             "more than 0",
             b.absolute_sd_floor,
+        );
+        check(
+            b.trim_p > 0.0 && b.trim_p <= 1.0,
+            "billing.trim_p",
+            "in (0, 1]",
+            b.trim_p,
         );
         check(
             b.linked_weight.is_finite() && (1.0..=1000.0).contains(&b.linked_weight),

@@ -30,7 +30,7 @@ use chrono::{Datelike, NaiveDate, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use super::{history_range, Candidate, DetectorOutput, TestDays, CANDIDATE_P};
+use super::{history_range, lower, Candidate, DetectorOutput, TestDays, CANDIDATE_P};
 use crate::aggregate::{as_pairs, merge_min};
 use crate::baseline::{median, scaled_mad};
 use crate::report::{Baseline, ColdStart, DataGap, Detector, Entities, Evidence, Severity};
@@ -40,12 +40,17 @@ use crate::schema::{BillingRecord, Provider};
 #[serde(deny_unknown_fields, default)]
 pub struct BillingParams {
     pub baseline_days: u32,
+    /// Fewer days of history than this: judged as cold start (severity one step lower).
     pub min_history_days: u32,
+    /// Fewer than this: not judged at all (a Student t needs a few degrees of freedom).
+    pub min_cold_history_days: u32,
     pub monthly_lookback_days: u32,
     pub min_increase: f64,
     pub min_ratio: f64,
     pub relative_sd_floor: f64,
     pub absolute_sd_floor: f64,
+    /// Earlier days below this p-value are left out of later histories.
+    pub trim_p: f64,
     /// A day that follows significant provisioning in the same account (that day or the two
     /// before) gets this many times the per-test threshold (weighted Bonferroni).
     pub linked_weight: f64,
@@ -56,11 +61,13 @@ impl Default for BillingParams {
         BillingParams {
             baseline_days: 28,
             min_history_days: 7,
+            min_cold_history_days: 3,
             monthly_lookback_days: 95,
             min_increase: 25.0,
             min_ratio: 1.5,
             relative_sd_floor: 0.25,
             absolute_sd_floor: 1.0,
+            trim_p: 1e-3,
             linked_weight: 100.0,
         }
     }
@@ -207,10 +214,21 @@ pub fn detect_with(
         let account = &observations.accounts[&(key.provider.clone(), key.account.clone())];
         let series = series_costs(series);
         let series = &series;
-        // Only days on which the account sent billing data are tested; the rest are gaps.
-        for &day in account.days.range(days.first..=days.last) {
+        let mut anomalous = BTreeSet::new();
+        // Only days on which the account sent billing data are tested; the rest are gaps. Every
+        // day up to the last judged one is computed in order, so the jumps left out of later
+        // histories do not depend on which days a sweep judges.
+        for &day in account.days.range(..=days.last) {
             let observed = series.get(&day).copied().unwrap_or(0.0);
-            let outcome = test_day(series, &account.days, day, observed, params);
+            let outcome = test_day(series, &account.days, &anomalous, day, observed, params);
+            if let DayTest::Tested { p_value, .. } = outcome {
+                if p_value < params.trim_p {
+                    anomalous.insert(day);
+                }
+            }
+            if day < days.first {
+                continue;
+            }
             if !matches!(outcome, DayTest::ColdStart(_)) {
                 output.count_test(&key.provider, &key.account, account.tenant.as_deref(), day);
             }
@@ -219,11 +237,28 @@ pub fn detect_with(
                     expected,
                     p_value,
                     history,
+                    cold: is_cold,
                 } => {
+                    if is_cold && cold.insert(key.clone()) {
+                        output.cold_start.push(ColdStart {
+                            detector: Detector::BillingJump,
+                            scope: format!("{}/{}/{}", key.provider, key.account, key.service),
+                            history_days: history,
+                            needed_days: params.min_history_days,
+                        });
+                    }
                     if p_value < keep_p || keep_p >= 1.0 {
-                        output.candidates.push(candidate(
-                            key, account, day, observed, expected, p_value, history, params,
-                        ));
+                        let test = DayOf {
+                            key,
+                            account,
+                            day,
+                            observed,
+                            expected,
+                            p_value,
+                            history,
+                            cold: is_cold,
+                        };
+                        output.candidates.push(candidate(&test, params));
                     }
                 }
                 DayTest::ColdStart(history) => {
@@ -248,14 +283,18 @@ enum DayTest {
         expected: f64,
         p_value: f64,
         history: u32,
+        cold: bool,
     },
     ColdStart(u32),
     BelowFloors,
 }
 
+/// `anomalous`: the series' earlier days that were jumps themselves, left out of the history so
+/// that a second jump a few days after the first is compared with the usual level.
 fn test_day(
     series: &BTreeMap<NaiveDate, f64>,
     account_days: &BTreeSet<NaiveDate>,
+    anomalous: &BTreeSet<NaiveDate>,
     day: NaiveDate,
     observed: f64,
     params: &BillingParams,
@@ -264,7 +303,7 @@ fn test_day(
     let values = |from: NaiveDate, to: NaiveDate, firsts: bool| -> Vec<(NaiveDate, f64)> {
         account_days
             .range(from..=to)
-            .filter(|d| (d.day() == 1) == firsts)
+            .filter(|d| (d.day() == 1) == firsts && !anomalous.contains(d))
             .map(|d| (*d, series.get(d).copied().unwrap_or(0.0)))
             .collect()
     };
@@ -291,9 +330,12 @@ fn test_day(
     } else {
         regular
     };
-    if !monthly_only && history.len() < params.min_history_days as usize {
+    if !monthly_only && history.len() < params.min_cold_history_days as usize {
         return DayTest::ColdStart(history.len() as u32);
     }
+    // Fewer days than `min_history_days`: judged all the same, the Student t's few degrees of
+    // freedom make it demand a far larger jump, and the finding says cold start.
+    let cold = !monthly_only && history.len() < params.min_history_days as usize;
     let mut same_weekday: Vec<f64> = history
         .iter()
         .filter(|(d, _)| d.weekday() == day.weekday())
@@ -325,20 +367,33 @@ fn test_day(
         expected,
         p_value,
         history: history.len() as u32,
+        cold,
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn candidate(
-    key: &SeriesKey,
-    account: &AccountDays,
+/// One tested day of one series.
+struct DayOf<'a> {
+    key: &'a SeriesKey,
+    account: &'a AccountDays,
     day: NaiveDate,
     observed: f64,
     expected: f64,
     p_value: f64,
     history: u32,
-    params: &BillingParams,
-) -> Candidate {
+    cold: bool,
+}
+
+fn candidate(test: &DayOf, params: &BillingParams) -> Candidate {
+    let &DayOf {
+        key,
+        account,
+        day,
+        observed,
+        expected,
+        p_value,
+        history,
+        cold,
+    } = test;
     let currency = account.currency.clone().unwrap_or_default();
     let start = Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight"));
     let end = start + chrono::Duration::days(1) - chrono::Duration::seconds(1);
@@ -347,11 +402,16 @@ fn candidate(
     } else {
         f64::INFINITY
     };
-    let severity = if ratio >= 10.0 || observed - expected >= 1000.0 {
+    let mut severity = if ratio >= 10.0 || observed - expected >= 1000.0 {
         Severity::High
     } else {
         Severity::Medium
     };
+    let mut signals = vec![format!("ratio:{:.1}", ratio)];
+    if cold {
+        severity = lower(severity);
+        signals.push("cold_start".to_string());
+    }
     Candidate {
         detector: Detector::BillingJump,
         identity: vec!["billing_jump".into(), key.provider.to_string(), key.account.clone(), key.service.clone()],
@@ -371,7 +431,7 @@ fn candidate(
             threshold: 1.0,
             window_days: history.min(params.monthly_lookback_days),
             method: "weekday-aware median and MAD of daily cost, Student t, with absolute and relative floors".into(),
-            signals: vec![format!("ratio:{:.1}", ratio)],
+            signals,
         },
         evidence: Evidence::default(),
         severity,
@@ -428,6 +488,41 @@ mod tests {
 
     fn test_days(first: NaiveDate, last: NaiveDate) -> TestDays {
         TestDays { first, last }
+    }
+
+    /// A young series (from the 2nd: the 1st is a monthly day): a six-day jump from its fifth day
+    /// (judged as cold start), then a second jump that is compared with the usual level, not
+    /// with the first jump.
+    #[test]
+    fn a_second_jump_is_compared_with_the_usual_level_not_the_first_jump() {
+        let mut obs = BillingObservations::default();
+        let mut day = d(2, 2);
+        while day <= d(2, 14) {
+            let jumped = (6..=11).contains(&day.day());
+            let cost = match day.day() {
+                14 => 300.0,
+                _ if jumped => 400.0,
+                n => 100.0 + f64::from(n % 3),
+            };
+            obs.observe(&row(day, "Amazon EC2", cost));
+            day = day.succ_opt().unwrap();
+        }
+        let out = detect_with(
+            &obs,
+            test_days(d(2, 2), d(2, 14)),
+            &BillingParams::default(),
+            1.0,
+        );
+        let on = |n: u32| {
+            out.candidates
+                .iter()
+                .find(|c| c.day == d(2, n))
+                .unwrap_or_else(|| panic!("day {n} tested"))
+        };
+        assert!(on(6).baseline.p_value < 1e-3, "{:?}", on(6).baseline);
+        assert!(on(6).baseline.signals.contains(&"cold_start".to_string()));
+        assert!(on(14).baseline.p_value < 1e-3, "{:?}", on(14).baseline);
+        assert!(on(14).baseline.expected < 110.0, "{:?}", on(14).baseline);
     }
 
     #[test]

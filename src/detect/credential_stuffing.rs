@@ -20,7 +20,8 @@
 //! then success) are common in every pool and stay quiet. Signals, with base rates from the
 //! tenant's anchors shrunk toward priors: `new_network` (the anchor's /24 or /48 never
 //! preceded a success of this user in the window), `hosting_source` (the anchor comes from a
-//! hosting/VPS range), `no_mfa` (the provider says no second factor was used). They are combined
+//! hosting range; a VPS company's, `vps_source`, has its own and rarer base rate than a public
+//! cloud's), `no_mfa` (the provider says no second factor was used). They are combined
 //! exactly with `p_rate`; a user's anchors of one day form one test (Bonferroni over them).
 //! Earlier anchors that were significant themselves are left out of the pools.
 //!
@@ -44,6 +45,7 @@ use super::{
 };
 use crate::aggregate::{as_pairs, merge_min};
 use crate::baseline::{combined_p_value, signal_rate, CountModel, CountPrior, Signal};
+use crate::ranges::is_vps_provider;
 use crate::report::{Baseline, ColdStart, Detector, Entities, Severity};
 use crate::schema::{Category, Event, Provider};
 
@@ -69,6 +71,8 @@ pub struct CredentialStuffingParams {
     pub d24_prior: CountPrior,
     pub prior_new_network: f64,
     pub prior_hosting_source: f64,
+    /// Prior base rate of an accepted password from a VPS company's address.
+    pub prior_vps_source: f64,
     pub prior_no_mfa: f64,
     pub prior_weight: f64,
     /// Earlier anchors below this p-value are left out of the tenant's pools.
@@ -104,6 +108,7 @@ impl Default for CredentialStuffingParams {
             },
             prior_new_network: 0.1,
             prior_hosting_source: 0.02,
+            prior_vps_source: 0.002,
             prior_no_mfa: 0.3,
             prior_weight: 50.0,
             trim_p: 1e-3,
@@ -348,6 +353,7 @@ struct PoolEntry {
     ip: Option<IpAddr>,
     new_network: bool,
     hosting: bool,
+    vps: bool,
     no_mfa: bool,
     trimmed: bool,
 }
@@ -423,8 +429,14 @@ pub fn detect_with(
                 params.prior_new_network,
                 params.prior_weight,
             );
+            let rate_vps = signal_rate(
+                hits(&|p| p.vps),
+                trials,
+                params.prior_vps_source,
+                params.prior_weight,
+            );
             let rate_hosting = signal_rate(
-                hits(&|p| p.hosting),
+                hits(&|p| p.hosting && !p.vps),
                 trials,
                 params.prior_hosting_source,
                 params.prior_weight,
@@ -449,6 +461,7 @@ pub fn detect_with(
                     ip: anchor.ip,
                     new_network: anchor.new_network,
                     hosting: hosting_provider.is_some(),
+                    vps: hosting_provider.as_deref().is_some_and(is_vps_provider),
                     no_mfa: anchor.mfa == Some(false),
                     trimmed: false,
                 };
@@ -481,7 +494,11 @@ pub fn detect_with(
                     Signal {
                         name: "hosting_source",
                         present: hosting_provider.is_some(),
-                        base_rate: rate_hosting,
+                        base_rate: match hosting_provider.as_deref() {
+                            Some(p) if is_vps_provider(p) => rate_vps,
+                            Some(_) => rate_hosting,
+                            None => (rate_hosting + rate_vps).min(1.0),
+                        },
                     },
                     Signal {
                         name: "no_mfa",
@@ -498,6 +515,9 @@ pub fn detect_with(
                     .map(|s| s.name.to_string())
                     .collect();
                 if let Some(provider) = hosting_provider {
+                    if is_vps_provider(&provider) {
+                        present.push("vps_source".into());
+                    }
                     present.push(format!("hosting:{provider}"));
                 }
                 if cold {
@@ -1061,6 +1081,66 @@ mod tests {
                 .map(|c| &c.baseline)
                 .collect::<Vec<_>>()
         );
+    }
+
+    /// 5.161.0.0/16 is a VPS company's (Hetzner), 3.0.0.0/8 a public cloud's (AWS).
+    struct TwoRanges;
+    impl HostingLookup for TwoRanges {
+        fn hosting_provider(&self, ip: IpAddr) -> Option<String> {
+            let ip = ip.to_string();
+            if ip.starts_with("5.161.") {
+                Some("hetzner".into())
+            } else if ip.starts_with("3.") {
+                Some("aws".into())
+            } else {
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn an_accepted_password_from_a_vps_company_is_rarer_than_from_a_public_cloud() {
+        let p_from = |ip: &str| {
+            let mut obs = LoginObservations::default();
+            normal_month(&mut obs);
+            for i in 0..3 {
+                obs.observe(&login(
+                    29,
+                    i,
+                    "user5@example.com",
+                    ip,
+                    Outcome::Failure,
+                    Some("50126"),
+                ));
+            }
+            obs.observe(&login(
+                29,
+                5,
+                "user5@example.com",
+                ip,
+                Outcome::Success,
+                None,
+            ));
+            let out = detect_with(
+                obs,
+                days(29, 29),
+                &CredentialStuffingParams::default(),
+                &TwoRanges,
+                1.0,
+            );
+            let test = out
+                .candidates
+                .into_iter()
+                .find(|c| c.signed_in.contains("user5@example.com"))
+                .unwrap();
+            (test.baseline.p_value, test.baseline.signals)
+        };
+        let (vps, vps_signals) = p_from("5.161.1.1");
+        let (cloud, cloud_signals) = p_from("3.80.1.1");
+        assert!(vps_signals.contains(&"vps_source".to_string()));
+        assert!(!cloud_signals.contains(&"vps_source".to_string()));
+        assert!(cloud_signals.contains(&"hosting_source".to_string()));
+        assert!(vps * 3.0 < cloud, "{vps} vs {cloud}");
     }
 
     #[test]

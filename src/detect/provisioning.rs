@@ -715,14 +715,19 @@ fn p_value_of(test: &Tested, null: &AccountNull, params: &ProvisioningParams) ->
         },
     };
     if test.cold {
-        // Everything is new in a young account: only the rate, the source and the kind of
-        // instance say anything.
+        // Everything is new in a young account, the public-cloud addresses its automation runs
+        // from included: only the rate, a VPS source and the kind of instance say anything.
+        let vps = Signal {
+            name: "vps_source",
+            present: flags.vps_source,
+            base_rate: vps_rate,
+        };
         let accelerator = Signal {
             name: "accelerator_family",
             present: flags.accelerators,
             base_rate: params.prior_accelerator,
         };
-        return combined_p_values(&[test.p_rate], &[hosting, accelerator]);
+        return combined_p_values(&[test.p_rate], &[vps, accelerator]);
     }
     let p_novelty = null.novelty_tail(flags.novelties(), params);
     // Rate and novelty together (a burst in a new region), or either alone with the source (a
