@@ -159,14 +159,6 @@ impl Config {
                 &self.provisioning.cold_size_prior,
             ),
             (
-                "credential_stuffing.f1_prior",
-                &self.credential_stuffing.f1_prior,
-            ),
-            (
-                "credential_stuffing.f24_prior",
-                &self.credential_stuffing.f24_prior,
-            ),
-            (
                 "credential_stuffing.d24_prior",
                 &self.credential_stuffing.d24_prior,
             ),
@@ -223,6 +215,12 @@ impl Config {
             p.prior_vps_source,
         );
         check(
+            fraction(p.cold_cloud_source),
+            "provisioning.cold_cloud_source",
+            "between 0 and 1",
+            p.cold_cloud_source,
+        );
+        check(
             fraction(p.prior_accelerator),
             "provisioning.prior_accelerator",
             "between 0 and 1",
@@ -242,6 +240,25 @@ impl Config {
                 *value,
             );
         }
+        let tail = &self.credential_stuffing.f24_tail;
+        let falling = tail.survival.windows(2).all(|w| w[1] <= w[0]);
+        check(
+            !tail.survival.is_empty()
+                && falling
+                && tail
+                    .survival
+                    .iter()
+                    .all(|s| s.is_finite() && *s > 0.0 && *s <= 1.0),
+            "credential_stuffing.f24_tail.survival",
+            "a non-empty, non-increasing list of probabilities above 0",
+            tail.survival.first().copied().unwrap_or(f64::NAN),
+        );
+        check(
+            fraction(tail.decay),
+            "credential_stuffing.f24_tail.decay",
+            "between 0 and 1",
+            tail.decay,
+        );
         check(
             self.credential_stuffing.trim_p > 0.0 && self.credential_stuffing.trim_p <= 1.0,
             "credential_stuffing.trim_p",
@@ -451,8 +468,12 @@ mod tests {
                 "provisioning.novelty_prior[1]",
             ),
             (
-                "[credential_stuffing.f24_prior]\ndispersion = 5e307\n",
-                "credential_stuffing.f24_prior.dispersion",
+                "[credential_stuffing.d24_prior]\ndispersion = 5e307\n",
+                "credential_stuffing.d24_prior.dispersion",
+            ),
+            (
+                "[credential_stuffing.f24_tail]\nsurvival = [0.1, 0.2]\ndecay = 0.5\n",
+                "credential_stuffing.f24_tail.survival",
             ),
         ] {
             std::fs::write(&path, text).unwrap();

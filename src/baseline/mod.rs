@@ -192,6 +192,52 @@ fn gamma_tail(k: usize, y: f64) -> f64 {
     ((-y).exp() * sum).min(1.0)
 }
 
+/// A prior for a count's upper tail: `P(X >= k)` for `k = 1..=survival.len()`, then falling by
+/// `decay` per further unit. For counts whose tail is lumpy (people who forgot a password retry
+/// until the lockout: a bump at five or six failures) a fitted negative binomial is far too thin.
+/// Both fields are required in a config: half a table is no prior.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TailPrior {
+    pub survival: Vec<f64>,
+    pub decay: f64,
+}
+
+impl TailPrior {
+    /// `P(X >= k)` under the prior.
+    pub fn survival(&self, k: u32) -> f64 {
+        if k == 0 {
+            return 1.0;
+        }
+        let k = k as usize;
+        match self.survival.get(k - 1) {
+            Some(s) => *s,
+            None => {
+                let last = self.survival.last().copied().unwrap_or(1.0);
+                let beyond = (k - self.survival.len()) as i32;
+                last * self.decay.powi(beyond)
+            }
+        }
+    }
+
+    /// The prior mean, `sum over k >= 1 of P(X >= k)`.
+    pub fn mean(&self) -> f64 {
+        let listed: f64 = self.survival.iter().sum();
+        let last = self.survival.last().copied().unwrap_or(0.0);
+        listed + last * self.decay / (1.0 - self.decay).max(1e-9)
+    }
+}
+
+/// `P(X >= k)` from observed counts shrunk toward a prior tail worth `weight` observations:
+/// `(#{x >= k} + weight * S0(k)) / (n + weight)`. Never zero while the prior's tail is not.
+pub fn shrunk_tail(values: &[u32], k: u32, prior: &TailPrior, weight: f64) -> f64 {
+    if k == 0 {
+        return 1.0;
+    }
+    let at_least = values.iter().filter(|v| **v >= k).count() as f64;
+    ((at_least + weight * prior.survival(k)) / (values.len() as f64 + weight)).clamp(0.0, 1.0)
+}
+
 /// Base rate of a signal: a Beta prior (mean `prior_rate`, weight `prior_weight` observations)
 /// updated with `hits` out of `trials`.
 pub fn signal_rate(hits: u64, trials: u64, prior_rate: f64, prior_weight: f64) -> f64 {
@@ -335,6 +381,25 @@ mod tests {
             "{p}"
         );
         assert_eq!(combined_p_values(&[1.0, 1.0], &[]), 1.0);
+    }
+
+    #[test]
+    fn a_lumpy_tail_is_learned_and_extrapolated() {
+        let prior = TailPrior {
+            survival: vec![0.3, 0.1, 0.01],
+            decay: 0.5,
+        };
+        assert_eq!(prior.survival(2), 0.1);
+        assert_eq!(prior.survival(5), 0.01 * 0.25);
+        assert!((prior.mean() - (0.41 + 0.01)).abs() < 1e-12);
+        // A tenant whose people hit the lockout at six failures now and then.
+        let mut values = vec![1u32; 80];
+        values.extend([6, 6, 6, 2, 2]);
+        let p6 = shrunk_tail(&values, 6, &prior, 50.0);
+        assert!(p6 > 0.02, "{p6}");
+        // Thirty failures are far beyond anything seen.
+        assert!(shrunk_tail(&values, 30, &prior, 50.0) < 1e-8);
+        assert_eq!(shrunk_tail(&values, 0, &prior, 50.0), 1.0);
     }
 
     #[test]

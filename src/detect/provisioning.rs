@@ -32,7 +32,8 @@
 //!   ([`crate::baseline::combined_p_values`]).
 //! - **Cold start.** An account with fewer than `min_history_days` days of data is judged on the
 //!   priors alone: novelties say nothing there (everything is new), so only the rate, the hosting
-//!   signal and an accelerator signal (`prior_accelerator`) count; the finding says
+//!   signal (a public cloud's address at `cold_cloud_source`, a VPS company's at its own rate)
+//!   and an accelerator signal (`prior_accelerator`) count; the finding says
 //!   `cold_start` and its severity is one step lower.
 //!
 //! One operation often leaves several records: Azure writes `Started` then `Succeeded`, GCP a
@@ -90,8 +91,12 @@ pub struct ProvisioningParams {
     /// Prior base rate of a VPS or hosting company's address new to the principal.
     pub prior_vps_source: f64,
     pub prior_weight: f64,
-    /// Prior rate of accelerator instances in a launch, used in cold start only.
+    /// Rate of accelerator instances on a principal-day in cold start (benign worlds: none in
+    /// 8,606 principal-days).
     pub prior_accelerator: f64,
+    /// Rate of a public-cloud source new to the principal in cold start, where a young account's
+    /// automation makes them common.
+    pub cold_cloud_source: f64,
     /// Batch sizes in cold start, when the account's own principals are not known yet: broad,
     /// since automation launches in large batches from its first day.
     pub cold_size_prior: CountPrior,
@@ -122,7 +127,8 @@ impl Default for ProvisioningParams {
             prior_hosting_source: 0.002,
             prior_vps_source: 1e-4,
             prior_weight: 50.0,
-            prior_accelerator: 0.02,
+            prior_accelerator: 0.002,
+            cold_cloud_source: 0.05,
             cold_size_prior: CountPrior {
                 pseudo_count: 200.0,
                 pseudo_days: 10.0,
@@ -715,19 +721,24 @@ fn p_value_of(test: &Tested, null: &AccountNull, params: &ProvisioningParams) ->
         },
     };
     if test.cold {
-        // Everything is new in a young account, the public-cloud addresses its automation runs
-        // from included: only the rate, a VPS source and the kind of instance say anything.
-        let vps = Signal {
-            name: "vps_source",
-            present: flags.vps_source,
-            base_rate: vps_rate,
+        // Everything is new in a young account: novelty says nothing, and its automation calls
+        // from public clouds in its first days, so a public-cloud source is common there
+        // (`cold_cloud_source`); a VPS source and the kind of instance keep their rarity.
+        let source = Signal {
+            name: "hosting_source",
+            present: flags.hosting_source,
+            base_rate: if flags.vps_source {
+                vps_rate
+            } else {
+                params.cold_cloud_source
+            },
         };
         let accelerator = Signal {
             name: "accelerator_family",
             present: flags.accelerators,
             base_rate: params.prior_accelerator,
         };
-        return combined_p_values(&[test.p_rate], &[vps, accelerator]);
+        return combined_p_values(&[test.p_rate], &[source, accelerator]);
     }
     let p_novelty = null.novelty_tail(flags.novelties(), params);
     // Rate and novelty together (a burst in a new region), or either alone with the source (a
