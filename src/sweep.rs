@@ -102,20 +102,32 @@ pub fn judge(
         data_gaps: billing.gaps(window_days),
         ..Coverage::default()
     };
-    let mut last_data: BTreeMap<(Provider, String), NaiveDate> = BTreeMap::new();
+    // The newest day with data per detector and scope: an incident that reaches it is open.
+    let mut last_data: BTreeMap<(Detector, Provider, String), NaiveDate> = BTreeMap::new();
     for (key, day) in provisioning.last_days() {
         if let Some(day) = day {
-            last_data.insert((key.provider.clone(), key.account.clone()), day);
+            let scope = (
+                Detector::Provisioning,
+                key.provider.clone(),
+                key.account.clone(),
+            );
+            last_data.insert(scope, day);
         }
     }
     for ((provider, account), day) in billing.last_days() {
         if let Some(day) = day {
-            last_data.insert((provider.clone(), format!("billing:{account}")), day);
+            let scope = (Detector::BillingJump, provider.clone(), account.to_string());
+            last_data.insert(scope, day);
         }
     }
-    for (scope, day) in logins.last_days() {
+    for ((provider, scope), day) in logins.last_days() {
         if let Some(day) = day {
-            last_data.insert((scope.0.clone(), format!("login:{}", scope.1)), day);
+            let scope = (
+                Detector::CredentialStuffing,
+                provider.clone(),
+                scope.clone(),
+            );
+            last_data.insert(scope, day);
         }
     }
     let outputs = [
@@ -195,16 +207,11 @@ pub fn judge(
     // are reported.
     let mut incidents: Vec<(String, Candidate, Incident)> = Vec::new();
     for parts in incident::group(significant) {
-        let scope_key = |c: &Candidate| {
-            let scope = c.identity.get(2).cloned().unwrap_or_default();
-            match c.detector {
-                Detector::Provisioning => (c.provider.clone(), scope),
-                Detector::BillingJump => (c.provider.clone(), format!("billing:{scope}")),
-                Detector::CredentialStuffing => (c.provider.clone(), format!("login:{scope}")),
-            }
-        };
+        // Every detector's identity is (detector, provider, scope, entity...).
+        let first = &parts[0];
+        let scope = first.identity.get(2).cloned().unwrap_or_default();
         let last_day = last_data
-            .get(&scope_key(&parts[0]))
+            .get(&(first.detector, first.provider.clone(), scope))
             .copied()
             .unwrap_or(test_last)
             .min(test_last);
