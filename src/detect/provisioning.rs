@@ -1341,6 +1341,19 @@ mod tests {
         }
         assert_eq!(finding.severity, Severity::Critical);
         assert!(finding.mitre.contains(&"T1496".to_string()));
+        // The title names the unusual fleet, not its sum with the nightly batch of the same role.
+        assert!(
+            finding
+                .title
+                .starts_with("assumed-role/ci-nightly launched 30 p3.16xlarge in ap-southeast-1"),
+            "{}",
+            finding.title
+        );
+        assert!(
+            finding.title.contains("besides 40 routine launches"),
+            "{}",
+            finding.title
+        );
     }
 
     /// The developer's day-29 launch of one instance, from `ip`, judged after the quiet month.
