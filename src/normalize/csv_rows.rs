@@ -7,6 +7,7 @@ use std::io::BufRead;
 use serde_json::{Map, Value};
 
 use super::error::RecordError;
+use super::json_stream::MAX_RECORD_BYTES;
 use super::FileReader;
 
 /// Reads every row of a CSV input. A header no format knows rejects the whole file as one skip,
@@ -15,7 +16,7 @@ pub(crate) fn read(reader: Box<dyn BufRead>, file: &mut FileReader) {
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
-        .from_reader(reader);
+        .from_reader(LineCap::new(reader));
     let headers: Vec<String> = match csv.headers() {
         Ok(headers) => headers.iter().map(clean_header).collect(),
         Err(err) => {
@@ -43,7 +44,10 @@ pub(crate) fn read(reader: Box<dyn BufRead>, file: &mut FileReader) {
                 row.len(),
                 headers.len()
             ))),
-            Ok(true) => file.handle_value(row_object(&headers, &row)),
+            Ok(true) => {
+                file.note_read();
+                file.handle_value(row_object(&headers, &row))
+            }
             Err(err) => {
                 let fatal = matches!(err.kind(), csv::ErrorKind::Io(_));
                 file.skip(if fatal {
@@ -56,6 +60,41 @@ pub(crate) fn read(reader: Box<dyn BufRead>, file: &mut FileReader) {
                 }
             }
         }
+    }
+}
+
+/// Passes bytes through, but fails a line longer than [`MAX_RECORD_BYTES`]: the CSV reader
+/// buffers a whole row, so a file without newlines (a gzip bomb of zeros) must not become one
+/// row of gigabytes.
+struct LineCap<R> {
+    inner: R,
+    line: usize,
+}
+
+impl<R> LineCap<R> {
+    fn new(inner: R) -> Self {
+        LineCap { inner, line: 0 }
+    }
+}
+
+impl<R: std::io::Read> std::io::Read for LineCap<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        let part = &buf[..read];
+        self.line = match memchr::memrchr(b'\n', part) {
+            Some(at) => part.len() - at - 1,
+            None => self.line + part.len(),
+        };
+        if self.line > MAX_RECORD_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "a line of more than {} MiB, over the cap on a record",
+                    MAX_RECORD_BYTES >> 20
+                ),
+            ));
+        }
+        Ok(read)
     }
 }
 

@@ -1,32 +1,43 @@
-//! Streams the records out of a JSON input without holding the file in memory.
+//! Finds the records of a JSON input in one pass over its bytes, without parsing them.
 //!
 //! Providers wrap records in many envelopes: CloudTrail's `{"Records":[...]}`, Graph and Azure
 //! REST `{"value":[...]}`, diagnostic exports `{"records":[...]}`, GCP `{"entries":[...]}`,
 //! LookupEvents `{"Events":[...]}`, a bare array from `gcloud logging read`, or one record per line.
-//! This module only finds the records; it does not know what they mean.
+//! This module only finds where each record starts and ends; it does not know what they mean.
 //!
-//! A file is read in one of two modes, chosen by its first line:
-//! - **lines** (NDJSON): the first line is a complete JSON value. Every line is parsed on its own,
-//!   so one broken line costs one record and the rest of the file is still read. A broken first
-//!   line that starts a record (`{...` cut short, not a document's opening `{` or `{"Records":[`)
-//!   followed by a complete one-line object is taken as NDJSON too, so it costs only itself.
-//! - **document**: one JSON value (pretty-printed or not) parsed incrementally; the elements of
-//!   its record array are handed out one at a time. A syntax error ends the file there, since JSON
-//!   has no way to find the next record after one: it is handed out as one bad item saying where.
-//!   An early end or a read error (a truncated gzip) is returned instead, after the records that
-//!   arrived whole.
+//! The scan is structural (brackets, strings, escapes) and cheap: it runs through strings with
+//! `memchr` and hands each record out as a byte slice, borrowed from the read buffer whenever
+//! the record lies inside it. Because the record boundaries do not depend on the records being
+//! valid, a bad byte (invalid UTF-8, a number out of range, a missing colon) costs the record it
+//! is in, and the next record is read as usual, even in a one-line CloudTrail file.
+//!
+//! Bounded: a record is buffered only while it is being collected, and never beyond
+//! [`MAX_RECORD_BYTES`]; a larger one is skipped by size while the scan goes on. Nothing else
+//! grows with the input (depth is a counter, not a stack).
+//!
+//! A file is read in one of two modes, chosen at the end of its first line:
+//! - **lines** (NDJSON): the first line holds complete values. A line that ends inside a value
+//!   costs what was open on it, and the next line starts afresh. A broken first line that starts a
+//!   record, followed by a complete one-line object, is taken as NDJSON too. Records on their own
+//!   line are numbered by that line.
+//! - **document**: values span lines (pretty-printed JSON). A document that ends inside a value is
+//!   reported as ending early, after the records that arrived whole. Records are numbered by
+//!   their position in the file's record arrays.
 
 use std::fmt;
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
-use serde_json::{Map, Value};
+/// The largest record (or NDJSON line holding one record) that is buffered and parsed. The
+/// largest real records are a few hundred kilobytes (CloudTrail caps events at 256 KB); a table
+/// document (a Cost Management query page) is read as one record and stays well under this.
+pub const MAX_RECORD_BYTES: usize = 32 << 20;
 
 /// Object keys whose array value holds the records, in the envelopes we know.
-const RECORD_ARRAY_KEYS: &[&str] = &["Records", "records", "value", "entries", "Events"];
+const RECORD_ARRAY_KEYS: &[&[u8]] = &[b"Records", b"records", b"value", b"entries", b"Events"];
+/// Longer keys are never record-array keys; capturing stops there.
+const KEY_CAPTURE: usize = 16;
 
-/// Why a JSON input stopped early, or why one line of it failed.
+/// Why a JSON input stopped early, or why one record of it failed.
 #[derive(Debug)]
 pub(crate) struct JsonSyntaxError {
     pub line: Option<u64>,
@@ -46,136 +57,656 @@ impl fmt::Display for JsonSyntaxError {
     }
 }
 
-/// What the reader hands to its caller: a record, or input that is not JSON (one NDJSON line,
-/// or the place where a JSON document breaks).
-pub(crate) enum JsonItem {
-    Record(Value),
-    BadLine(JsonSyntaxError),
+/// Where a record's first byte is in its file (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Position {
+    pub line: u64,
+    pub column: u64,
 }
 
-/// Reads every record of a JSON or NDJSON input, calling `sink` once per record or bad line.
+/// What the scan hands to its caller: one record's bytes, or a record that cannot be had.
+pub(crate) enum JsonItem<'a> {
+    Record {
+        bytes: &'a [u8],
+        number: u64,
+        at: Position,
+    },
+    Bad {
+        number: u64,
+        error: JsonSyntaxError,
+    },
+}
+
+/// Reads every record of a JSON or NDJSON input, calling `sink` once per record or bad record.
 ///
 /// Returns an error when the input ends in a way that loses the rest of the file: a document
 /// that stops in the middle, or an I/O error (a truncated gzip stream, say). Records before
 /// that point have been handed out already.
 pub(crate) fn read_records(
     mut reader: impl BufRead,
-    sink: &mut dyn FnMut(JsonItem),
+    sink: &mut dyn FnMut(JsonItem<'_>),
 ) -> Result<(), JsonSyntaxError> {
-    // Everything read while choosing the mode, so that document mode can parse it again.
-    let mut consumed = Vec::new();
-    let first = match next_content_line(&mut reader, &mut consumed, 0) {
-        Ok(Some(line)) => line,
-        Ok(None) => return Ok(()),
-        Err(failure) => return read_partial_document(consumed, failure, sink),
-    };
-    let first_line = consumed[first.start..].to_vec();
-    if is_whole_value(&first_line) {
-        return read_lines(first_line, first.number, reader, sink);
-    }
-    // NDJSON whose first line is broken: without this look ahead, document mode would lose
-    // every good line after it.
-    if looks_like_a_broken_record(&first_line) {
-        match next_content_line(&mut reader, &mut consumed, first.number) {
-            Err(failure) => return read_partial_document(consumed, failure, sink),
-            Ok(Some(second)) if is_record_line(&consumed[second.start..]) => {
-                let second_line = consumed[second.start..].to_vec();
-                sink(JsonItem::BadLine(line_error(first.number, &first_line)));
-                return read_lines(second_line, second.number, reader, sink);
+    let mut splitter = Splitter::new();
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => {
+                return Err(JsonSyntaxError {
+                    line: Some(splitter.line),
+                    column: None,
+                    message: format!("read error: {err}"),
+                })
             }
-            Ok(_) => {}
+        };
+        if chunk.is_empty() {
+            return splitter.finish(sink);
         }
+        let length = chunk.len();
+        splitter.feed(chunk, sink);
+        reader.consume(length);
     }
-    read_document(std::io::Cursor::new(consumed).chain(reader), sink)
 }
 
 const BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
 
-/// Where a non-blank line starts in what [`next_content_line`] consumed, and its number.
-struct ContentLine {
-    number: u64,
-    start: usize,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Still on the first content line.
+    Undecided,
+    /// The first line was broken and the second decides (`first_line_bytes` of the buffer are
+    /// the first line).
+    Probation {
+        first_line_bytes: usize,
+    },
+    Lines,
+    Document,
 }
 
-/// An I/O error while reading ahead to choose the mode, and the line it hit.
-struct ReadFailure {
-    error: std::io::Error,
+/// What the current top-level value is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Top {
+    Idle,
+    /// `[...]`: its elements are records.
+    Array,
+    /// `{...}` with no record array seen yet: it is itself a record, unless a record array
+    /// turns up.
+    Object,
+    /// `{...}` whose record array has been found: the object is only an envelope.
+    Envelope,
+    /// A top-level scalar (or garbage), up to the end of its line.
+    Scalar,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Container,
+    String,
+    Scalar,
+}
+
+/// The record being collected.
+struct Open {
+    kind: Kind,
+    /// The depth outside the record: a container record ends when the depth returns to it.
+    outer_depth: u64,
+    /// Where its not-yet-buffered bytes begin in the current chunk; `None` once it is too big.
+    start: Option<usize>,
+    /// Bytes dropped after it outgrew the cap.
+    dropped: u64,
+    at: Position,
+    top_level: bool,
+}
+
+struct Splitter {
+    /// Offset of the current chunk's first byte in the input.
+    offset: u64,
     line: u64,
+    line_start: u64,
+    depth: u64,
+    in_string: bool,
+    escaped: bool,
+    top: Top,
+    mode: Mode,
+    /// The depth whose elements are records.
+    records_at: Option<u64>,
+    /// At depth 1 of a top-level object: the next string is a key.
+    expect_key: bool,
+    key: Vec<u8>,
+    /// Capturing a key that began at this index of the current chunk.
+    key_from: Option<usize>,
+    /// The value after the last key at depth 1 is a record array if it is an array.
+    key_is_records: bool,
+    /// The container being opened is an array (only arrays hold records).
+    array_opens: bool,
+    record: Option<Open>,
+    /// The bytes of the open record that lay in earlier chunks.
+    buffer: Vec<u8>,
+    elements: u64,
+    /// How many bytes of a leading UTF-8 byte order mark have been skipped; 3 or more once the
+    /// start of the input is past.
+    bom: usize,
+    /// For choosing the mode: the current line has content, its first and last bytes outside
+    /// strings.
+    line_has_content: bool,
+    line_first: u8,
+    line_last: u8,
 }
 
-/// Reads up to and including the next non-blank line, appending every byte to `consumed`
-/// (a byte order mark at the very start excepted). On a read error the bytes that did arrive
-/// stay in `consumed`.
-fn next_content_line(
-    reader: &mut impl BufRead,
-    consumed: &mut Vec<u8>,
-    mut line_number: u64,
-) -> Result<Option<ContentLine>, ReadFailure> {
-    loop {
-        let start = consumed.len();
-        let read = reader.read_until(b'\n', consumed);
-        if start == 0 && consumed.starts_with(BOM) {
-            consumed.drain(..BOM.len());
+impl Splitter {
+    fn new() -> Self {
+        Splitter {
+            offset: 0,
+            line: 1,
+            line_start: 0,
+            depth: 0,
+            in_string: false,
+            escaped: false,
+            top: Top::Idle,
+            mode: Mode::Undecided,
+            records_at: None,
+            expect_key: false,
+            key: Vec::new(),
+            key_from: None,
+            key_is_records: false,
+            array_opens: false,
+            record: None,
+            buffer: Vec::new(),
+            elements: 0,
+            bom: 0,
+            line_has_content: false,
+            line_first: 0,
+            line_last: 0,
         }
-        match read {
-            Ok(0) => return Ok(None),
-            Ok(_) => {}
-            Err(error) => {
-                return Err(ReadFailure {
-                    error,
-                    line: line_number + 1,
-                })
+    }
+
+    fn position(&self, index: usize) -> Position {
+        Position {
+            line: self.line,
+            column: self.offset + index as u64 - self.line_start + 1,
+        }
+    }
+
+    fn feed(&mut self, chunk: &[u8], sink: &mut dyn FnMut(JsonItem<'_>)) {
+        let mut i = 0;
+        while self.bom < BOM.len() && i < chunk.len() {
+            if chunk[i] != BOM[self.bom] {
+                if self.bom > 0 {
+                    // Not a BOM after all: the bytes skipped are garbage where JSON must start.
+                    self.line_has_content = true;
+                    self.line_first = BOM[0];
+                    self.line_last = BOM[0];
+                    self.value_starts(Kind::Scalar, i);
+                }
+                self.bom = BOM.len();
+                break;
+            }
+            self.bom += 1;
+            i += 1;
+            if self.bom == BOM.len() {
+                self.line_start = BOM.len() as u64;
             }
         }
-        line_number += 1;
-        if !consumed[start..].iter().all(u8::is_ascii_whitespace) {
-            return Ok(Some(ContentLine {
-                number: line_number,
-                start,
-            }));
+        while i < chunk.len() {
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                    if chunk[i] == b'\n' {
+                        self.newline(chunk, i, sink);
+                    }
+                    i += 1;
+                    continue;
+                }
+                match memchr::memchr3(b'"', b'\\', b'\n', &chunk[i..]) {
+                    None => {
+                        i = chunk.len();
+                        continue;
+                    }
+                    Some(skip) => i += skip,
+                }
+                match chunk[i] {
+                    b'\\' => self.escaped = true,
+                    b'"' => {
+                        self.in_string = false;
+                        self.string_closed(chunk, i, sink);
+                    }
+                    _ => self.newline(chunk, i, sink),
+                }
+                i += 1;
+                continue;
+            }
+            let byte = chunk[i];
+            if byte == b'\n' {
+                self.newline(chunk, i, sink);
+                i += 1;
+                continue;
+            }
+            if matches!(byte, b' ' | b'\t' | b'\r') {
+                self.end_scalar_element(chunk, i, sink);
+                i += 1;
+                continue;
+            }
+            if !self.line_has_content {
+                self.line_has_content = true;
+                self.line_first = byte;
+            }
+            self.line_last = byte;
+            if self.top == Top::Scalar {
+                // A top-level scalar runs to the end of its line.
+                i += 1;
+                continue;
+            }
+            match byte {
+                b'"' => {
+                    self.in_string = true;
+                    let in_object_top = matches!(self.top, Top::Object | Top::Envelope);
+                    if self.depth == 1 && in_object_top && self.expect_key {
+                        self.key.clear();
+                        self.key_from = Some(i + 1);
+                    } else {
+                        self.value_starts(Kind::String, i);
+                    }
+                }
+                b'{' | b'[' => {
+                    if self.depth == 0 && byte == b'[' {
+                        // A top-level array is not a record; its elements are.
+                        self.top = Top::Array;
+                        self.records_at = Some(1);
+                    } else {
+                        self.array_opens = byte == b'[';
+                        self.value_starts(Kind::Container, i);
+                        if self.depth == 0 {
+                            self.top = Top::Object;
+                            self.expect_key = true;
+                        }
+                    }
+                    self.depth += 1;
+                }
+                b'}' | b']' => {
+                    self.end_scalar_element(chunk, i, sink);
+                    if self.depth == 0 {
+                        // A closer with nothing open: garbage, read as a top-level scalar.
+                        self.value_starts(Kind::Scalar, i);
+                    } else {
+                        self.depth -= 1;
+                        self.container_closed(chunk, i, sink);
+                    }
+                }
+                b',' => {
+                    self.end_scalar_element(chunk, i, sink);
+                    if self.depth == 1 && matches!(self.top, Top::Object | Top::Envelope) {
+                        self.expect_key = true;
+                        self.key_is_records = false;
+                    }
+                }
+                b':' => {
+                    if self.depth == 1 && matches!(self.top, Top::Object | Top::Envelope) {
+                        self.expect_key = false;
+                        self.key_is_records = RECORD_ARRAY_KEYS.contains(&self.key.as_slice());
+                    }
+                }
+                _ => {
+                    if !self
+                        .record
+                        .as_ref()
+                        .is_some_and(|open| open.kind == Kind::Scalar)
+                    {
+                        self.value_starts(Kind::Scalar, i);
+                    }
+                }
+            }
+            i += 1;
+        }
+        // What is still open moves to the buffer: the chunk is about to be reused.
+        if let Some(from) = self.key_from {
+            let room = KEY_CAPTURE.saturating_sub(self.key.len());
+            let tail = &chunk[from.min(chunk.len())..];
+            self.key.extend_from_slice(&tail[..tail.len().min(room)]);
+            self.key_from = Some(0);
+        }
+        self.spill(chunk, chunk.len());
+        if self.record.is_some() {
+            if let Some(open) = self.record.as_mut() {
+                open.start = open.start.map(|_| 0);
+            }
+        }
+        self.offset += chunk.len() as u64;
+    }
+
+    /// Moves the open record's bytes up to `end` into the buffer, or drops them once it is too
+    /// big.
+    fn spill(&mut self, chunk: &[u8], end: usize) {
+        let Some(open) = self.record.as_mut() else {
+            return;
+        };
+        match open.start {
+            Some(start) => {
+                self.buffer.extend_from_slice(&chunk[start..end]);
+                open.start = Some(end);
+                if self.buffer.len() > MAX_RECORD_BYTES {
+                    open.dropped = self.buffer.len() as u64;
+                    open.start = None;
+                    self.buffer = Vec::new();
+                }
+            }
+            None => open.dropped += end as u64,
         }
     }
-}
 
-/// The input broke off (a truncated gzip member) before the reader could choose a mode: hands
-/// out the records that arrived whole, then reports the read error.
-fn read_partial_document(
-    consumed: Vec<u8>,
-    failure: ReadFailure,
-    sink: &mut dyn FnMut(JsonItem),
-) -> Result<(), JsonSyntaxError> {
-    if !consumed.iter().all(u8::is_ascii_whitespace) {
-        // The document necessarily ends early here; the read error is the better explanation.
-        let _ = read_document(std::io::Cursor::new(consumed), sink);
+    fn value_starts(&mut self, kind: Kind, i: usize) {
+        let value_at_depth_one =
+            self.depth == 1 && matches!(self.top, Top::Object | Top::Envelope) && !self.expect_key;
+        if value_at_depth_one {
+            let records = kind == Kind::Container && self.array_opens && self.key_is_records;
+            self.key_is_records = false;
+            if records {
+                // Only an envelope: the object is not a record.
+                self.record = None;
+                self.buffer.clear();
+                self.top = Top::Envelope;
+                self.records_at = Some(2);
+                return;
+            }
+        }
+        if self.record.is_some() {
+            return;
+        }
+        let top_level = self.depth == 0;
+        if top_level && self.top == Top::Idle && kind == Kind::Scalar {
+            self.top = Top::Scalar;
+        }
+        if top_level || self.records_at == Some(self.depth) {
+            self.record = Some(Open {
+                kind,
+                outer_depth: self.depth,
+                start: Some(i),
+                dropped: 0,
+                at: self.position(i),
+                top_level,
+            });
+        }
     }
-    Err(read_error(&failure.error, Some(failure.line)))
+
+    fn string_closed(&mut self, chunk: &[u8], i: usize, sink: &mut dyn FnMut(JsonItem<'_>)) {
+        if let Some(from) = self.key_from.take() {
+            let room = KEY_CAPTURE.saturating_sub(self.key.len());
+            let part = &chunk[from.min(i)..i];
+            self.key.extend_from_slice(&part[..part.len().min(room)]);
+            if part.len() > room {
+                self.key.push(0); // longer than any record key
+            }
+            return;
+        }
+        let closes = self
+            .record
+            .as_ref()
+            .is_some_and(|open| open.kind == Kind::String && open.outer_depth == self.depth);
+        if closes {
+            self.emit(chunk, i + 1, sink);
+        }
+    }
+
+    fn container_closed(&mut self, chunk: &[u8], i: usize, sink: &mut dyn FnMut(JsonItem<'_>)) {
+        let closes = self
+            .record
+            .as_ref()
+            .is_some_and(|open| open.kind == Kind::Container && open.outer_depth == self.depth);
+        if closes {
+            self.emit(chunk, i + 1, sink);
+        }
+        if self.records_at.is_some_and(|at| self.depth < at) {
+            self.records_at = None;
+        }
+        if self.depth == 0 {
+            self.top = Top::Idle;
+            self.records_at = None;
+        }
+    }
+
+    /// A scalar element (`42` in `[42, ...]`) ends before a delimiter.
+    fn end_scalar_element(&mut self, chunk: &[u8], i: usize, sink: &mut dyn FnMut(JsonItem<'_>)) {
+        let ends = self
+            .record
+            .as_ref()
+            .is_some_and(|open| open.kind == Kind::Scalar && !open.top_level);
+        if ends {
+            self.emit(chunk, i, sink);
+        }
+    }
+
+    /// Hands out the open record, which ends just before `end` in `chunk`.
+    fn emit(&mut self, chunk: &[u8], end: usize, sink: &mut dyn FnMut(JsonItem<'_>)) {
+        let Some(open) = self.record.take() else {
+            return;
+        };
+        let number = if open.top_level && matches!(self.mode, Mode::Lines | Mode::Undecided) {
+            open.at.line
+        } else {
+            self.elements + 1
+        };
+        self.elements += 1;
+        let Some(start) = open.start else {
+            let size = open.dropped + end as u64;
+            sink(JsonItem::Bad {
+                number,
+                error: JsonSyntaxError {
+                    line: Some(open.at.line),
+                    column: Some(open.at.column),
+                    message: format!(
+                        "a record of {size} bytes or more, over the {} MiB cap",
+                        MAX_RECORD_BYTES >> 20
+                    ),
+                },
+            });
+            self.buffer = Vec::new();
+            return;
+        };
+        let bytes: &[u8] = if self.buffer.is_empty() {
+            &chunk[start..end]
+        } else {
+            self.buffer.extend_from_slice(&chunk[start..end]);
+            &self.buffer
+        };
+        if bytes.len() > MAX_RECORD_BYTES {
+            let size = bytes.len();
+            sink(JsonItem::Bad {
+                number,
+                error: JsonSyntaxError {
+                    line: Some(open.at.line),
+                    column: Some(open.at.column),
+                    message: format!(
+                        "a record of {size} bytes, over the {} MiB cap",
+                        MAX_RECORD_BYTES >> 20
+                    ),
+                },
+            });
+        } else {
+            sink(JsonItem::Record {
+                bytes,
+                number,
+                at: open.at,
+            });
+        }
+        self.buffer.clear();
+        if self.buffer.capacity() > 4 * 1024 * 1024 {
+            self.buffer = Vec::new();
+        }
+    }
+
+    fn something_open(&self) -> bool {
+        self.depth > 0 || self.in_string || self.record.is_some()
+    }
+
+    fn newline(&mut self, chunk: &[u8], i: usize, sink: &mut dyn FnMut(JsonItem<'_>)) {
+        // A top-level scalar, or a scalar element, ends at the end of its line.
+        if self.top == Top::Scalar {
+            self.emit(chunk, i, sink);
+            self.top = Top::Idle;
+        } else {
+            self.end_scalar_element(chunk, i, sink);
+        }
+        match self.mode {
+            Mode::Lines if self.something_open() => self.broken_line(chunk, i, sink),
+            Mode::Undecided if self.line_has_content => self.choose_mode(chunk, i),
+            Mode::Probation { first_line_bytes } => {
+                self.decide_probation(chunk, i, first_line_bytes, sink)
+            }
+            _ => {}
+        }
+        self.line += 1;
+        self.line_start = self.offset + i as u64 + 1;
+        self.line_has_content = false;
+    }
+
+    /// At the end of the first content line.
+    fn choose_mode(&mut self, chunk: &[u8], i: usize) {
+        if !self.something_open() {
+            self.mode = Mode::Lines;
+            return;
+        }
+        let looks_like_a_broken_record = self.top == Top::Object
+            && self.record.is_some()
+            && self.line_first == b'{'
+            && (self.in_string || !matches!(self.line_last, b'{' | b'[' | b',' | b':'));
+        if looks_like_a_broken_record {
+            self.spill(chunk, i + 1);
+            let first_line_bytes = self.buffer.len();
+            if self
+                .record
+                .as_ref()
+                .is_some_and(|open| open.start.is_some())
+            {
+                self.mode = Mode::Probation { first_line_bytes };
+                return;
+            }
+        }
+        self.mode = Mode::Document;
+    }
+
+    /// NDJSON whose first line is broken: without this look at the second line, document mode
+    /// would lose every good line after it.
+    fn decide_probation(
+        &mut self,
+        chunk: &[u8],
+        i: usize,
+        first_line_bytes: usize,
+        sink: &mut dyn FnMut(JsonItem<'_>),
+    ) {
+        self.mode = Mode::Document;
+        if self.record.as_ref().is_none_or(|open| open.start.is_none()) {
+            return;
+        }
+        self.spill(chunk, i);
+        let second = &self.buffer[first_line_bytes.min(self.buffer.len())..];
+        let second_is_a_record = second.trim_ascii_start().starts_with(b"{")
+            && serde_json::from_slice::<serde::de::IgnoredAny>(second).is_ok();
+        if !second_is_a_record {
+            return;
+        }
+        let first = &self.buffer[..first_line_bytes];
+        let error = line_error(1, 1, first);
+        sink(JsonItem::Bad { number: 1, error });
+        let second_at = Position {
+            line: self.line,
+            column: 1,
+        };
+        let second = &self.buffer[first_line_bytes..];
+        sink(JsonItem::Record {
+            bytes: second,
+            number: self.line,
+            at: second_at,
+        });
+        self.elements += 2;
+        self.reset();
+        self.mode = Mode::Lines;
+    }
+
+    /// In lines mode, a line that ends inside a value: what was open on it is lost, and the
+    /// next line starts afresh.
+    fn broken_line(&mut self, chunk: &[u8], i: usize, sink: &mut dyn FnMut(JsonItem<'_>)) {
+        self.spill(chunk, i);
+        let (number, error) = match self.record.as_ref() {
+            Some(open) if open.start.is_some() => (
+                if open.top_level {
+                    open.at.line
+                } else {
+                    self.elements + 1
+                },
+                line_error(open.at.line, open.at.column, &self.buffer),
+            ),
+            _ => (
+                self.line,
+                JsonSyntaxError {
+                    line: Some(self.line),
+                    column: None,
+                    message: "the line ends inside a JSON value".to_string(),
+                },
+            ),
+        };
+        self.elements += 1;
+        sink(JsonItem::Bad { number, error });
+        self.reset();
+    }
+
+    fn reset(&mut self) {
+        self.depth = 0;
+        self.in_string = false;
+        self.escaped = false;
+        self.top = Top::Idle;
+        self.records_at = None;
+        self.expect_key = false;
+        self.key_from = None;
+        self.key_is_records = false;
+        self.record = None;
+        self.buffer.clear();
+    }
+
+    fn finish(mut self, sink: &mut dyn FnMut(JsonItem<'_>)) -> Result<(), JsonSyntaxError> {
+        let scalar_open = self
+            .record
+            .as_ref()
+            .is_some_and(|open| open.kind == Kind::Scalar);
+        if scalar_open && !self.in_string {
+            // The buffer holds it all: `feed` spilled it at the end of the last chunk.
+            self.emit(&[], 0, sink);
+            self.top = Top::Idle;
+        }
+        if !self.something_open() {
+            return Ok(());
+        }
+        if self.mode == Mode::Lines {
+            self.broken_line(&[], 0, sink);
+            return Ok(());
+        }
+        Err(JsonSyntaxError {
+            line: Some(self.line),
+            column: None,
+            message: "the JSON document ends early (truncated file?)".to_string(),
+        })
+    }
 }
 
-fn is_whole_value(line: &[u8]) -> bool {
-    serde_json::from_slice::<de::IgnoredAny>(line).is_ok()
+/// The parse error of a record that starts at `line`, `column` of its file, placed in the file.
+pub(crate) fn record_error(line: u64, column: u64, err: &serde_json::Error) -> JsonSyntaxError {
+    let err_line = err.line() as u64;
+    let err_column = err.column() as u64;
+    let (line, column) = if err_line <= 1 {
+        (line, column + err_column.saturating_sub(1))
+    } else {
+        (line + err_line - 1, err_column)
+    };
+    JsonSyntaxError {
+        line: Some(line),
+        column: Some(column),
+        message: without_position(err),
+    }
 }
 
-/// A complete JSON object on one line: an NDJSON record.
-fn is_record_line(line: &[u8]) -> bool {
-    line.trim_ascii_start().starts_with(b"{") && is_whole_value(line)
-}
-
-/// An unparseable first line that starts a record rather than opening a pretty-printed or
-/// one-record-per-line document (`{`, `{"Records": [`, `[{...},`).
-fn looks_like_a_broken_record(line: &[u8]) -> bool {
-    let line = line.trim_ascii();
-    line.starts_with(b"{") && !matches!(line.last(), Some(b'{' | b'[' | b',' | b':'))
-}
-
-fn line_error(line_number: u64, line: &[u8]) -> JsonSyntaxError {
-    match serde_json::from_slice::<de::IgnoredAny>(without_line_end(line)) {
-        Err(err) => JsonSyntaxError {
-            line: Some(line_number),
-            column: Some(err.column() as u64),
-            message: without_position(&err),
-        },
+fn line_error(line: u64, column: u64, bytes: &[u8]) -> JsonSyntaxError {
+    match serde_json::from_slice::<serde::de::IgnoredAny>(without_line_end(bytes)) {
+        Err(err) => record_error(line, column, &err),
         Ok(_) => JsonSyntaxError {
-            line: Some(line_number),
+            line: Some(line),
             column: None,
             message: "not a JSON value".to_string(),
         },
@@ -183,22 +714,14 @@ fn line_error(line_number: u64, line: &[u8]) -> JsonSyntaxError {
 }
 
 /// A line cut short inside a string would otherwise be reported as a control character (its
-/// own newline) at column 0 of the next line, instead of as ending early where it ends.
+/// own newline) instead of as ending early where it ends.
 fn without_line_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
-fn read_error(err: &dyn fmt::Display, line: Option<u64>) -> JsonSyntaxError {
-    JsonSyntaxError {
-        line,
-        column: None,
-        message: format!("read error: {err}"),
-    }
-}
-
 /// serde_json's message without its ` at line L column C` suffix, which we report ourselves
-/// (with the line number in the file, not in the fragment parsed).
+/// (with the position in the file, not in the fragment parsed).
 fn without_position(err: &serde_json::Error) -> String {
     let text = err.to_string();
     match text.rfind(" at line ") {
@@ -207,238 +730,44 @@ fn without_position(err: &serde_json::Error) -> String {
     }
 }
 
-fn read_lines(
-    first_line: Vec<u8>,
-    first_line_number: u64,
-    mut reader: impl BufRead,
-    sink: &mut dyn FnMut(JsonItem),
-) -> Result<(), JsonSyntaxError> {
-    let mut line = first_line;
-    let mut line_number = first_line_number;
-    loop {
-        if !line.iter().all(u8::is_ascii_whitespace) {
-            let mut de = serde_json::Deserializer::from_slice(without_line_end(&line));
-            let parsed = RecordsSeed { sink: &mut *sink }
-                .deserialize(&mut de)
-                .and_then(|()| de.end());
-            if let Err(err) = parsed {
-                sink(JsonItem::BadLine(JsonSyntaxError {
-                    line: Some(line_number),
-                    column: Some(err.column() as u64),
-                    message: without_position(&err),
-                }));
-            }
-        }
-        line.clear();
-        let read = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|err| read_error(&err, Some(line_number + 1)))?;
-        if read == 0 {
-            return Ok(());
-        }
-        line_number += 1;
-    }
-}
-
-/// Parses one JSON document incrementally. A syntax error is handed out as a bad item (the
-/// records before it were emitted, the rest cannot be found); an early end or a read error is
-/// returned, since it means the input itself is cut short.
-fn read_document(
-    reader: impl BufRead,
-    sink: &mut dyn FnMut(JsonItem),
-) -> Result<(), JsonSyntaxError> {
-    let mut de = serde_json::Deserializer::from_reader(reader);
-    let parsed = RecordsSeed { sink: &mut *sink }
-        .deserialize(&mut de)
-        .and_then(|()| de.end());
-    let err = match parsed {
-        Ok(()) => return Ok(()),
-        Err(err) => err,
-    };
-    if err.is_io() {
-        return Err(read_error(&err, None));
-    }
-    let at_line = Some(err.line() as u64);
-    let at_column = Some(err.column() as u64);
-    if err.is_eof() {
-        return Err(JsonSyntaxError {
-            line: at_line,
-            column: at_column,
-            message: "the JSON document ends early (truncated file?)".to_string(),
-        });
-    }
-    sink(JsonItem::BadLine(JsonSyntaxError {
-        line: at_line,
-        column: at_column,
-        message: format!(
-            "{}; the rest of the document cannot be read",
-            without_position(&err)
-        ),
-    }));
-    Ok(())
-}
-
-/// Top level of an input: an array of records, an envelope holding one, or a single record.
-struct RecordsSeed<'s> {
-    sink: &'s mut dyn FnMut(JsonItem),
-}
-
-impl<'de> DeserializeSeed<'de> for RecordsSeed<'_> {
-    type Value = ();
-
-    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for RecordsSeed<'_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a JSON object or array of records")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(record) = seq.next_element::<Value>()? {
-            (self.sink)(JsonItem::Record(record));
-        }
-        Ok(())
-    }
-
-    // A top-level scalar is valid JSON but not a record: it is handed on like any record, so
-    // the mappers reject it by shape ("a bare number, not a record") rather than as bad JSON.
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
-        (self.sink)(JsonItem::Record(Value::Bool(v)));
-        Ok(())
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        (self.sink)(JsonItem::Record(Value::from(v)));
-        Ok(())
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        (self.sink)(JsonItem::Record(Value::from(v)));
-        Ok(())
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
-        (self.sink)(JsonItem::Record(Value::from(v)));
-        Ok(())
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
-        (self.sink)(JsonItem::Record(Value::String(v.to_string())));
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        (self.sink)(JsonItem::Record(Value::Null));
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut envelope = Map::new();
-        let mut streamed_records = false;
-        while let Some(key) = map.next_key::<String>()? {
-            if RECORD_ARRAY_KEYS.contains(&key.as_str()) {
-                let seed = ArrayOrValue {
-                    sink: &mut *self.sink,
-                };
-                match map.next_value_seed(seed)? {
-                    None => streamed_records = true,
-                    Some(value) => {
-                        envelope.insert(key, value);
-                    }
-                }
-            } else {
-                envelope.insert(key, map.next_value::<Value>()?);
-            }
-        }
-        if !streamed_records {
-            (self.sink)(JsonItem::Record(Value::Object(envelope)));
-        }
-        Ok(())
-    }
-}
-
-/// The value of a record-array key: streamed when it is an array (returns `None`), kept whole
-/// otherwise (an object that merely has a key named `value`, say).
-struct ArrayOrValue<'s> {
-    sink: &'s mut dyn FnMut(JsonItem),
-}
-
-impl<'de> DeserializeSeed<'de> for ArrayOrValue<'_> {
-    type Value = Option<Value>;
-
-    fn deserialize<D: de::Deserializer<'de>>(
-        self,
-        deserializer: D,
-    ) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_any(self)
-    }
-}
-
-impl<'de> Visitor<'de> for ArrayOrValue<'_> {
-    type Value = Option<Value>;
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while let Some(record) = seq.next_element::<Value>()? {
-            (self.sink)(JsonItem::Record(record));
-        }
-        Ok(None)
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        let value = Value::deserialize(de::value::MapAccessDeserializer::new(map))?;
-        Ok(Some(value))
-    }
-
-    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
-        Ok(Some(Value::Bool(v)))
-    }
-
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-        Ok(Some(Value::from(v)))
-    }
-
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-        Ok(Some(Value::from(v)))
-    }
-
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
-        Ok(Some(Value::from(v)))
-    }
-
-    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
-        Ok(Some(Value::String(v.to_string())))
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Some(Value::Null))
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
-        Ok(Some(Value::Null))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::Value;
 
-    fn collect(input: &str) -> (Vec<Value>, Vec<String>, Option<String>) {
+    /// Records parsed, bad items as text, and the end, for a given input read in chunks of
+    /// `chunk` bytes (to exercise records that span reads).
+    fn collect_in(input: &[u8], chunk: usize) -> (Vec<Value>, Vec<String>, Option<String>) {
         let mut records = Vec::new();
         let mut bad = Vec::new();
-        let result = read_records(input.as_bytes(), &mut |item| match item {
-            JsonItem::Record(v) => records.push(v),
-            JsonItem::BadLine(e) => bad.push(e.to_string()),
+        let reader = std::io::BufReader::with_capacity(chunk, input);
+        let result = read_records(reader, &mut |item| match item {
+            JsonItem::Record { bytes, at, .. } => match serde_json::from_slice(bytes) {
+                Ok(value) => records.push(value),
+                Err(err) => bad.push(record_error(at.line, at.column, &err).to_string()),
+            },
+            JsonItem::Bad { error, .. } => bad.push(error.to_string()),
         });
         (records, bad, result.err().map(|e| e.to_string()))
+    }
+
+    fn collect(input: &str) -> (Vec<Value>, Vec<String>, Option<String>) {
+        let whole = collect_in(input.as_bytes(), 256 * 1024);
+        for chunk in [1, 2, 3, 7] {
+            let (records, bad, end) = collect_in(input.as_bytes(), chunk);
+            assert_eq!(records, whole.0, "chunk {chunk}: {input}");
+            assert_eq!(bad.len(), whole.1.len(), "chunk {chunk}: {bad:?} {input}");
+            assert_eq!(end.is_some(), whole.2.is_some(), "chunk {chunk}: {input}");
+        }
+        whole
+    }
+
+    fn numbers(input: &str) -> Vec<u64> {
+        let mut numbers = Vec::new();
+        let _ = read_records(input.as_bytes(), &mut |item| match item {
+            JsonItem::Record { number, .. } | JsonItem::Bad { number, .. } => numbers.push(number),
+        });
+        numbers
     }
 
     #[test]
@@ -467,6 +796,25 @@ mod tests {
             collect("{\"eventName\":\"X\"}").0,
             vec![serde_json::json!({"eventName":"X"})]
         );
+        assert_eq!(
+            collect("{\n  \"eventName\": \"X\",\n  \"b\": [1, {\"c\": \"]}\"}]\n}\n").0,
+            vec![serde_json::json!({"eventName":"X", "b": [1, {"c": "]}"}]})]
+        );
+    }
+
+    #[test]
+    fn escapes_and_brackets_inside_strings_do_not_move_boundaries() {
+        let (records, bad, end) =
+            collect(r#"{"Records":[{"a":"x\"},{\\"},{"a":"]]}}[[{"},{"Records":[1]}]}"#);
+        assert_eq!(
+            records,
+            vec![
+                serde_json::json!({"a":"x\"},{\\"}),
+                serde_json::json!({"a":"]]}}[[{"}),
+                serde_json::json!({"Records":[1]}),
+            ]
+        );
+        assert!(bad.is_empty() && end.is_none(), "{bad:?} {end:?}");
     }
 
     #[test]
@@ -479,12 +827,22 @@ mod tests {
     }
 
     #[test]
+    fn ndjson_records_are_numbered_by_their_line() {
+        assert_eq!(numbers("{\"a\":1}\n\n{\"a\":\n{\"a\":3}\n"), [1, 3, 4]);
+        assert_eq!(numbers("[\n{\"a\":1},\n\n{\"a\":2}\n]"), [1, 2]);
+    }
+
+    #[test]
     fn ndjson_with_a_broken_first_line_keeps_the_rest() {
         let (records, bad, end) = collect("{\"a\":1, \"b\"\n{\"a\":2}\n{\"a\":3}\n");
         assert_eq!(records.len(), 2);
         assert_eq!(bad.len(), 1);
         assert!(bad[0].starts_with("line 1, column "), "{bad:?}");
         assert!(end.is_none());
+        assert_eq!(
+            numbers("{\"a\":1, \"b\"\n{\"a\":2}\n{\"a\":3}\n"),
+            [1, 2, 3]
+        );
     }
 
     #[test]
@@ -495,19 +853,45 @@ mod tests {
     }
 
     #[test]
-    fn a_syntax_error_in_a_document_keeps_what_came_before_and_says_where() {
+    fn a_syntax_error_in_a_document_costs_that_record_only() {
         let (records, bad, end) = collect("[\n{\"a\":1},\n{\"a\" 2},\n{\"a\":3}\n]");
-        assert_eq!(records, vec![serde_json::json!({"a":1})]);
-        assert_eq!(bad.len(), 1);
-        assert!(bad[0].starts_with("line 3, column "), "{bad:?}");
+        assert_eq!(
+            records,
+            vec![serde_json::json!({"a":1}), serde_json::json!({"a":3})]
+        );
+        assert_eq!(bad, ["line 3, column 6: expected `:`"]);
+        assert!(end.is_none());
+    }
+
+    #[test]
+    fn a_bad_byte_in_a_one_line_trail_costs_one_record() {
+        let mut input = br#"{"Records":[{"a":"x"},{"a":"#.to_vec();
+        input.extend_from_slice(b"\"\xff\xfe\"},{\"a\":1e400},{\"a\":\"y\"}]}");
+        let (records, bad, end) = collect_in(&input, 256 * 1024);
+        assert_eq!(
+            records,
+            vec![serde_json::json!({"a":"x"}), serde_json::json!({"a":"y"})]
+        );
+        assert_eq!(bad.len(), 2, "{bad:?}");
         assert!(
-            bad[0].contains("rest of the document cannot be read"),
+            bad[0].starts_with("line 1, column 29: invalid unicode"),
             "{bad:?}"
         );
         assert!(
-            !bad[0].contains(" at line "),
-            "position is not repeated: {bad:?}"
+            bad[1].starts_with("line 1, column 43: number out of range"),
+            "{bad:?}"
         );
+        assert!(end.is_none());
+    }
+
+    #[test]
+    fn an_oversized_record_is_skipped_by_size_and_the_next_is_read() {
+        let huge = "x".repeat(MAX_RECORD_BYTES + 10);
+        let input = format!(r#"{{"Records":[{{"a":"{huge}"}},{{"a":2}}]}}"#);
+        let (records, bad, end) = collect_in(input.as_bytes(), 64 * 1024);
+        assert_eq!(records, vec![serde_json::json!({"a":2})]);
+        assert_eq!(bad.len(), 1);
+        assert!(bad[0].contains("over the 32 MiB cap"), "{bad:?}");
         assert!(end.is_none());
     }
 
@@ -524,12 +908,22 @@ mod tests {
             ]
         );
         assert!(bad.is_empty());
+        let (records, _, _) = collect("[42, \"s\", [1, 2], {\"a\":1}]");
+        assert_eq!(
+            records,
+            vec![
+                serde_json::json!(42),
+                serde_json::json!("s"),
+                serde_json::json!([1, 2]),
+                serde_json::json!({"a":1})
+            ]
+        );
     }
 
     /// Yields its bytes, then fails like a gzip stream cut in the middle.
     struct BreaksAfter(std::io::Cursor<Vec<u8>>);
 
-    impl Read for BreaksAfter {
+    impl std::io::Read for BreaksAfter {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
             match self.0.read(buf)? {
                 0 => Err(std::io::Error::new(
@@ -545,13 +939,13 @@ mod tests {
     fn a_read_error_inside_a_one_line_file_keeps_the_whole_records() {
         let bytes = br#"{"Records":[{"a":1},{"a":2},{"a""#.to_vec();
         let reader = std::io::BufReader::new(BreaksAfter(std::io::Cursor::new(bytes)));
-        let mut records = Vec::new();
+        let mut records = 0;
         let ended = read_records(reader, &mut |item| {
-            if let JsonItem::Record(v) = item {
-                records.push(v)
+            if let JsonItem::Record { .. } = item {
+                records += 1
             }
         });
-        assert_eq!(records.len(), 2);
+        assert_eq!(records, 2);
         let end = ended.expect_err("the cut is reported").to_string();
         assert!(end.contains("read error: stream cut"), "{end}");
     }
@@ -576,6 +970,8 @@ mod tests {
     #[test]
     fn empty_input_has_no_records() {
         let (records, bad, end) = collect("");
+        assert!(records.is_empty() && bad.is_empty() && end.is_none());
+        let (records, bad, end) = collect("\u{feff}  \n\n");
         assert!(records.is_empty() && bad.is_empty() && end.is_none());
     }
 }

@@ -164,19 +164,48 @@ pub(crate) struct FileReader<'a> {
 
 impl FileReader<'_> {
     fn read_json(&mut self, reader: Box<dyn std::io::BufRead>) {
-        let ended = json_stream::read_records(reader, &mut |item| match item {
-            json_stream::JsonItem::Record(value) => self.handle_value(value),
-            json_stream::JsonItem::BadLine(err) => self.skip(RecordError::Syntax(err.to_string())),
+        let ended = json_stream::read_records(reader, &mut |item| {
+            self.summary.note_read(1);
+            match item {
+                json_stream::JsonItem::Record { bytes, number, at } => {
+                    self.next_record = number;
+                    self.handle_bytes(bytes, at);
+                }
+                json_stream::JsonItem::Bad { number, error } => {
+                    self.next_record = number;
+                    self.skip_current(RecordError::Syntax(error.to_string()));
+                }
+            }
         });
         if let Err(err) = ended {
             self.skip(RecordError::Truncated(err.to_string()));
         }
     }
 
-    /// A record, or a document that expands into several.
+    /// One record's bytes, as the scan found them: parsed here, once.
+    fn handle_bytes(&mut self, bytes: &[u8], at: json_stream::Position) {
+        #[cfg(test)]
+        if testing::loses(self.next_record) {
+            self.next_record += 1;
+            return;
+        }
+        match serde_json::from_slice::<Value>(bytes) {
+            Ok(value) => self.handle_value(value),
+            Err(err) => {
+                let error = json_stream::record_error(at.line, at.column, &err);
+                self.skip_current(RecordError::Syntax(error.to_string()));
+            }
+        }
+    }
+
+    /// A record, or a document that expands into several. The caller has counted it as read.
     pub(crate) fn handle_value(&mut self, value: Value) {
         match expand_document(&value) {
-            Some(records) => records.iter().for_each(|record| self.handle_record(record)),
+            Some(records) => {
+                // A table document holds as many records as it has rows.
+                self.summary.note_expanded(records.len() as u64);
+                records.iter().for_each(|record| self.handle_record(record))
+            }
             None => self.handle_record(&value),
         }
     }
@@ -195,6 +224,11 @@ impl FileReader<'_> {
         }
     }
 
+    /// Counts one more record as read.
+    pub(crate) fn note_read(&mut self) {
+        self.summary.note_read(1);
+    }
+
     fn next_source(&mut self) -> SourceRef {
         let source = SourceRef {
             file: self.name.to_string(),
@@ -204,8 +238,14 @@ impl FileReader<'_> {
         source
     }
 
-    /// Counts the next record as skipped.
+    /// Counts the next record as read, and skipped: what a reader itself rejects.
     pub(crate) fn skip(&mut self, error: RecordError) {
+        self.summary.note_read(1);
+        self.skip_current(error);
+    }
+
+    /// Skips the record just read.
+    fn skip_current(&mut self, error: RecordError) {
         let source = self.next_source();
         self.skip_at(source, error);
     }
@@ -216,5 +256,63 @@ impl FileReader<'_> {
 
     pub(crate) fn file_name(&self) -> &str {
         self.name
+    }
+}
+
+/// A fault point for the ledger's own test: a record read and then silently lost.
+#[cfg(test)]
+pub(crate) mod testing {
+    use std::cell::Cell;
+
+    thread_local! {
+        static LOSE: Cell<Option<u64>> = const { Cell::new(None) };
+    }
+
+    pub(crate) fn lose_record(number: Option<u64>) {
+        LOSE.with(|lose| lose.set(number));
+    }
+
+    pub(super) fn loses(number: u64) -> bool {
+        LOSE.with(|lose| lose.get() == Some(number))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str, name: &str) -> InputSummary {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut sink = |_record: Record| {};
+        normalize_paths(&[path], &mut sink)
+    }
+
+    const TRAIL: &str = r#"{"Records":[
+ {"eventVersion":"1.08","eventTime":"2026-01-01T00:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.1","recipientAccountId":"111122223333","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a","accountId":"111122223333"}},
+ {"eventVersion":"1.08","eventTime":"2026-01-01T00:01:00Z","eventSource":"ec2.amazonaws.com","eventName":"RunInstances","awsRegion":"us-east-1","sourceIPAddress":"192.0.2.1","recipientAccountId":"111122223333","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/a","accountId":"111122223333"}},
+ {"not":"a record"}
+]}"#;
+
+    #[test]
+    fn the_ledger_balances_when_nothing_is_lost() {
+        testing::lose_record(None);
+        let summary = read(TRAIL, "trail.json");
+        assert_eq!(summary.records_read, 3);
+        assert_eq!((summary.events, summary.skipped), (2, 1));
+        assert!(summary.reconciles(), "{summary:?}");
+    }
+
+    /// The ledger counts where records are read, so a record lost between reading and mapping
+    /// shows up as an imbalance instead of vanishing.
+    #[test]
+    fn the_ledger_catches_an_injected_loss() {
+        testing::lose_record(Some(2));
+        let summary = read(TRAIL, "trail.json");
+        testing::lose_record(None);
+        assert_eq!(summary.records_read, 3);
+        assert_eq!((summary.events, summary.skipped), (1, 1));
+        assert!(!summary.reconciles(), "{summary:?}");
     }
 }

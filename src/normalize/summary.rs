@@ -61,8 +61,18 @@ pub struct UnreadablePath {
 }
 
 impl InputSummary {
+    /// Counts records where they are read, apart from what becomes of them, so that the
+    /// ledger can show a record that was neither emitted nor skipped.
+    pub(crate) fn note_read(&mut self, records: u64) {
+        self.records_read += records;
+    }
+
+    /// A document read as one record turned out to be a table of `rows` records.
+    pub(crate) fn note_expanded(&mut self, rows: u64) {
+        self.records_read = self.records_read + rows - 1;
+    }
+
     pub(crate) fn note_record(&mut self, record: &Record) {
-        self.records_read += 1;
         let (time, is_event) = match record {
             Record::Event(event) => (event.time, true),
             Record::Billing(row) => (row.time, false),
@@ -81,7 +91,6 @@ impl InputSummary {
     }
 
     pub(crate) fn note_skip(&mut self, skip: Skip) {
-        self.records_read += 1;
         self.skipped += 1;
         *self
             .skipped_by_reason
