@@ -48,6 +48,9 @@ pub(crate) fn open(path: &Path) -> io::Result<Box<dyn BufRead>> {
 pub(crate) enum Layout {
     Json,
     Csv,
+    /// Starts with a control byte (NUL, say) that no JSON or CSV export begins with: a binary
+    /// file, or a bomb of zeros, rejected before it is inflated any further.
+    Binary,
     Empty,
 }
 
@@ -65,6 +68,7 @@ pub(crate) fn sniff_layout(reader: &mut dyn BufRead) -> io::Result<Layout> {
             Some(at) => {
                 let layout = match buffer[at] {
                     b'{' | b'[' => Layout::Json,
+                    byte if byte.is_ascii_control() => Layout::Binary,
                     _ => Layout::Csv,
                 };
                 return Ok(layout);
@@ -144,6 +148,8 @@ mod tests {
         assert_eq!(sniff_layout(&mut json).unwrap(), Layout::Json);
         let mut csv: &[u8] = b"Date,Cost\n";
         assert_eq!(sniff_layout(&mut csv).unwrap(), Layout::Csv);
+        let mut zeros: &[u8] = &[0; 64];
+        assert_eq!(sniff_layout(&mut zeros).unwrap(), Layout::Binary);
         let mut empty: &[u8] = b"  \n\n";
         assert_eq!(sniff_layout(&mut empty).unwrap(), Layout::Empty);
     }

@@ -133,6 +133,9 @@ impl<'s> Normalizer<'s> {
         match input::sniff_layout(&mut reader) {
             Ok(input::Layout::Json) => file.read_json(reader),
             Ok(input::Layout::Csv) => csv_rows::read(reader, &mut file),
+            Ok(input::Layout::Binary) => file.skip(RecordError::UnknownFormat(
+                "binary content (a control byte where JSON or CSV begins)".to_string(),
+            )),
             Ok(input::Layout::Empty) => tracing::debug!(file = %name, "Empty file"),
             Err(err) => file.skip(RecordError::Truncated(format!("read error: {err}"))),
         }
