@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use auditsweep::aggregate::Aggregates;
 use auditsweep::config::Config;
 use auditsweep::detect::{credential_stuffing, provisioning, HostingLookup, TestDays};
-use auditsweep::normalize::Normalizer;
 use auditsweep::ranges::HostingRanges;
-use auditsweep::schema::Record;
 use chrono::NaiveDate;
 
 fn main() -> anyhow::Result<()> {
@@ -112,17 +110,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn read(world: &Path, ranges: &HostingRanges) -> Aggregates {
-    let mut aggregates = Aggregates::new();
-    {
-        let mut sink = |record: Record| aggregates.observe(record, ranges as &dyn HostingLookup);
-        let mut normalizer = Normalizer::new(&mut sink);
-        for cloud in ["aws", "azure", "gcp"] {
-            let path = world.join(cloud);
-            if path.exists() {
-                normalizer.read_path(&path);
-            }
-        }
-        normalizer.finish();
-    }
-    aggregates
+    let paths: Vec<_> = ["aws", "azure", "gcp"]
+        .iter()
+        .map(|cloud| world.join(cloud))
+        .filter(|path| path.exists())
+        .collect();
+    let inputs = auditsweep::normalize::list_inputs(&paths);
+    auditsweep::sweep::read(&inputs, ranges as &dyn HostingLookup, 0).0
 }

@@ -15,7 +15,7 @@ use crate::aggregate::Aggregates;
 use crate::config::Config;
 use crate::detect::{billing_jump, credential_stuffing, incident, provisioning};
 use crate::detect::{Candidate, HostingLookup, TestDays};
-use crate::normalize::{InputSummary, Normalizer};
+use crate::normalize::{list_inputs, Input, InputSummary, Inputs, Normalizer};
 use crate::playbook;
 use crate::report::{fingerprint, Coverage, Detector, Finding, Incident, Report, Window};
 use crate::schema::{Provider, Record};
@@ -29,6 +29,15 @@ pub struct SweepRequest<'a> {
     pub until: Option<DateTime<Utc>>,
     pub config: &'a Config,
     pub hosting: &'a dyn HostingLookup,
+    /// Threads that read the inputs; 0: one per core. The report does not depend on it.
+    pub threads: usize,
+}
+
+/// Arguments that name no input: a missing path, a device, a socket.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", refused.iter().map(|(path, why)| format!("{}: {why}", path.display())).collect::<Vec<_>>().join("; "))]
+pub struct RefusedInputs {
+    pub refused: Vec<(PathBuf, String)>,
 }
 
 /// What a sweep produced besides the report: for the human summary.
@@ -37,15 +46,73 @@ pub struct SweepStats {
     pub suppressed: BTreeMap<String, u64>,
 }
 
-pub fn run(request: &SweepRequest) -> (Report, SweepStats) {
-    let mut aggregates = Aggregates::new();
-    let mut sink = |record: Record| aggregates.observe(record, request.hosting);
-    let mut normalizer = Normalizer::new(&mut sink);
-    for path in &request.paths {
-        normalizer.read_path(path);
+pub fn run(request: &SweepRequest) -> Result<(Report, SweepStats), RefusedInputs> {
+    let mut inputs = list_inputs(&request.paths);
+    if !inputs.refused.is_empty() || !inputs.missing.is_empty() {
+        let missing = inputs.missing.drain(..);
+        let missing = missing.map(|path| (path, "no such file or directory".to_string()));
+        return Err(RefusedInputs {
+            refused: missing.chain(inputs.refused).collect(),
+        });
     }
-    let summary: InputSummary = normalizer.finish();
-    judge(request, aggregates, summary)
+    let (aggregates, summary) = read(&inputs, request.hosting, request.threads);
+    Ok(judge(request, aggregates, summary))
+}
+
+/// Reads every input into the detectors' aggregates and the ledger, on `threads` threads (0:
+/// one per core).
+///
+/// Files are independent: each thread folds whole files into its own aggregates, and the
+/// partial results merge ([`Aggregates::merge`]), in file order for the ledger, so the result
+/// is the one a single thread gets.
+pub fn read(
+    inputs: &Inputs,
+    hosting: &dyn HostingLookup,
+    threads: usize,
+) -> (Aggregates, InputSummary) {
+    let mut listed = InputSummary::default();
+    {
+        let mut nothing = |_: Record| {};
+        let mut normalizer = Normalizer::new(&mut nothing);
+        normalizer.note_listing(inputs);
+        listed.merge(normalizer.finish());
+    }
+    let read_one = |(mut aggregates, mut summary): (Aggregates, InputSummary), input: &Input| {
+        let mut sink = |record: Record| aggregates.observe(record, hosting);
+        let mut normalizer = Normalizer::new(&mut sink);
+        normalizer.read_input(input);
+        summary.merge(normalizer.finish());
+        (aggregates, summary)
+    };
+    let start = || (Aggregates::new(), InputSummary::default());
+    let (aggregates, summary) = if threads == 1 || inputs.inputs.len() <= 1 {
+        inputs.inputs.iter().fold(start(), read_one)
+    } else {
+        use rayon::prelude::*;
+        let parallel = || {
+            inputs
+                .inputs
+                .par_iter()
+                .with_max_len(1)
+                .fold(start, read_one)
+                .reduce(start, |(mut a, mut s), (b, t)| {
+                    a.merge(b);
+                    s.merge(t);
+                    (a, s)
+                })
+        };
+        match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            Ok(pool) => pool.install(parallel),
+            Err(err) => {
+                tracing::warn!(
+                    "Cannot start {threads} threads ({err}): reading on the global pool"
+                );
+                parallel()
+            }
+        }
+    };
+    listed.merge(summary);
+    (aggregates, listed)
 }
 
 /// The detectors, the per-tenant error budget, incidents and the report, from aggregates.

@@ -37,8 +37,9 @@ fn run(
         until: window.map(|(_, last)| day_start(last) + chrono::Duration::seconds(86_399)),
         config: &config,
         hosting: hosting as &dyn HostingLookup,
+        threads: 0,
     };
-    sweep::run(&request).0
+    sweep::run(&request).expect("the inputs exist").0
 }
 
 fn ids_of(report: &Report, tenant: &str) -> BTreeSet<String> {

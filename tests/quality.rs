@@ -35,8 +35,9 @@ fn sweep_and_score(world: &Path) -> Evaluation {
         until: None,
         config: &config,
         hosting: &ranges as &dyn HostingLookup,
+        threads: 0,
     };
-    let (report, _) = sweep::run(&request);
+    let (report, _) = sweep::run(&request).expect("the world's folders exist");
     assert_eq!(
         report.inputs["skipped"], 0,
         "the generated world reads back whole"

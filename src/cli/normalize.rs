@@ -7,16 +7,24 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::normalize::{InputSummary, Normalizer};
+use crate::normalize::{list_inputs, InputSummary, Normalizer};
 
 #[derive(Debug, clap::Args)]
 pub struct NormalizeArgs {
-    /// Files or directories (read recursively); gzip is detected by content.
+    /// Files or directories (read recursively; gzip detected by content), pipes, or `-` for
+    /// stdin. A file named twice is read once.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
 }
 
 pub fn run(args: NormalizeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
+    let inputs = list_inputs(&args.paths);
+    if !inputs.refused.is_empty() {
+        return Err(crate::sweep::RefusedInputs {
+            refused: inputs.refused,
+        })
+        .context("refusing to run");
+    }
     let stdout = std::io::stdout().lock();
     let mut out = BufWriter::new(stdout);
     let mut write_error: Option<std::io::Error> = None;
@@ -31,9 +39,11 @@ pub fn run(args: NormalizeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             write_error = Some(err);
         }
     };
+    // One thread: the records come out in the order of the files.
     let mut normalizer = Normalizer::new(&mut sink);
-    for path in &args.paths {
-        normalizer.read_path(path);
+    normalizer.note_listing(&inputs);
+    for input in &inputs.inputs {
+        normalizer.read_input(input);
     }
     let summary = normalizer.finish();
     if let Some(err) = write_error {

@@ -20,9 +20,13 @@ pub const EXIT_FINDINGS: u8 = 1;
 
 #[derive(Debug, clap::Args)]
 pub struct SweepArgs {
-    /// Files or directories of provider records (read recursively; gzip detected by content).
+    /// Files or directories of provider records (read recursively; gzip detected by content),
+    /// pipes, or `-` for stdin. A file named twice is read once.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// Threads that read the inputs (0: one per core). The report is the same for any number.
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
     /// Report only this tenant (or account).
     #[arg(long)]
     pub tenant: Option<String>,
@@ -71,11 +75,6 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             bail!("--since {since} is after --until {until}");
         }
     }
-    for path in &args.paths {
-        if !path.exists() {
-            bail!("no such input: {}", path.display());
-        }
-    }
     let ranges = load_ranges(args.ip_ranges.as_deref())?;
     let hosting: &dyn HostingLookup = match &ranges {
         Some(ranges) => ranges,
@@ -88,8 +87,9 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         until: args.until,
         config: &config,
         hosting,
+        threads: args.threads,
     };
-    let (report, stats) = sweep::run(&request);
+    let (report, stats) = sweep::run(&request).context("refusing to run")?;
     let json = serde_json::to_vec_pretty(&report).context("serializing the report")?;
     match &args.out {
         Some(path) => {

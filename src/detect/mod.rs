@@ -31,7 +31,8 @@ pub const EVIDENCE_PER_GROUP: usize = 20;
 /// Tells whether an address belongs to a hosting / cloud provider, and which.
 ///
 /// A trait so detectors can be tested with a hand-written table and run with the published lists.
-pub trait HostingLookup {
+/// `Sync`: the files of a sweep are read on several threads at once.
+pub trait HostingLookup: Sync {
     fn hosting_provider(&self, ip: IpAddr) -> Option<String>;
 }
 

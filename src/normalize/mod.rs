@@ -26,6 +26,7 @@ use serde_json::Value;
 
 pub use error::RecordError;
 pub use fields::{parse_time, start_of_day};
+pub use input::{list as list_inputs, Input, Inputs};
 pub use summary::{InputSummary, Skip, SourceCounts};
 
 use crate::schema::{Record, SourceRef};
@@ -104,24 +105,37 @@ impl<'s> Normalizer<'s> {
     /// Reads a file, or every file below a directory. A path that cannot be read is recorded in
     /// the summary (`unreadable`) and the run goes on.
     pub fn read_path(&mut self, path: &Path) {
-        for file in input::files_under(path) {
-            match file {
-                Ok(file) => self.read_file(&file),
-                Err(err) => self.summary.note_unreadable(path, &err),
-            }
+        let inputs = input::list(&[path.to_path_buf()]);
+        self.note_listing(&inputs);
+        for input in &inputs.inputs {
+            self.read_input(input);
         }
     }
 
-    /// Reads one file, whatever its format.
-    pub fn read_file(&mut self, path: &Path) {
-        let mut reader = match input::open(path) {
+    /// Records what a listing could not read (and what it refused, for callers that go on).
+    pub fn note_listing(&mut self, inputs: &Inputs) {
+        for path in &inputs.missing {
+            self.summary
+                .note_unreadable(path, &"no such file or directory");
+        }
+        for (path, error) in inputs.refused.iter().chain(&inputs.unreadable) {
+            self.summary.note_unreadable(path, error);
+        }
+    }
+
+    /// Reads one input, whatever its format.
+    pub fn read_input(&mut self, input: &Input) {
+        let mut reader = match input::open_input(input) {
             Ok(reader) => reader,
-            Err(err) => return self.summary.note_unreadable(path, &err),
+            Err(err) => return self.summary.note_unreadable(Path::new(&input.name()), &err),
         };
         self.summary.files += 1;
-        let name = path.display().to_string();
+        let name = input.name();
         let hints = FileHints {
-            aws_organization: input::aws_organization_from_path(path),
+            aws_organization: match input {
+                Input::File(path) => input::aws_organization_from_path(path),
+                Input::Stdin => None,
+            },
         };
         let mut file = FileReader {
             name: &name,
@@ -149,9 +163,11 @@ impl<'s> Normalizer<'s> {
 /// Reads all paths and returns the records' summary; a convenience for callers that do not need
 /// to interleave other work.
 pub fn normalize_paths(paths: &[PathBuf], sink: &mut dyn FnMut(Record)) -> InputSummary {
+    let inputs = input::list(paths);
     let mut normalizer = Normalizer::new(sink);
-    for path in paths {
-        normalizer.read_path(path);
+    normalizer.note_listing(&inputs);
+    for input in &inputs.inputs {
+        normalizer.read_input(input);
     }
     normalizer.finish()
 }

@@ -14,6 +14,9 @@ use crate::schema::{Record, SourceRef};
 const SKIPS_KEPT: usize = 100;
 /// Skips logged one by one before logging turns to a single note.
 const SKIPS_LOGGED: u64 = 50;
+/// Skips logged so far by this process: files are read on several threads, each with its own
+/// ledger, and the log budget is for the run, not per ledger.
+static LOGGED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// One record that could not be normalized, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -99,13 +102,20 @@ impl InputSummary {
         if matches!(skip.error, RecordError::NotAuditData(_)) {
             // Digest files sit beside every hour of trail logs: expected, counted, not alarming.
             tracing::debug!(file = %skip.source.file, "Not audit data: {}", skip.error);
-        } else if self.skipped <= SKIPS_LOGGED {
+            return self.keep_example(skip);
+        }
+        let logged = LOGGED.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if logged <= SKIPS_LOGGED {
             tracing::warn!(file = %skip.source.file, record = skip.source.record, "Skipped record: {}", skip.error);
-        } else if self.skipped == SKIPS_LOGGED + 1 {
+        } else if logged == SKIPS_LOGGED + 1 {
             tracing::warn!(
                 "More records skipped; they are counted in the summary, not logged one by one"
             );
         }
+        self.keep_example(skip);
+    }
+
+    fn keep_example(&mut self, skip: Skip) {
         if self.skip_examples.len() < SKIPS_KEPT {
             self.skip_examples.push(skip);
         }
