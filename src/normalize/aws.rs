@@ -4,11 +4,14 @@
 //! Tenant: the organization when the input says (an organization trail's S3 layout), otherwise
 //! the account itself; AWS records carry no organization id.
 
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Map, Value};
 
 use super::categories;
 use super::error::RecordError;
 use super::fields::{self, at, first_text, has, text};
+use super::typed::{Field, FirstObject, Object};
 use super::RecordContext;
 use crate::schema::{
     BillingCategory, BillingRecord, Category, Event, Outcome, Provider, Record, Resource,
@@ -29,7 +32,7 @@ const COST_EXPLORER_METRICS: &[&str] = &[
 
 pub(crate) fn map(record: &Value, context: &RecordContext) -> Option<Result<Record, RecordError>> {
     if has(record, "eventVersion") && has(record, "eventSource") && has(record, "eventName") {
-        return Some(cloudtrail(record, context));
+        return Some(cloudtrail_value(record, context));
     }
     if has(record, "digestStartTime") && has(record, "digestS3Object") && has(record, "logFiles") {
         return Some(Err(RecordError::NotAuditData(
@@ -117,7 +120,7 @@ fn lookup_event(record: &Value, context: &RecordContext) -> Result<Record, Recor
     match &record["CloudTrailEvent"] {
         Value::String(raw) => {
             // The record is not echoed: its request parameters may hold secrets.
-            let inner: Value = serde_json::from_str(raw).map_err(|err| {
+            let inner: CloudTrail = serde_json::from_str(raw).map_err(|err| {
                 RecordError::bad(
                     "CloudTrailEvent",
                     format!("<{} characters>", raw.chars().count()),
@@ -126,7 +129,7 @@ fn lookup_event(record: &Value, context: &RecordContext) -> Result<Record, Recor
             })?;
             cloudtrail(&inner, context)
         }
-        inner @ Value::Object(_) => cloudtrail(inner, context),
+        inner @ Value::Object(_) => cloudtrail_value(inner, context),
         other => Err(RecordError::bad(
             "CloudTrailEvent",
             format!("<{}>", json_type(other)),
@@ -150,34 +153,173 @@ fn truncate(raw: &str, chars: usize) -> String {
     raw.chars().take(chars).collect()
 }
 
-fn cloudtrail(record: &Value, context: &RecordContext) -> Result<Record, RecordError> {
-    // `@timestamp` stands in for `eventTime` in records re-shipped through logstash.
-    let time = match text(record, &["eventTime"]) {
-        Some(_) => fields::required_time(record, &["eventTime"], "eventTime")?,
-        None => fields::required_time(record, &["@timestamp"], "eventTime")?,
+/// The fields of a CloudTrail record the schema needs, read straight from its bytes. Request
+/// parameters and response elements stay raw text: only a provisioning call or a console sign-in
+/// looks inside them, and most records are neither.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct CloudTrail<'a> {
+    #[serde(rename = "eventVersion", borrow)]
+    event_version: Field<'a>,
+    #[serde(rename = "eventTime", borrow)]
+    event_time: Field<'a>,
+    /// Stands in for `eventTime` in records re-shipped through logstash.
+    #[serde(rename = "@timestamp", borrow)]
+    timestamp: Field<'a>,
+    #[serde(rename = "eventSource", borrow)]
+    event_source: Field<'a>,
+    #[serde(rename = "eventName", borrow)]
+    event_name: Field<'a>,
+    #[serde(rename = "awsRegion", borrow)]
+    aws_region: Field<'a>,
+    #[serde(rename = "sourceIPAddress", borrow)]
+    source_ip_address: Field<'a>,
+    #[serde(rename = "userAgent", borrow)]
+    user_agent: Field<'a>,
+    #[serde(rename = "recipientAccountId", borrow)]
+    recipient_account_id: Field<'a>,
+    #[serde(rename = "errorCode", borrow)]
+    error_code: Field<'a>,
+    #[serde(rename = "errorMessage", borrow)]
+    error_message: Field<'a>,
+    #[serde(rename = "userIdentity", borrow)]
+    user_identity: Object<UserIdentity<'a>>,
+    #[serde(rename = "additionalEventData", borrow)]
+    additional_event_data: Object<AdditionalEventData<'a>>,
+    #[serde(borrow)]
+    resources: FirstObject<ResourceRef<'a>>,
+    #[serde(rename = "requestParameters", borrow)]
+    request_parameters: Option<&'a RawValue>,
+    #[serde(rename = "responseElements", borrow)]
+    response_elements: Option<&'a RawValue>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct UserIdentity<'a> {
+    #[serde(borrow)]
+    arn: Field<'a>,
+    #[serde(rename = "invokedBy", borrow)]
+    invoked_by: Field<'a>,
+    #[serde(rename = "userName", borrow)]
+    user_name: Field<'a>,
+    #[serde(rename = "principalId", borrow)]
+    principal_id: Field<'a>,
+    #[serde(rename = "accountId", borrow)]
+    account_id: Field<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AdditionalEventData<'a> {
+    #[serde(rename = "LoginTo", borrow)]
+    login_to: Field<'a>,
+    #[serde(rename = "MFAUsed", borrow)]
+    mfa_used: Field<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct ResourceRef<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Field<'a>,
+    #[serde(rename = "ARN", borrow)]
+    arn: Field<'a>,
+}
+
+impl CloudTrail<'_> {
+    /// The keys that make a record a CloudTrail event.
+    fn is_event(&self) -> bool {
+        self.event_version.is_present()
+            && self.event_source.is_present()
+            && self.event_name.is_present()
+    }
+
+    fn user_identity(&self) -> &UserIdentity<'_> {
+        static NONE: UserIdentity<'static> = UserIdentity {
+            arn: Field::Missing,
+            invoked_by: Field::Missing,
+            user_name: Field::Missing,
+            principal_id: Field::Missing,
+            account_id: Field::Missing,
+        };
+        self.user_identity.0.as_ref().unwrap_or(&NONE)
+    }
+}
+
+/// The fast path for a record read from a file: `None` when the bytes are not a CloudTrail event
+/// (or not one the typed struct can read, such as a record with a duplicated key), and the
+/// caller then reads them as a `serde_json::Value` like every other format.
+pub(crate) fn map_bytes(bytes: &[u8]) -> Option<CloudTrail<'_>> {
+    memchr::memmem::find(bytes, b"\"eventSource\"")?;
+    // Skipped fields are not checked for UTF-8 by the parser; the whole record is, so that a
+    // bad byte costs the record here as it does on the `Value` path.
+    let text = std::str::from_utf8(bytes).ok()?;
+    serde_json::from_str::<CloudTrail>(text)
+        .ok()
+        .filter(CloudTrail::is_event)
+}
+
+/// A CloudTrail event that arrived as a `Value` (a decoded `LookupEvents` item, a re-shipped
+/// record): written back to text once and read by the same typed mapping.
+fn cloudtrail_value(record: &Value, context: &RecordContext) -> Result<Record, RecordError> {
+    let text = record.to_string();
+    let typed: CloudTrail = serde_json::from_str(&text).map_err(|err| {
+        RecordError::Syntax(format!("a CloudTrail record that cannot be read: {err}"))
+    })?;
+    cloudtrail(&typed, context)
+}
+
+pub(crate) fn cloudtrail(
+    record: &CloudTrail,
+    context: &RecordContext,
+) -> Result<Record, RecordError> {
+    let time = match record.event_time.as_str() {
+        Some(raw) => fields::parse_time(raw)
+            .ok_or_else(|| RecordError::bad("eventTime", raw, "not a recognized timestamp"))?,
+        None => {
+            let raw = record
+                .timestamp
+                .as_str()
+                .ok_or(RecordError::MissingField("eventTime"))?;
+            fields::parse_time(raw)
+                .ok_or_else(|| RecordError::bad("eventTime", raw, "not a recognized timestamp"))?
+        }
     };
-    let service = text(record, &["eventSource"]).ok_or(RecordError::MissingField("eventSource"))?;
-    let operation = text(record, &["eventName"]).ok_or(RecordError::MissingField("eventName"))?;
-    let category = categories::AWS.category(&service, &operation);
-    let account = first_text(
-        record,
-        &[&["recipientAccountId"], &["userIdentity", "accountId"]],
-    );
+    let service = record
+        .event_source
+        .as_str()
+        .ok_or(RecordError::MissingField("eventSource"))?;
+    let operation = record
+        .event_name
+        .as_str()
+        .ok_or(RecordError::MissingField("eventName"))?;
+    let category = categories::AWS.category(service, operation);
+    let identity = record.user_identity();
+    let account = record
+        .recipient_account_id
+        .text()
+        .or_else(|| identity.account_id.text());
     let tenant = context
         .file
         .aws_organization
         .clone()
         .or_else(|| account.clone());
-    let (outcome, reason) = cloudtrail_outcome(record, &operation);
+    let response = || raw_value(record.response_elements);
+    let (outcome, reason) = cloudtrail_outcome(record, operation, response);
     let resource = match category {
-        Category::Provision => provisioned(record, &service, &operation),
-        Category::Login => Resource {
-            kind: Some("aws:console".into()),
-            id: text(record, &["additionalEventData", "LoginTo"]),
-            mfa: text(record, &["additionalEventData", "MFAUsed"])
-                .map(|used| used.eq_ignore_ascii_case("yes")),
-            ..Resource::default()
-        },
+        Category::Provision => provisioned(record, service, operation),
+        Category::Login => {
+            let extra = record.additional_event_data.0.as_ref();
+            Resource {
+                kind: Some("aws:console".into()),
+                id: extra.and_then(|extra| extra.login_to.text()),
+                mfa: extra
+                    .and_then(|extra| extra.mfa_used.as_str())
+                    .map(|used| used.eq_ignore_ascii_case("yes")),
+                ..Resource::default()
+            }
+        }
         Category::Api => touched_resource(record),
     };
     Ok(Record::Event(Box::new(Event {
@@ -185,13 +327,13 @@ fn cloudtrail(record: &Value, context: &RecordContext) -> Result<Record, RecordE
         provider: Provider::Aws,
         tenant,
         account,
-        region: text(record, &["awsRegion"]),
+        region: record.aws_region.text(),
         category,
         class_uid: category.class_uid(),
-        operation,
-        principal: principal(record),
-        src_ip: fields::ip_address(text(record, &["sourceIPAddress"])),
-        user_agent: text(record, &["userAgent"]),
+        operation: operation.to_string(),
+        principal: principal(identity),
+        src_ip: fields::ip_address(record.source_ip_address.text()),
+        user_agent: record.user_agent.text(),
         outcome,
         reason,
         resource,
@@ -199,25 +341,34 @@ fn cloudtrail(record: &Value, context: &RecordContext) -> Result<Record, RecordE
     })))
 }
 
-/// The caller: its ARN when there is one, else the name CloudTrail gives (a service for
-/// `AWSService` callers, the user name for failed console sign-ins, which carry no ARN).
-fn principal(record: &Value) -> Option<String> {
-    first_text(
-        record,
-        &[
-            &["userIdentity", "arn"],
-            &["userIdentity", "invokedBy"],
-            &["userIdentity", "userName"],
-            &["userIdentity", "principalId"],
-        ],
-    )
+/// A raw subtree as a `Value`, for the few records that look deep inside one.
+fn raw_value(raw: Option<&RawValue>) -> Value {
+    raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or(Value::Null)
 }
 
-fn cloudtrail_outcome(record: &Value, operation: &str) -> (Option<Outcome>, Option<String>) {
-    let error_code = text(record, &["errorCode"]);
-    let error_message = text(record, &["errorMessage"]);
+/// The caller: its ARN when there is one, else the name CloudTrail gives (a service for
+/// `AWSService` callers, the user name for failed console sign-ins, which carry no ARN).
+fn principal(identity: &UserIdentity) -> Option<String> {
+    [
+        &identity.arn,
+        &identity.invoked_by,
+        &identity.user_name,
+        &identity.principal_id,
+    ]
+    .into_iter()
+    .find_map(Field::text)
+}
+
+fn cloudtrail_outcome(
+    record: &CloudTrail,
+    operation: &str,
+    response: impl Fn() -> Value,
+) -> (Option<Outcome>, Option<String>) {
+    let error_code = record.error_code.text();
+    let error_message = record.error_message.as_str();
     if operation == "ConsoleLogin" {
-        let result = text(record, &["responseElements", "ConsoleLogin"]);
+        let result = text(&response(), &["ConsoleLogin"]);
         let failed = result
             .as_deref()
             .is_some_and(|r| r.eq_ignore_ascii_case("failure"))
@@ -225,7 +376,7 @@ fn cloudtrail_outcome(record: &Value, operation: &str) -> (Option<Outcome>, Opti
         if failed {
             return (
                 Some(Outcome::Failure),
-                error_message.or(error_code).or(result),
+                error_message.map(str::to_string).or(error_code).or(result),
             );
         }
         return (result.map(|_| Outcome::Success), None);
@@ -233,7 +384,7 @@ fn cloudtrail_outcome(record: &Value, operation: &str) -> (Option<Outcome>, Opti
     match (error_code, error_message) {
         (Some(code), Some(message)) => (
             Some(Outcome::Failure),
-            Some(format!("{code}: {}", truncate(&message, 200))),
+            Some(format!("{code}: {}", truncate(message, 200))),
         ),
         (Some(code), None) => (Some(Outcome::Failure), Some(code)),
         (None, _) => (Some(Outcome::Success), None),
@@ -245,9 +396,9 @@ fn cloudtrail_outcome(record: &Value, operation: &str) -> (Option<Outcome>, Opti
 ///
 /// The count is what was launched when the response lists instances (RunInstances), otherwise
 /// what was asked for (a failed call, a fleet's target capacity, a spot request's count).
-fn provisioned(record: &Value, service: &str, operation: &str) -> Resource {
-    let request = record.get("requestParameters").unwrap_or(&Value::Null);
-    let response = record.get("responseElements").unwrap_or(&Value::Null);
+fn provisioned(record: &CloudTrail, service: &str, operation: &str) -> Resource {
+    let request = &raw_value(record.request_parameters);
+    let response = &raw_value(record.response_elements);
     let launched: Vec<&Value> = at(response, &["instancesSet", "items"])
         .and_then(Value::as_array)
         .map(|items| items.iter().collect())
@@ -402,24 +553,17 @@ fn count(value: &Value, path: &[&str]) -> Option<u64> {
 }
 
 /// For ordinary calls, the first resource CloudTrail lists, if any.
-fn touched_resource(record: &Value) -> Resource {
-    let first = record
-        .get("resources")
-        .and_then(Value::as_array)
-        .and_then(|r| r.first());
+fn touched_resource(record: &CloudTrail) -> Resource {
+    let first = record.resources.0.as_ref();
     Resource {
-        kind: first.and_then(|r| text(r, &["type"])),
-        id: first.and_then(|r| text(r, &["ARN"])),
+        kind: first.and_then(|r| r.kind.text()),
+        id: first_arn(record),
         ..Resource::default()
     }
 }
 
-fn first_arn(record: &Value) -> Option<String> {
-    record
-        .get("resources")
-        .and_then(Value::as_array)
-        .and_then(|r| r.first())
-        .and_then(|r| text(r, &["ARN"]))
+fn first_arn(record: &CloudTrail) -> Option<String> {
+    record.resources.0.as_ref().and_then(|r| r.arn.text())
 }
 
 fn cost_explorer_unit(unit: &Value, context: &RecordContext) -> Result<Record, RecordError> {

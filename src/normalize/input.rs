@@ -200,7 +200,7 @@ fn is_hidden(name: &std::ffi::OsStr) -> bool {
 
 /// Opens an input, transparently decompressing gzip (also concatenated gzip members, which is
 /// how some exporters append to `.gz` files).
-pub(crate) fn open_input(input: &Input) -> io::Result<Box<dyn BufRead>> {
+pub fn open_input(input: &Input) -> io::Result<Box<dyn BufRead>> {
     match input {
         Input::File(path) => open(path),
         Input::Stdin => decoded(BufReader::with_capacity(READ_BUFFER, Box::new(io::stdin()))),

@@ -14,6 +14,7 @@ pub(crate) mod fields;
 mod input;
 mod json_stream;
 mod summary;
+mod typed;
 
 mod aws;
 mod azure;
@@ -26,7 +27,7 @@ use serde_json::Value;
 
 pub use error::RecordError;
 pub use fields::{parse_time, start_of_day};
-pub use input::{list as list_inputs, Input, Inputs};
+pub use input::{list as list_inputs, open_input, Input, Inputs};
 pub use summary::{InputSummary, Skip, SourceCounts};
 
 use crate::schema::{Record, SourceRef};
@@ -172,6 +173,24 @@ pub fn normalize_paths(paths: &[PathBuf], sink: &mut dyn FnMut(Record)) -> Input
     normalizer.finish()
 }
 
+/// Maps the JSON text of one record exactly as a file's reader does (typed fast path included)
+/// and returns the ledger of that one record: for benchmarks, and for callers that already hold
+/// records in memory. `file` names the record's source in what it emits.
+pub fn normalize_record(bytes: &[u8], file: &str, sink: &mut dyn FnMut(Record)) -> InputSummary {
+    let hints = FileHints::default();
+    let mut summary = InputSummary::default();
+    let mut reader = FileReader {
+        name: file,
+        hints: &hints,
+        next_record: 1,
+        sink,
+        summary: &mut summary,
+    };
+    reader.note_read();
+    reader.handle_bytes(bytes, json_stream::Position { line: 1, column: 1 });
+    summary
+}
+
 /// The state of reading one file: where we are, and where results go.
 pub(crate) struct FileReader<'a> {
     name: &'a str,
@@ -208,6 +227,22 @@ impl FileReader<'_> {
             self.next_record += 1;
             return;
         }
+        if let Some(trail) = aws::map_bytes(bytes) {
+            let context = RecordContext {
+                source: self.next_source(),
+                file: self.hints,
+            };
+            let result = aws::cloudtrail(&trail, &context);
+            return self.emit(context.source, result);
+        }
+        if let Some(entry) = gcp::audit::entry_from_bytes(bytes) {
+            let context = RecordContext {
+                source: self.next_source(),
+                file: self.hints,
+            };
+            let result = gcp::audit::map_entry(&entry, &context);
+            return self.emit(context.source, result);
+        }
         match serde_json::from_slice::<Value>(bytes) {
             Ok(value) => self.handle_value(value),
             Err(err) => {
@@ -234,12 +269,17 @@ impl FileReader<'_> {
             source: self.next_source(),
             file: self.hints,
         };
-        match map_record(record, &context) {
+        let result = map_record(record, &context);
+        self.emit(context.source, result);
+    }
+
+    fn emit(&mut self, source: SourceRef, result: Result<Record, RecordError>) {
+        match result {
             Ok(normalized) => {
                 self.summary.note_record(&normalized);
                 (self.sink)(normalized);
             }
-            Err(err) => self.skip_at(context.source, err),
+            Err(err) => self.skip_at(source, err),
         }
     }
 
@@ -333,5 +373,87 @@ mod tests {
         assert_eq!(summary.records_read, 3);
         assert_eq!((summary.events, summary.skipped), (1, 1));
         assert!(!summary.reconciles(), "{summary:?}");
+    }
+
+    fn events_of(bytes: &[u8]) -> (Vec<Record>, InputSummary) {
+        let mut records = Vec::new();
+        let summary = normalize_record(bytes, "one.json", &mut |record| records.push(record));
+        (records, summary)
+    }
+
+    fn event_of(bytes: &[u8]) -> crate::schema::Event {
+        match events_of(bytes).0.pop() {
+            Some(Record::Event(event)) => *event,
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+
+    const CALL: &str = r#"{"eventVersion":"1.08","eventTime":"2026-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"ListBuckets","sourceIPAddress":"192.0.2.1","recipientAccountId":"111122223333","userIdentity":{"arn":"arn:aws:iam::111122223333:user/a"}}"#;
+
+    /// The typed struct reads what the `Value` path reads: a duplicated key (which a derived
+    /// struct rejects) falls back to the `Value` path, where the last one wins, as before.
+    #[test]
+    fn a_duplicated_key_is_read_as_the_value_path_reads_it() {
+        let duplicated = CALL.replace(
+            r#""eventName":"ListBuckets""#,
+            r#""eventName":"GetObject","eventName":"ListBuckets""#,
+        );
+        assert!(aws::map_bytes(duplicated.as_bytes()).is_none());
+        assert_eq!(event_of(duplicated.as_bytes()).operation, "ListBuckets");
+        assert_eq!(event_of(CALL.as_bytes()).operation, "ListBuckets");
+    }
+
+    /// Fields of an unexpected type read as absent, the way a lookup in a `Value` does, on both
+    /// paths.
+    #[test]
+    fn odd_types_read_as_absent_not_as_errors() {
+        let odd = CALL.replace(
+            r#""userIdentity":{"arn":"arn:aws:iam::111122223333:user/a"}"#,
+            r#""userIdentity":"someone","resources":{"ARN":"x"},"awsRegion":["us-east-1"],"errorCode":7"#,
+        );
+        let event = event_of(odd.as_bytes());
+        assert_eq!(event.principal, None);
+        assert_eq!(event.region, None);
+        assert_eq!(event.resource.id, None);
+        assert_eq!(event.reason.as_deref(), Some("7"));
+        let value: serde_json::Value = serde_json::from_str(&odd).unwrap();
+        let hints = FileHints::default();
+        let context = RecordContext {
+            source: SourceRef {
+                file: "one.json".into(),
+                record: 1,
+            },
+            file: &hints,
+        };
+        match map_record(&value, &context) {
+            Ok(Record::Event(from_value)) => assert_eq!(*from_value, event),
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bad_byte_in_a_skipped_field_still_costs_the_record() {
+        let mut bad = CALL
+            .replace(
+                r#""eventName":"ListBuckets""#,
+                r#""eventName":"ListBuckets","requestParameters":{"k":"?"}"#,
+            )
+            .into_bytes();
+        let at = bad.iter().position(|b| *b == b'?').unwrap();
+        bad[at] = 0xff;
+        let (records, summary) = events_of(&bad);
+        assert!(records.is_empty());
+        assert_eq!(summary.skipped_by_reason.get("invalid_json"), Some(&1));
+    }
+
+    #[test]
+    fn a_timestamp_of_the_wrong_type_is_named() {
+        let (records, summary) =
+            events_of(CALL.replace(r#""2026-01-01T00:00:00Z""#, "{}").as_bytes());
+        assert!(records.is_empty());
+        assert_eq!(summary.skipped_by_reason.get("missing_field"), Some(&1));
+        let (_, summary) = events_of(CALL.replace("2026-01-01T00:00:00Z", "soon").as_bytes());
+        let example = &summary.skip_examples[0].error;
+        assert!(example.to_string().contains("eventTime"), "{example}");
     }
 }

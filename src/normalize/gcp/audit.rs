@@ -9,12 +9,15 @@
 //! outcome from the last. A call rejected outright (permission denied) logs one entry with a
 //! non-zero `status` and no operation.
 
-use serde_json::Value;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
 
 use super::{has_any, login, organization_of};
 use crate::normalize::categories;
 use crate::normalize::error::RecordError;
-use crate::normalize::fields::{self, first_text, has, text};
+use crate::normalize::fields::{self, has, text};
+use crate::normalize::typed::{Field, Object};
 use crate::normalize::RecordContext;
 use crate::schema::{Category, Event, Outcome, Provider, Record, Resource};
 
@@ -34,32 +37,182 @@ pub(super) fn is_log_entry(record: &Value) -> bool {
         || (has(record, "logName") && has_any(record, &["jsonPayload", "textPayload"]))
 }
 
-pub(super) fn map_entry(entry: &Value, context: &RecordContext) -> Result<Record, RecordError> {
-    let payload = audit_payload(entry)?;
-    // `receiveTimestamp` (when Logging received the entry) stands in when `timestamp` is absent.
-    let time = match text(entry, &["timestamp"]) {
-        Some(_) => fields::required_time(entry, &["timestamp"], "timestamp")?,
-        None => fields::required_time(entry, &["receiveTimestamp"], "timestamp")?,
-    };
-    let service = text(payload, &["serviceName"])
-        .ok_or(RecordError::MissingField("protoPayload.serviceName"))?;
-    let operation = text(payload, &["methodName"])
-        .ok_or(RecordError::MissingField("protoPayload.methodName"))?;
-    let method = without_version(&operation);
-    let category = categories::GCP.category(&service, method);
+/// The fields of a Cloud Logging entry with an audit payload that the schema needs, read straight
+/// from its bytes. The request and the metadata stay raw: only provisioning calls and Workspace
+/// sign-ins look inside them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct LogEntry<'a> {
+    #[serde(borrow)]
+    timestamp: Field<'a>,
+    #[serde(rename = "receiveTimestamp", borrow)]
+    receive_timestamp: Field<'a>,
+    #[serde(rename = "logName", borrow)]
+    log_name: Field<'a>,
+    #[serde(borrow)]
+    resource: Object<MonitoredResource<'a>>,
+    #[serde(rename = "protoPayload", borrow)]
+    proto_payload: Object<AuditLog<'a>>,
+    #[serde(borrow)]
+    operation: Object<Operation<'a>>,
+}
 
-    let log = text(entry, &["logName"])
-        .map(|name| LogParent::parse(&name))
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MonitoredResource<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: Field<'a>,
+    #[serde(borrow)]
+    labels: Object<Labels<'a>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Labels<'a> {
+    #[serde(borrow)]
+    project_id: Field<'a>,
+    #[serde(borrow)]
+    zone: Field<'a>,
+    #[serde(borrow)]
+    region: Field<'a>,
+    #[serde(borrow)]
+    location: Field<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AuditLog<'a> {
+    #[serde(rename = "@type", borrow)]
+    kind: Field<'a>,
+    #[serde(rename = "serviceName", borrow)]
+    service_name: Field<'a>,
+    #[serde(rename = "methodName", borrow)]
+    method_name: Field<'a>,
+    #[serde(rename = "resourceName", borrow)]
+    resource_name: Field<'a>,
+    #[serde(rename = "authenticationInfo", borrow)]
+    authentication_info: Object<AuthenticationInfo<'a>>,
+    #[serde(rename = "requestMetadata", borrow)]
+    request_metadata: Object<RequestMetadata<'a>>,
+    #[serde(borrow)]
+    status: Object<Status<'a>>,
+    #[serde(borrow)]
+    request: Option<&'a RawValue>,
+    #[serde(borrow)]
+    metadata: Option<&'a RawValue>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct AuthenticationInfo<'a> {
+    #[serde(rename = "principalEmail", borrow)]
+    principal_email: Field<'a>,
+    #[serde(rename = "principalSubject", borrow)]
+    principal_subject: Field<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RequestMetadata<'a> {
+    #[serde(rename = "callerIp", borrow)]
+    caller_ip: Field<'a>,
+    #[serde(rename = "callerSuppliedUserAgent", borrow)]
+    caller_supplied_user_agent: Field<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Status<'a> {
+    #[serde(borrow)]
+    code: Field<'a>,
+    #[serde(borrow)]
+    message: Field<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Operation<'a> {
+    #[serde(borrow)]
+    first: Field<'a>,
+    #[serde(borrow)]
+    last: Field<'a>,
+}
+
+/// The fast path for a record read from a file: `None` unless the bytes are a log entry with an
+/// audit payload object that the typed struct can read; the caller then reads them as a
+/// `serde_json::Value` like every other format.
+pub(crate) fn entry_from_bytes(bytes: &[u8]) -> Option<LogEntry<'_>> {
+    memchr::memmem::find(bytes, b"\"protoPayload\"")?;
+    // Skipped fields are not checked for UTF-8 by the parser; the whole record is, so that a
+    // bad byte costs the record here as it does on the `Value` path.
+    let text = std::str::from_utf8(bytes).ok()?;
+    serde_json::from_str::<LogEntry>(text)
+        .ok()
+        .filter(|entry| entry.proto_payload.0.is_some())
+}
+
+pub(super) fn map_entry_value(
+    entry: &Value,
+    context: &RecordContext,
+) -> Result<Record, RecordError> {
+    audit_payload(entry)?;
+    let text = entry.to_string();
+    let typed: LogEntry = serde_json::from_str(&text)
+        .map_err(|err| RecordError::Syntax(format!("a log entry that cannot be read: {err}")))?;
+    map_entry(&typed, context)
+}
+
+pub(crate) fn map_entry(entry: &LogEntry, context: &RecordContext) -> Result<Record, RecordError> {
+    let payload = entry
+        .proto_payload
+        .0
+        .as_ref()
+        .ok_or(RecordError::MissingField("protoPayload"))?;
+    if let Some(kind) = payload.kind.as_str().filter(|kind| *kind != AUDIT_LOG_TYPE) {
+        return Err(RecordError::bad(
+            "protoPayload.@type",
+            kind,
+            "not a Cloud Audit Log entry",
+        ));
+    }
+    // `receiveTimestamp` (when Logging received the entry) stands in when `timestamp` is absent.
+    let raw_time = entry
+        .timestamp
+        .as_str()
+        .or(entry.receive_timestamp.as_str())
+        .ok_or(RecordError::MissingField("timestamp"))?;
+    let time = fields::parse_time(raw_time)
+        .ok_or_else(|| RecordError::bad("timestamp", raw_time, "not a recognized timestamp"))?;
+    let service = payload
+        .service_name
+        .as_str()
+        .ok_or(RecordError::MissingField("protoPayload.serviceName"))?;
+    let operation = payload
+        .method_name
+        .as_str()
+        .ok_or(RecordError::MissingField("protoPayload.methodName"))?;
+    let method = without_version(operation);
+    let category = categories::GCP.category(service, method);
+
+    let log = entry
+        .log_name
+        .as_str()
+        .map(LogParent::parse)
         .unwrap_or_default();
-    let account = text(entry, &["resource", "labels", "project_id"]).or(log.project);
+    let resource = entry.resource.0.as_ref();
+    let labels = resource.and_then(|resource| resource.labels.0.as_ref());
+    let account = labels
+        .and_then(|labels| labels.project_id.text())
+        .or(log.project);
     let tenant = log
         .organization
         .or_else(|| account.clone())
-        .or_else(|| text(payload, &["resourceName"]).and_then(|name| organization_of(&name)));
+        .or_else(|| payload.resource_name.as_str().and_then(organization_of));
 
     let (outcome, reason, resource) =
         if category == Category::Login && service.eq_ignore_ascii_case(WORKSPACE_LOGIN_SERVICE) {
-            let sign_in = login::sign_in(payload, method);
+            let metadata = json!({ "metadata": raw_value(payload.metadata) });
+            let sign_in = login::sign_in(&metadata, method);
             (sign_in.outcome, sign_in.reason, sign_in.resource)
         } else {
             let (outcome, reason) = outcome(entry, payload);
@@ -75,32 +228,43 @@ pub(super) fn map_entry(entry: &Value, context: &RecordContext) -> Result<Record
         provider: Provider::Gcp,
         tenant,
         account,
-        region: first_text(
-            entry,
-            &[
-                &["resource", "labels", "zone"],
-                &["resource", "labels", "region"],
-                &["resource", "labels", "location"],
-            ],
-        ),
+        region: labels.and_then(|labels| {
+            [&labels.zone, &labels.region, &labels.location]
+                .into_iter()
+                .find_map(Field::text)
+        }),
         category,
         class_uid: category.class_uid(),
-        operation,
-        principal: first_text(
-            payload,
-            &[
-                &["authenticationInfo", "principalEmail"],
-                &["authenticationInfo", "principalSubject"],
-            ],
-        ),
+        operation: operation.to_string(),
+        principal: payload.authentication_info.0.as_ref().and_then(|info| {
+            info.principal_email
+                .text()
+                .or_else(|| info.principal_subject.text())
+        }),
         // `callerIp` may say `private` or `gce-internal-ip` instead of an address.
-        src_ip: fields::ip_address(text(payload, &["requestMetadata", "callerIp"])),
-        user_agent: text(payload, &["requestMetadata", "callerSuppliedUserAgent"]),
+        src_ip: fields::ip_address(
+            payload
+                .request_metadata
+                .0
+                .as_ref()
+                .and_then(|metadata| metadata.caller_ip.text()),
+        ),
+        user_agent: payload
+            .request_metadata
+            .0
+            .as_ref()
+            .and_then(|metadata| metadata.caller_supplied_user_agent.text()),
         outcome,
         reason,
         resource,
         source: context.source.clone(),
     })))
+}
+
+/// A raw subtree as a `Value`, for the few entries that look deep inside one.
+fn raw_value(raw: Option<&RawValue>) -> Value {
+    raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
+        .unwrap_or(Value::Null)
 }
 
 /// The `AuditLog` payload, or why the entry has none.
@@ -170,22 +334,22 @@ fn is_api_version(segment: &str) -> bool {
 
 /// A non-zero `status.code` is a failure whatever else the entry says; the first entry of a
 /// long-running operation has no outcome yet (see the module docs).
-fn outcome(entry: &Value, payload: &Value) -> (Option<Outcome>, Option<String>) {
-    if let Some(code) = text(payload, &["status", "code"]).filter(|code| code != "0") {
-        let reason = match text(payload, &["status", "message"]) {
-            Some(message) => format!("{code}: {}", truncate(&message, REASON_CHARS)),
+fn outcome(entry: &LogEntry, payload: &AuditLog) -> (Option<Outcome>, Option<String>) {
+    let status = payload.status.0.as_ref();
+    if let Some(code) = status
+        .and_then(|status| status.code.text())
+        .filter(|code| code != "0")
+    {
+        let reason = match status.and_then(|status| status.message.as_str()) {
+            Some(message) => format!("{code}: {}", truncate(message, REASON_CHARS)),
             None => code,
         };
         return (Some(Outcome::Failure), Some(reason));
     }
-    let flag = |key: &str| {
-        entry
-            .get("operation")
-            .and_then(|operation| operation.get(key))
-            .and_then(Value::as_bool)
-            .unwrap_or(false)
-    };
-    if flag("first") && !flag("last") {
+    let operation = entry.operation.0.as_ref();
+    let first = operation.and_then(|op| op.first.as_bool()).unwrap_or(false);
+    let last = operation.and_then(|op| op.last.as_bool()).unwrap_or(false);
+    if first && !last {
         return (None, Some("operation started".into()));
     }
     (Some(Outcome::Success), None)
@@ -196,8 +360,8 @@ fn truncate(raw: &str, chars: usize) -> String {
 }
 
 /// What a provisioning call asked for, from whichever request shape the method uses.
-fn provisioned(entry: &Value, payload: &Value, method: &str) -> Resource {
-    let request = payload.get("request").unwrap_or(&Value::Null);
+fn provisioned(entry: &LogEntry, payload: &AuditLog, method: &str) -> Resource {
+    let request = &raw_value(payload.request);
     let (instance_type, instance_count) = match method {
         // One instance per call by definition; the last entry of the operation carries no
         // machine type, only the request's `@type`.
@@ -255,10 +419,14 @@ fn count(value: &Value, path: &[&str]) -> Option<u32> {
     }
 }
 
-fn touched_resource(entry: &Value, payload: &Value) -> Resource {
+fn touched_resource(entry: &LogEntry, payload: &AuditLog) -> Resource {
     Resource {
-        kind: text(entry, &["resource", "type"]),
-        id: text(payload, &["resourceName"]),
+        kind: entry
+            .resource
+            .0
+            .as_ref()
+            .and_then(|resource| resource.kind.text()),
+        id: payload.resource_name.text(),
         ..Resource::default()
     }
 }
@@ -317,17 +485,26 @@ mod tests {
         assert_eq!(LogParent::parse("projects/"), LogParent::default());
     }
 
+    /// The outcome of an entry built from its top level and its payload.
+    fn outcome_of(entry: &Value, payload: &Value) -> (Option<Outcome>, Option<String>) {
+        let mut entry = entry.clone();
+        entry["protoPayload"] = payload.clone();
+        let text = entry.to_string();
+        let entry: LogEntry = serde_json::from_str(&text).unwrap();
+        outcome(&entry, entry.proto_payload.0.as_ref().unwrap())
+    }
+
     #[test]
     fn failure_status_wins_over_operation_flags() {
         let entry = json!({"operation": {"id": "op", "first": true}});
         let payload = json!({"status": {"code": 8, "message": "QUOTA_EXCEEDED"}});
         assert_eq!(
-            outcome(&entry, &payload),
+            outcome_of(&entry, &payload),
             (Some(Outcome::Failure), Some("8: QUOTA_EXCEEDED".into()))
         );
         let no_message = json!({"status": {"code": 7}});
         assert_eq!(
-            outcome(&json!({}), &no_message),
+            outcome_of(&json!({}), &no_message),
             (Some(Outcome::Failure), Some("7".into()))
         );
     }
@@ -339,19 +516,22 @@ mod tests {
         let last = json!({"operation": {"id": "op", "last": true}});
         let both = json!({"operation": {"id": "op", "first": true, "last": true}});
         assert_eq!(
-            outcome(&first, &empty_status),
+            outcome_of(&first, &empty_status),
             (None, Some("operation started".into()))
         );
         assert_eq!(
-            outcome(&last, &empty_status),
+            outcome_of(&last, &empty_status),
             (Some(Outcome::Success), None)
         );
         assert_eq!(
-            outcome(&both, &empty_status),
+            outcome_of(&both, &empty_status),
             (Some(Outcome::Success), None)
         );
         let zero = json!({"status": {"code": 0}});
-        assert_eq!(outcome(&json!({}), &zero), (Some(Outcome::Success), None));
+        assert_eq!(
+            outcome_of(&json!({}), &zero),
+            (Some(Outcome::Success), None)
+        );
     }
 
     #[test]

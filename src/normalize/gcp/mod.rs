@@ -10,7 +10,7 @@
 //! Tenant: the organization when the record says (an organization-level `logName`, or a
 //! project's `ancestry_numbers` in billing rows), otherwise the project itself.
 
-mod audit;
+pub(crate) mod audit;
 mod billing;
 mod login;
 
@@ -22,7 +22,7 @@ use crate::schema::Record;
 
 pub(crate) fn map(record: &Value, context: &RecordContext) -> Option<Result<Record, RecordError>> {
     if audit::is_log_entry(record) {
-        return Some(audit::map_entry(record, context));
+        return Some(audit::map_entry_value(record, context));
     }
     if billing::is_billing_row(record) {
         return Some(billing::map_row(record, context));
