@@ -15,7 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-all}
 cores=$(nproc)
-worlds=target/bench-worlds
+worlds=${BENCH_WORLDS:-target/bench-worlds}
 mkdir -p "$worlds"
 
 cargo build --release --quiet
@@ -67,9 +67,10 @@ print(f"\n{name} world: {stages['files']} files, {events:,} events, {mb:,.0f} MB
       f"{stored:,.0f} MB stored (CloudTrail gzipped), {len(report['findings'])} findings")
 split = stages["seconds"]
 total = sum(split.values())
+order = ["read_inflate", "parse_normalize", "aggregate", "detect", "report"]
 print("  one thread, by stage: " + ", ".join(
-    f"{stage.replace('_', '+')} {seconds:.2f} s ({100 * seconds / total:.0f}%)"
-    for stage, seconds in split.items()))
+    f"{stage.replace('_', '+')} {split[stage]:.2f} s ({100 * split[stage] / total:.0f}%)"
+    for stage in order))
 walls = {}
 for threads in (1, cores):
     wall, user, system, kb = open(f"{work}/time.{threads}").read().split()

@@ -90,16 +90,14 @@ pub fn read(
     } else {
         use rayon::prelude::*;
         let parallel = || {
-            inputs
-                .inputs
-                .par_iter()
-                .with_max_len(1)
-                .fold(start, read_one)
-                .reduce(start, |(mut a, mut s), (b, t)| {
+            inputs.inputs.par_iter().fold(start, read_one).reduce(
+                start,
+                |(mut a, mut s), (b, t)| {
                     a.merge(b);
                     s.merge(t);
                     (a, s)
-                })
+                },
+            )
         };
         match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
             Ok(pool) => pool.install(parallel),
