@@ -11,11 +11,12 @@ use serde_json::{json, Map, Value};
 use super::categories;
 use super::error::RecordError;
 use super::fields::{self, at, first_text, has, text};
-use super::typed::{Field, FirstObject, Object};
+use super::typed::{self, Field, FirstObject, KeyFinder, Object};
 use super::RecordContext;
 use crate::schema::{
     BillingCategory, BillingRecord, Category, Event, Outcome, Provider, Record, Resource,
 };
+use memchr::memmem::Finder;
 
 /// Marks a Cost Explorer result unit produced by [`expand`]; never present in provider data.
 const COST_EXPLORER_UNIT: &str = "_auditsweep_cost_explorer_unit";
@@ -251,13 +252,8 @@ impl CloudTrail<'_> {
 /// (or not one the typed struct can read, such as a record with a duplicated key), and the
 /// caller then reads them as a `serde_json::Value` like every other format.
 pub(crate) fn map_bytes(bytes: &[u8]) -> Option<CloudTrail<'_>> {
-    memchr::memmem::find(bytes, b"\"eventSource\"")?;
-    // Skipped fields are not checked for UTF-8 by the parser; the whole record is, so that a
-    // bad byte costs the record here as it does on the `Value` path.
-    let text = std::str::from_utf8(bytes).ok()?;
-    serde_json::from_str::<CloudTrail>(text)
-        .ok()
-        .filter(CloudTrail::is_event)
+    static KEY: KeyFinder = KeyFinder::new(|| Finder::new(b"\"eventSource\""));
+    typed::parse_if::<CloudTrail>(bytes, &KEY).filter(CloudTrail::is_event)
 }
 
 /// A CloudTrail event that arrived as a `Value` (a decoded `LookupEvents` item, a re-shipped

@@ -17,7 +17,7 @@ mod summary;
 mod typed;
 
 mod aws;
-mod azure;
+pub(crate) mod azure;
 mod focus;
 mod gcp;
 
@@ -243,6 +243,14 @@ impl FileReader<'_> {
             let result = gcp::audit::map_entry(&entry, &context);
             return self.emit(context.source, result);
         }
+        if let Some((event, properties)) = azure::activity_rest::from_bytes(bytes) {
+            let context = RecordContext {
+                source: self.next_source(),
+                file: self.hints,
+            };
+            let result = azure::activity_rest::map_event(&event, properties, &context);
+            return self.emit(context.source, result);
+        }
         match serde_json::from_slice::<Value>(bytes) {
             Ok(value) => self.handle_value(value),
             Err(err) => {
@@ -455,5 +463,61 @@ mod tests {
         let (_, summary) = events_of(CALL.replace("2026-01-01T00:00:00Z", "soon").as_bytes());
         let example = &summary.skip_examples[0].error;
         assert!(example.to_string().contains("eventTime"), "{example}");
+    }
+
+    /// Every record of the fixtures and of the real samples maps to the same result on the
+    /// typed fast path (from bytes) and on the `Value` path (recognizers, then the same typed
+    /// mapping), and the fast path takes the records it is meant for.
+    #[test]
+    fn the_fast_path_and_the_value_path_agree_on_every_sample() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut paths = vec![
+            root.join("fixtures"),
+            root.join("../shared/data/real-samples"),
+        ];
+        paths.retain(|path| path.exists());
+        let inputs = input::list(&paths);
+        let hints = FileHints::default();
+        let (mut compared, mut fast) = (0, 0);
+        for input in &inputs.inputs {
+            let Ok(reader) = input::open_input(input) else {
+                continue;
+            };
+            let _ = json_stream::read_records(reader, &mut |item| {
+                let json_stream::JsonItem::Record { bytes, .. } = item else {
+                    return;
+                };
+                let Ok(value) = serde_json::from_slice::<Value>(bytes) else {
+                    return;
+                };
+                if expand_document(&value).is_some() {
+                    return;
+                }
+                let context = RecordContext {
+                    source: SourceRef {
+                        file: "one.json".into(),
+                        record: 1,
+                    },
+                    file: &hints,
+                };
+                let slow = map_record(&value, &context);
+                let (records, summary) = events_of(bytes);
+                match (&slow, records.as_slice()) {
+                    (Ok(want), [got]) => assert_eq!(got, want, "{}", input.name()),
+                    (Err(_), []) => assert_eq!(summary.skipped, 1),
+                    other => panic!("{}: the paths disagree: {other:?}", input.name()),
+                }
+                compared += 1;
+                fast += usize::from(
+                    aws::map_bytes(bytes).is_some()
+                        || gcp::audit::entry_from_bytes(bytes).is_some()
+                        || azure::activity_rest::from_bytes(bytes).is_some(),
+                );
+            });
+        }
+        assert!(
+            compared > 100 && fast > 50,
+            "{compared} compared, {fast} typed"
+        );
     }
 }

@@ -3,13 +3,19 @@
 //! objects (`operationName.value`, `status.value`), the caller is `caller`, the address is
 //! `httpRequest.clientIpAddress`.
 
+use std::borrow::Cow;
+
+use memchr::memmem::Finder;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::super::error::RecordError;
-use super::super::fields::{first_text, text};
+use super::super::fields::text;
+use super::super::typed::{self, Field, KeyFinder, Object};
 use super::super::RecordContext;
 use super::activity::ActivityRecord;
-use super::{embedded, required_time};
+use super::{embedded, parse_time};
 use crate::schema::Record;
 
 /// Claims that name the caller, most specific first.
@@ -37,40 +43,214 @@ pub(super) fn recognizes(record: &Value) -> bool {
         .any(|key| record.get(*key).is_some())
 }
 
+/// The fields of a REST Activity Log event the schema needs, read straight from its bytes.
+/// `properties` is always looked into (status message, location, request body); `claims` only
+/// when `caller` or the address is missing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RestEvent<'a> {
+    #[serde(rename = "eventTimestamp", borrow)]
+    event_timestamp: Field<'a>,
+    #[serde(rename = "submissionTimestamp", borrow)]
+    submission_timestamp: Field<'a>,
+    #[serde(rename = "eventDataId", borrow)]
+    event_data_id: Field<'a>,
+    #[serde(rename = "subscriptionId", borrow)]
+    subscription_id: Field<'a>,
+    #[serde(rename = "operationName", borrow)]
+    operation_name: Object<Localized<'a>>,
+    #[serde(rename = "resourceProviderName", borrow)]
+    resource_provider_name: Object<Localized<'a>>,
+    #[serde(borrow)]
+    status: Object<Localized<'a>>,
+    #[serde(rename = "subStatus", borrow)]
+    sub_status: Object<Localized<'a>>,
+    #[serde(rename = "resourceId", borrow)]
+    resource_id: Field<'a>,
+    #[serde(rename = "tenantId", borrow)]
+    tenant_id: Field<'a>,
+    #[serde(borrow)]
+    caller: Field<'a>,
+    #[serde(rename = "httpRequest", borrow)]
+    http_request: Object<HttpRequest<'a>>,
+    #[serde(borrow)]
+    claims: Option<&'a RawValue>,
+    #[serde(borrow)]
+    properties: Option<&'a RawValue>,
+    /// Keys by which another format claims a record first (`super::OTHER_FORMATS`, the other
+    /// clouds' recognizers): a record with any of them takes the `Value` path.
+    #[serde(rename = "eventVersion", borrow)]
+    event_version: Field<'a>,
+    #[serde(rename = "eventSource", borrow)]
+    event_source: Field<'a>,
+    #[serde(rename = "CloudTrailEvent", borrow)]
+    cloudtrail_event: Field<'a>,
+    #[serde(rename = "digestStartTime", borrow)]
+    digest_start_time: Field<'a>,
+    #[serde(rename = "ResultsByTime", borrow)]
+    results_by_time: Field<'a>,
+    #[serde(rename = "protoPayload", borrow)]
+    proto_payload: Field<'a>,
+    #[serde(rename = "logName", borrow)]
+    log_name: Field<'a>,
+    #[serde(rename = "usage_start_time", borrow)]
+    usage_start_time: Field<'a>,
+    #[serde(rename = "Usage start date", borrow)]
+    usage_start_date: Field<'a>,
+    #[serde(rename = "ChargePeriodStart", borrow)]
+    charge_period_start: Field<'a>,
+    #[serde(rename = "BilledCost", borrow)]
+    billed_cost: Field<'a>,
+    #[serde(rename = "lineItem/UsageStartDate", borrow)]
+    cur_start: Field<'a>,
+    #[serde(rename = "line_item_usage_start_date", borrow)]
+    cur2_start: Field<'a>,
+}
+
+impl RestEvent<'_> {
+    fn foreign(&self) -> bool {
+        [
+            &self.event_version,
+            &self.event_source,
+            &self.cloudtrail_event,
+            &self.digest_start_time,
+            &self.results_by_time,
+            &self.proto_payload,
+            &self.log_name,
+            &self.usage_start_time,
+            &self.usage_start_date,
+            &self.charge_period_start,
+            &self.billed_cost,
+            &self.cur_start,
+            &self.cur2_start,
+        ]
+        .iter()
+        .any(|field| field.is_present())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Localized<'a> {
+    #[serde(borrow)]
+    value: Field<'a>,
+    #[serde(rename = "localizedValue", borrow)]
+    localized_value: Field<'a>,
+}
+
+impl Localized<'_> {
+    fn text(&self) -> Option<String> {
+        self.value.text().or_else(|| self.localized_value.text())
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct HttpRequest<'a> {
+    #[serde(rename = "clientIpAddress", borrow)]
+    client_ip_address: Field<'a>,
+}
+
+impl RestEvent<'_> {
+    /// What [`recognizes`] asks of a `Value`, for the typed fast path: `None` when another
+    /// format could claim the record first, and the caller takes the `Value` path.
+    fn is_rest_event(&self) -> bool {
+        self.operation_name.0.is_some()
+            && (self.event_timestamp.is_present()
+                || self.submission_timestamp.is_present()
+                || self.event_data_id.is_present()
+                || self.resource_provider_name.0.is_some()
+                || self.subscription_id.is_present())
+            && !self.foreign()
+    }
+}
+
+/// The fast path for a record read from a file: a REST Activity Log event, or `None`.
+pub(crate) fn from_bytes(bytes: &[u8]) -> Option<(RestEvent<'_>, Option<Value>)> {
+    static KEY: KeyFinder = KeyFinder::new(|| Finder::new(b"\"operationName\""));
+    let event = typed::parse_if::<RestEvent>(bytes, &KEY).filter(RestEvent::is_rest_event)?;
+    let properties = raw_value(event.properties);
+    // A `properties` with `columns` and `rows` makes the record a Cost Management table.
+    let table = properties.as_ref().is_some_and(|p| {
+        p.get("columns").is_some_and(Value::is_array) && p.get("rows").is_some_and(Value::is_array)
+    });
+    (!table).then_some((event, properties))
+}
+
+/// [`embedded`] for a value the caller owns: an object or array as it is, or one written as
+/// JSON text.
+fn embedded_owned(value: Value) -> Option<Value> {
+    match value {
+        Value::Object(_) | Value::Array(_) => Some(value),
+        Value::String(raw) => match serde_json::from_str::<Value>(&raw) {
+            Ok(parsed @ (Value::Object(_) | Value::Array(_))) => Some(parsed),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn raw_value(raw: Option<&RawValue>) -> Option<Value> {
+    raw.and_then(|raw| serde_json::from_str(raw.get()).ok())
+}
+
 pub(super) fn map(record: &Value, context: &RecordContext) -> Result<Record, RecordError> {
-    let time = required_time(record, &["eventTimestamp"], "eventTimestamp")?;
-    let operation = first_text(
-        record,
-        &[
-            &["operationName", "value"],
-            &["operationName", "localizedValue"],
-        ],
-    )
-    .ok_or(RecordError::MissingField("operationName.value"))?;
-    let claims = embedded(record.get("claims"));
+    let text = record.to_string();
+    let event: RestEvent = serde_json::from_str(&text).map_err(|err| {
+        RecordError::Syntax(format!("an Activity Log event that cannot be read: {err}"))
+    })?;
+    let properties = raw_value(event.properties);
+    map_event(&event, properties, context)
+}
+
+/// Maps a REST event; `properties` is its `properties` value, read once by the caller.
+pub(crate) fn map_event(
+    record: &RestEvent,
+    properties: Option<Value>,
+    context: &RecordContext,
+) -> Result<Record, RecordError> {
+    let raw_time = record
+        .event_timestamp
+        .as_str()
+        .ok_or(RecordError::MissingField("eventTimestamp"))?;
+    let time = parse_time(raw_time).ok_or_else(|| {
+        RecordError::bad("eventTimestamp", raw_time, "not a recognized timestamp")
+    })?;
+    let operation = record
+        .operation_name
+        .0
+        .as_ref()
+        .and_then(Localized::text)
+        .ok_or(RecordError::MissingField("operationName.value"))?;
+    let claims = raw_value(record.claims);
+    let claims = embedded(claims.as_ref());
     let claim = |keys: &[&str]| {
         claims
             .as_deref()
             .and_then(|claims| keys.iter().find_map(|key| text(claims, &[key])))
     };
+    let localized = |field: &Object<Localized>| field.0.as_ref().and_then(Localized::text);
     let event = ActivityRecord {
         time,
         operation,
-        resource_provider: text(record, &["resourceProviderName", "value"]),
-        resource_id: text(record, &["resourceId"]),
-        subscription: text(record, &["subscriptionId"]),
-        tenant: text(record, &["tenantId"]),
-        principal: text(record, &["caller"]).or_else(|| claim(PRINCIPAL_CLAIMS)),
-        caller_ip: text(record, &["httpRequest", "clientIpAddress"]).or_else(|| claim(&["ipaddr"])),
-        status: first_text(
-            record,
-            &[&["status", "value"], &["status", "localizedValue"]],
-        ),
-        sub_status: first_text(
-            record,
-            &[&["subStatus", "value"], &["subStatus", "localizedValue"]],
-        ),
-        properties: embedded(record.get("properties")),
+        resource_provider: record
+            .resource_provider_name
+            .0
+            .as_ref()
+            .and_then(|name| name.value.text()),
+        resource_id: record.resource_id.text(),
+        subscription: record.subscription_id.text(),
+        tenant: record.tenant_id.text(),
+        principal: record.caller.text().or_else(|| claim(PRINCIPAL_CLAIMS)),
+        caller_ip: record
+            .http_request
+            .0
+            .as_ref()
+            .and_then(|request| request.client_ip_address.text())
+            .or_else(|| claim(&["ipaddr"])),
+        status: localized(&record.status),
+        sub_status: localized(&record.sub_status),
+        properties: properties.and_then(embedded_owned).map(Cow::Owned),
         location: None,
     }
     .into_event(context);

@@ -27,7 +27,7 @@ use crate::schema::Record;
 
 mod activity;
 mod activity_export;
-mod activity_rest;
+pub(crate) mod activity_rest;
 mod cost;
 mod log_analytics;
 mod resource_id;
@@ -116,7 +116,7 @@ pub(super) fn required_time(
     parse_time(&raw).ok_or_else(|| RecordError::bad(field, &raw, "not a recognized timestamp"))
 }
 
-fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
+pub(super) fn parse_time(raw: &str) -> Option<DateTime<Utc>> {
     fields::parse_time(raw).or_else(|| {
         ["%m/%d/%Y, %I:%M:%S%.f %p", "%m/%d/%Y %I:%M:%S%.f %p"]
             .iter()

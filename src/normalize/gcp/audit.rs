@@ -17,9 +17,10 @@ use super::{has_any, login, organization_of};
 use crate::normalize::categories;
 use crate::normalize::error::RecordError;
 use crate::normalize::fields::{self, has, text};
-use crate::normalize::typed::{Field, Object};
+use crate::normalize::typed::{self, Field, KeyFinder, Object};
 use crate::normalize::RecordContext;
 use crate::schema::{Category, Event, Outcome, Provider, Record, Resource};
+use memchr::memmem::Finder;
 
 const AUDIT_LOG_TYPE: &str = "type.googleapis.com/google.cloud.audit.AuditLog";
 
@@ -142,13 +143,8 @@ struct Operation<'a> {
 /// audit payload object that the typed struct can read; the caller then reads them as a
 /// `serde_json::Value` like every other format.
 pub(crate) fn entry_from_bytes(bytes: &[u8]) -> Option<LogEntry<'_>> {
-    memchr::memmem::find(bytes, b"\"protoPayload\"")?;
-    // Skipped fields are not checked for UTF-8 by the parser; the whole record is, so that a
-    // bad byte costs the record here as it does on the `Value` path.
-    let text = std::str::from_utf8(bytes).ok()?;
-    serde_json::from_str::<LogEntry>(text)
-        .ok()
-        .filter(|entry| entry.proto_payload.0.is_some())
+    static KEY: KeyFinder = KeyFinder::new(|| Finder::new(b"\"protoPayload\""));
+    typed::parse_if::<LogEntry>(bytes, &KEY).filter(|entry| entry.proto_payload.0.is_some())
 }
 
 pub(super) fn map_entry_value(
