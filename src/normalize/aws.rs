@@ -256,6 +256,11 @@ pub(crate) fn map_bytes(bytes: &[u8]) -> Option<CloudTrail<'_>> {
     typed::parse_if::<CloudTrail>(bytes, &KEY).filter(CloudTrail::is_event)
 }
 
+/// [`map_bytes`] for a record at the start of the read buffer: the event and its length.
+pub(crate) fn map_prefix(rest: &str) -> Option<(CloudTrail<'_>, usize)> {
+    typed::parse_prefix::<CloudTrail>(rest).filter(|(trail, _)| trail.is_event())
+}
+
 /// A CloudTrail event that arrived as a `Value` (a decoded `LookupEvents` item, a re-shipped
 /// record): written back to text once and read by the same typed mapping.
 fn cloudtrail_value(record: &Value, context: &RecordContext) -> Result<Record, RecordError> {

@@ -78,6 +78,32 @@ pub(crate) enum JsonItem<'a> {
     },
 }
 
+/// Where the scan's results go. A closure over [`JsonItem`]s is a sink; a sink that can parse a
+/// record straight from the read buffer (one pass instead of a scan and a parse) also offers
+/// [`RecordSink::parse_prefix`].
+pub(crate) trait RecordSink {
+    fn item(&mut self, item: JsonItem<'_>);
+
+    /// Offered a record array element that starts `rest`, the valid UTF-8 that follows it in the
+    /// read buffer (more input may follow the record): parse one
+    /// record from the start and keep the result pending, returning its length, or `None` to
+    /// let the scan find it. The scan then calls [`RecordSink::take_pending`] with its number,
+    /// or [`RecordSink::drop_pending`] when the record turns out to need the slow path.
+    fn parse_prefix(&mut self, _rest: &str, _number: u64) -> Option<usize> {
+        None
+    }
+
+    fn take_pending(&mut self, _number: u64) {}
+
+    fn drop_pending(&mut self) {}
+}
+
+impl<F: FnMut(JsonItem<'_>)> RecordSink for F {
+    fn item(&mut self, item: JsonItem<'_>) {
+        self(item)
+    }
+}
+
 /// Reads every record of a JSON or NDJSON input, calling `sink` once per record or bad record.
 ///
 /// Returns an error when the input ends in a way that loses the rest of the file: a document
@@ -85,7 +111,7 @@ pub(crate) enum JsonItem<'a> {
 /// that point have been handed out already.
 pub(crate) fn read_records(
     mut reader: impl BufRead,
-    sink: &mut dyn FnMut(JsonItem<'_>),
+    sink: &mut dyn RecordSink,
 ) -> Result<(), JsonSyntaxError> {
     let mut splitter = Splitter::new();
     loop {
@@ -228,7 +254,12 @@ impl Splitter {
         }
     }
 
-    fn feed(&mut self, chunk: &[u8], sink: &mut dyn FnMut(JsonItem<'_>)) {
+    fn feed(&mut self, chunk: &[u8], sink: &mut dyn RecordSink) {
+        // The chunk's valid UTF-8 prefix, checked once, for sinks that parse records in place.
+        let text = match simdutf8::compat::from_utf8(chunk) {
+            Ok(text) => text,
+            Err(err) => simdutf8::basic::from_utf8(&chunk[..err.valid_up_to()]).unwrap_or(""),
+        };
         let mut i = 0;
         while self.bom < BOM.len() && i < chunk.len() {
             if chunk[i] != BOM[self.bom] {
@@ -317,7 +348,7 @@ impl Splitter {
                         self.array_opens = byte == b'[';
                         self.value_starts(Kind::Container, i);
                         if byte == b'{' {
-                            if let Some(end) = self.whole_element(chunk, i, sink) {
+                            if let Some(end) = self.whole_element(chunk, text, i, sink) {
                                 i = end;
                                 continue;
                             }
@@ -388,8 +419,9 @@ impl Splitter {
     fn whole_element(
         &mut self,
         chunk: &[u8],
+        text: &str,
         i: usize,
-        sink: &mut dyn FnMut(JsonItem<'_>),
+        sink: &mut dyn RecordSink,
     ) -> Option<usize> {
         let fresh = self.record.as_ref().is_some_and(|open| {
             !open.top_level && open.start == Some(i) && open.outer_depth == self.depth
@@ -398,12 +430,26 @@ impl Splitter {
             return None;
         }
         let rest = &chunk[i..];
-        let mut stream = serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
-        stream.next()?.ok()?;
-        let value = &rest[..stream.byte_offset()];
+        let number = self.elements + 1;
+        let in_place = text
+            .get(i..)
+            .and_then(|rest| sink.parse_prefix(rest, number));
+        let (length, parsed) = match in_place {
+            Some(length) => (length, true),
+            None => {
+                let mut stream =
+                    serde_json::Deserializer::from_slice(rest).into_iter::<IgnoredAny>();
+                stream.next()?.ok()?;
+                (stream.byte_offset(), false)
+            }
+        };
+        let value = &rest[..length];
         if let Some(last) = memchr::memrchr(b'\n', value) {
             // Lines inside a record only count in a document; elsewhere they have rules.
             if self.mode != Mode::Document {
+                if parsed {
+                    sink.drop_pending();
+                }
                 return None;
             }
             self.line += memchr::memchr_iter(b'\n', value).count() as u64;
@@ -418,7 +464,13 @@ impl Splitter {
         self.line_last = b'}';
         self.array_opens = false;
         let end = i + value.len();
-        self.emit(chunk, end, sink);
+        if parsed {
+            self.record = None;
+            self.elements += 1;
+            sink.take_pending(number);
+        } else {
+            self.emit(chunk, end, sink);
+        }
         Some(end)
     }
 
@@ -476,7 +528,7 @@ impl Splitter {
         }
     }
 
-    fn string_closed(&mut self, chunk: &[u8], i: usize, sink: &mut dyn FnMut(JsonItem<'_>)) {
+    fn string_closed(&mut self, chunk: &[u8], i: usize, sink: &mut dyn RecordSink) {
         if let Some(from) = self.key_from.take() {
             let room = KEY_CAPTURE.saturating_sub(self.key.len());
             let part = &chunk[from.min(i)..i];
@@ -495,7 +547,7 @@ impl Splitter {
         }
     }
 
-    fn container_closed(&mut self, chunk: &[u8], i: usize, sink: &mut dyn FnMut(JsonItem<'_>)) {
+    fn container_closed(&mut self, chunk: &[u8], i: usize, sink: &mut dyn RecordSink) {
         let closes = self
             .record
             .as_ref()
@@ -513,7 +565,7 @@ impl Splitter {
     }
 
     /// A scalar element (`42` in `[42, ...]`) ends before a delimiter.
-    fn end_scalar_element(&mut self, chunk: &[u8], i: usize, sink: &mut dyn FnMut(JsonItem<'_>)) {
+    fn end_scalar_element(&mut self, chunk: &[u8], i: usize, sink: &mut dyn RecordSink) {
         let ends = self
             .record
             .as_ref()
@@ -524,7 +576,7 @@ impl Splitter {
     }
 
     /// Hands out the open record, which ends just before `end` in `chunk`.
-    fn emit(&mut self, chunk: &[u8], end: usize, sink: &mut dyn FnMut(JsonItem<'_>)) {
+    fn emit(&mut self, chunk: &[u8], end: usize, sink: &mut dyn RecordSink) {
         let Some(open) = self.record.take() else {
             return;
         };
@@ -536,7 +588,7 @@ impl Splitter {
         self.elements += 1;
         let Some(start) = open.start else {
             let size = open.dropped + end as u64;
-            sink(JsonItem::Bad {
+            sink.item(JsonItem::Bad {
                 number,
                 error: JsonSyntaxError {
                     line: Some(open.at.line),
@@ -558,7 +610,7 @@ impl Splitter {
         };
         if bytes.len() > MAX_RECORD_BYTES {
             let size = bytes.len();
-            sink(JsonItem::Bad {
+            sink.item(JsonItem::Bad {
                 number,
                 error: JsonSyntaxError {
                     line: Some(open.at.line),
@@ -570,7 +622,7 @@ impl Splitter {
                 },
             });
         } else {
-            sink(JsonItem::Record {
+            sink.item(JsonItem::Record {
                 bytes,
                 number,
                 at: open.at,
@@ -586,7 +638,7 @@ impl Splitter {
         self.depth > 0 || self.in_string || self.record.is_some()
     }
 
-    fn newline(&mut self, chunk: &[u8], i: usize, sink: &mut dyn FnMut(JsonItem<'_>)) {
+    fn newline(&mut self, chunk: &[u8], i: usize, sink: &mut dyn RecordSink) {
         // A top-level scalar, or a scalar element, ends at the end of its line.
         if self.top == Top::Scalar {
             self.emit(chunk, i, sink);
@@ -639,7 +691,7 @@ impl Splitter {
         chunk: &[u8],
         i: usize,
         first_line_bytes: usize,
-        sink: &mut dyn FnMut(JsonItem<'_>),
+        sink: &mut dyn RecordSink,
     ) {
         self.mode = Mode::Document;
         if self.record.as_ref().is_none_or(|open| open.start.is_none()) {
@@ -654,13 +706,13 @@ impl Splitter {
         }
         let first = &self.buffer[..first_line_bytes];
         let error = line_error(1, 1, first);
-        sink(JsonItem::Bad { number: 1, error });
+        sink.item(JsonItem::Bad { number: 1, error });
         let second_at = Position {
             line: self.line,
             column: 1,
         };
         let second = &self.buffer[first_line_bytes..];
-        sink(JsonItem::Record {
+        sink.item(JsonItem::Record {
             bytes: second,
             number: self.line,
             at: second_at,
@@ -672,7 +724,7 @@ impl Splitter {
 
     /// In lines mode, a line that ends inside a value: what was open on it is lost, and the
     /// next line starts afresh.
-    fn broken_line(&mut self, chunk: &[u8], i: usize, sink: &mut dyn FnMut(JsonItem<'_>)) {
+    fn broken_line(&mut self, chunk: &[u8], i: usize, sink: &mut dyn RecordSink) {
         self.spill(chunk, i);
         let (number, error) = match self.record.as_ref() {
             Some(open) if open.start.is_some() => (
@@ -693,7 +745,7 @@ impl Splitter {
             ),
         };
         self.elements += 1;
-        sink(JsonItem::Bad { number, error });
+        sink.item(JsonItem::Bad { number, error });
         self.reset();
     }
 
@@ -710,7 +762,7 @@ impl Splitter {
         self.buffer.clear();
     }
 
-    fn finish(mut self, sink: &mut dyn FnMut(JsonItem<'_>)) -> Result<(), JsonSyntaxError> {
+    fn finish(mut self, sink: &mut dyn RecordSink) -> Result<(), JsonSyntaxError> {
         let scalar_open = self
             .record
             .as_ref()
@@ -790,7 +842,7 @@ mod tests {
         let mut records = Vec::new();
         let mut bad = Vec::new();
         let reader = std::io::BufReader::with_capacity(chunk, input);
-        let result = read_records(reader, &mut |item| match item {
+        let result = read_records(reader, &mut |item: JsonItem<'_>| match item {
             JsonItem::Record { bytes, at, .. } => match serde_json::from_slice(bytes) {
                 Ok(value) => records.push(value),
                 Err(err) => bad.push(record_error(at.line, at.column, &err).to_string()),
@@ -813,7 +865,7 @@ mod tests {
 
     fn numbers(input: &str) -> Vec<u64> {
         let mut numbers = Vec::new();
-        let _ = read_records(input.as_bytes(), &mut |item| match item {
+        let _ = read_records(input.as_bytes(), &mut |item: JsonItem<'_>| match item {
             JsonItem::Record { number, .. } | JsonItem::Bad { number, .. } => numbers.push(number),
         });
         numbers
@@ -1001,7 +1053,7 @@ mod tests {
         let bytes = br#"{"Records":[{"a":1},{"a":2},{"a""#.to_vec();
         let reader = std::io::BufReader::new(BreaksAfter(std::io::Cursor::new(bytes)));
         let mut records = 0;
-        let ended = read_records(reader, &mut |item| {
+        let ended = read_records(reader, &mut |item: JsonItem<'_>| {
             if let JsonItem::Record { .. } = item {
                 records += 1
             }

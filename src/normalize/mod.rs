@@ -144,6 +144,8 @@ impl<'s> Normalizer<'s> {
             next_record: 1,
             sink: &mut *self.sink,
             summary: &mut self.summary,
+            typed: None,
+            pending: None,
         };
         match input::sniff_layout(&mut reader) {
             Ok(input::Layout::Json) => file.read_json(reader),
@@ -185,6 +187,8 @@ pub fn normalize_record(bytes: &[u8], file: &str, sink: &mut dyn FnMut(Record)) 
         next_record: 1,
         sink,
         summary: &mut summary,
+        typed: None,
+        pending: None,
     };
     reader.note_read();
     reader.handle_bytes(bytes, json_stream::Position { line: 1, column: 1 });
@@ -198,23 +202,95 @@ pub(crate) struct FileReader<'a> {
     next_record: u64,
     sink: &'a mut dyn FnMut(Record),
     summary: &'a mut InputSummary,
+    /// The typed format of this file's last record, tried first on the next one.
+    typed: Option<Typed>,
+    /// A record parsed from the read buffer, until the scan takes it or drops it.
+    pending: Option<(SourceRef, Result<Record, RecordError>)>,
+}
+
+/// The formats with a typed fast path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Typed {
+    CloudTrail,
+    AuditEntry,
+    ActivityRest,
+}
+
+impl json_stream::RecordSink for FileReader<'_> {
+    fn item(&mut self, item: json_stream::JsonItem<'_>) {
+        self.summary.note_read(1);
+        match item {
+            json_stream::JsonItem::Record { bytes, number, at } => {
+                self.next_record = number;
+                self.handle_bytes(bytes, at);
+            }
+            json_stream::JsonItem::Bad { number, error } => {
+                self.next_record = number;
+                self.skip_current(RecordError::Syntax(error.to_string()));
+            }
+        }
+    }
+
+    /// One pass for the common case: a file whose last record was of a typed format is read
+    /// straight from the buffer as that format, without a scan for its end first.
+    fn parse_prefix(&mut self, rest: &str, number: u64) -> Option<usize> {
+        let format = self.typed?;
+        #[cfg(test)]
+        if testing::typed_paths_off() {
+            return None;
+        }
+        let source = SourceRef {
+            file: self.name.to_string(),
+            record: number,
+        };
+        let context = |reader: &Self| RecordContext {
+            source: source.clone(),
+            file: reader.hints,
+        };
+        let (length, result) = match format {
+            Typed::CloudTrail => aws::map_prefix(rest)
+                .map(|(trail, length)| (length, aws::cloudtrail(&trail, &context(self)))),
+            Typed::AuditEntry => gcp::audit::entry_from_prefix(rest)
+                .map(|(entry, length)| (length, gcp::audit::map_entry(&entry, &context(self)))),
+            Typed::ActivityRest => {
+                azure::activity_rest::from_prefix(rest).map(|(event, properties, length)| {
+                    let result =
+                        azure::activity_rest::map_event(&event, properties, &context(self));
+                    (length, result)
+                })
+            }
+        }
+        .or_else(|| {
+            // Not this format after all: the scan finds the record and it is read in full.
+            self.typed = None;
+            None
+        })?;
+        self.pending = Some((source, result));
+        Some(length)
+    }
+
+    fn take_pending(&mut self, number: u64) {
+        let Some((source, result)) = self.pending.take() else {
+            return;
+        };
+        debug_assert_eq!(source.record, number);
+        self.summary.note_read(1);
+        self.next_record = number + 1;
+        #[cfg(test)]
+        if testing::loses(number) {
+            return;
+        }
+        self.emit(source, result);
+    }
+
+    fn drop_pending(&mut self) {
+        self.pending = None;
+    }
 }
 
 impl FileReader<'_> {
     fn read_json(&mut self, reader: Box<dyn std::io::BufRead>) {
-        let ended = json_stream::read_records(reader, &mut |item| {
-            self.summary.note_read(1);
-            match item {
-                json_stream::JsonItem::Record { bytes, number, at } => {
-                    self.next_record = number;
-                    self.handle_bytes(bytes, at);
-                }
-                json_stream::JsonItem::Bad { number, error } => {
-                    self.next_record = number;
-                    self.skip_current(RecordError::Syntax(error.to_string()));
-                }
-            }
-        });
+        let ended = json_stream::read_records(reader, self);
         if let Err(err) = ended {
             self.skip(RecordError::Truncated(err.to_string()));
         }
@@ -227,12 +303,17 @@ impl FileReader<'_> {
             self.next_record += 1;
             return;
         }
+        #[cfg(test)]
+        if testing::typed_paths_off() {
+            return self.handle_value_bytes(bytes, at);
+        }
         if let Some(trail) = aws::map_bytes(bytes) {
             let context = RecordContext {
                 source: self.next_source(),
                 file: self.hints,
             };
             let result = aws::cloudtrail(&trail, &context);
+            self.typed = Some(Typed::CloudTrail);
             return self.emit(context.source, result);
         }
         if let Some(entry) = gcp::audit::entry_from_bytes(bytes) {
@@ -241,6 +322,7 @@ impl FileReader<'_> {
                 file: self.hints,
             };
             let result = gcp::audit::map_entry(&entry, &context);
+            self.typed = Some(Typed::AuditEntry);
             return self.emit(context.source, result);
         }
         if let Some((event, properties)) = azure::activity_rest::from_bytes(bytes) {
@@ -249,8 +331,14 @@ impl FileReader<'_> {
                 file: self.hints,
             };
             let result = azure::activity_rest::map_event(&event, properties, &context);
+            self.typed = Some(Typed::ActivityRest);
             return self.emit(context.source, result);
         }
+        self.handle_value_bytes(bytes, at)
+    }
+
+    /// The path every format can take: the record as a `serde_json::Value`.
+    fn handle_value_bytes(&mut self, bytes: &[u8], at: json_stream::Position) {
         match serde_json::from_slice::<Value>(bytes) {
             Ok(value) => self.handle_value(value),
             Err(err) => {
@@ -333,6 +421,17 @@ pub(crate) mod testing {
 
     thread_local! {
         static LOSE: Cell<Option<u64>> = const { Cell::new(None) };
+        static VALUE_PATH_ONLY: Cell<bool> = const { Cell::new(false) };
+    }
+
+    /// Turns the typed fast paths off on this thread, so a test can compare them with the
+    /// `Value` path on the same files.
+    pub(crate) fn value_path_only(only: bool) {
+        VALUE_PATH_ONLY.with(|flag| flag.set(only));
+    }
+
+    pub(super) fn typed_paths_off() -> bool {
+        VALUE_PATH_ONLY.with(Cell::get)
     }
 
     pub(crate) fn lose_record(number: Option<u64>) {
@@ -483,7 +582,7 @@ mod tests {
             let Ok(reader) = input::open_input(input) else {
                 continue;
             };
-            let _ = json_stream::read_records(reader, &mut |item| {
+            let _ = json_stream::read_records(reader, &mut |item: json_stream::JsonItem<'_>| {
                 let json_stream::JsonItem::Record { bytes, .. } = item else {
                     return;
                 };
@@ -519,5 +618,46 @@ mod tests {
             compared > 100 && fast > 50,
             "{compared} compared, {fast} typed"
         );
+    }
+
+    /// The whole reader, fast paths on (typed records parsed from the read buffer or from their
+    /// bytes) and off (every record a `Value`), gives the same records and the same ledger on
+    /// every fixture and real sample.
+    #[test]
+    fn the_reader_gives_the_same_records_with_and_without_the_fast_paths() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let world = tempfile::tempdir().unwrap();
+        let mut options = crate::gen::GenOptions::new(world.path().join("w"), 3, 4, 5);
+        options.events_scale = 0.2;
+        crate::gen::generate(&options).expect("the world generates");
+        let mut paths = vec![
+            root.join("fixtures"),
+            root.join("../shared/data/real-samples"),
+            world.path().join("w"),
+        ];
+        paths.retain(|path| path.exists());
+        let run = |only_values: bool| {
+            testing::value_path_only(only_values);
+            let mut records = Vec::new();
+            let summary = normalize_paths(&paths, &mut |record| records.push(record));
+            testing::value_path_only(false);
+            (records, summary)
+        };
+        let (fast, fast_summary) = run(false);
+        let (slow, slow_summary) = run(true);
+        assert!(fast.len() > 500, "{}", fast.len());
+        assert_eq!(fast.len(), slow.len());
+        for (fast, slow) in fast.iter().zip(&slow) {
+            assert_eq!(fast, slow);
+        }
+        assert_eq!(
+            format!("{:?}", fast_summary.skip_examples),
+            format!("{:?}", slow_summary.skip_examples)
+        );
+        assert_eq!(
+            fast_summary.skipped_by_reason,
+            slow_summary.skipped_by_reason
+        );
+        assert_eq!(fast_summary.records_read, slow_summary.records_read);
     }
 }

@@ -26,6 +26,14 @@ pub(crate) fn parse_if<'a, T: Deserialize<'a>>(bytes: &'a [u8], key: &Finder) ->
     serde_json::from_str(text).ok()
 }
 
+/// Parses one `T` from the start of `rest`, which may hold more input after it: the value and
+/// its length in bytes, or `None` when it does not parse.
+pub(crate) fn parse_prefix<'a, T: Deserialize<'a>>(rest: &'a str) -> Option<(T, usize)> {
+    let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<T>();
+    let value = stream.next()?.ok()?;
+    Some((value, stream.byte_offset()))
+}
+
 /// A finder for `"key"` (with its quotes), built once.
 pub(crate) type KeyFinder = LazyLock<Finder<'static>>;
 

@@ -168,7 +168,19 @@ impl RestEvent<'_> {
 /// The fast path for a record read from a file: a REST Activity Log event, or `None`.
 pub(crate) fn from_bytes(bytes: &[u8]) -> Option<(RestEvent<'_>, Option<Value>)> {
     static KEY: KeyFinder = KeyFinder::new(|| Finder::new(b"\"operationName\""));
-    let event = typed::parse_if::<RestEvent>(bytes, &KEY).filter(RestEvent::is_rest_event)?;
+    checked(typed::parse_if::<RestEvent>(bytes, &KEY)?)
+}
+
+/// [`from_bytes`] for a record at the start of the read buffer, with its length.
+pub(crate) fn from_prefix(rest: &str) -> Option<(RestEvent<'_>, Option<Value>, usize)> {
+    let (event, length) = typed::parse_prefix::<RestEvent>(rest)?;
+    checked(event).map(|(event, properties)| (event, properties, length))
+}
+
+fn checked(event: RestEvent) -> Option<(RestEvent, Option<Value>)> {
+    if !event.is_rest_event() {
+        return None;
+    }
     let properties = raw_value(event.properties);
     // A `properties` with `columns` and `rows` makes the record a Cost Management table.
     let table = properties.as_ref().is_some_and(|p| {

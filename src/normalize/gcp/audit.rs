@@ -147,6 +147,11 @@ pub(crate) fn entry_from_bytes(bytes: &[u8]) -> Option<LogEntry<'_>> {
     typed::parse_if::<LogEntry>(bytes, &KEY).filter(|entry| entry.proto_payload.0.is_some())
 }
 
+/// [`entry_from_bytes`] for a record at the start of the read buffer: the entry and its length.
+pub(crate) fn entry_from_prefix(rest: &str) -> Option<(LogEntry<'_>, usize)> {
+    typed::parse_prefix::<LogEntry>(rest).filter(|(entry, _)| entry.proto_payload.0.is_some())
+}
+
 pub(super) fn map_entry_value(
     entry: &Value,
     context: &RecordContext,
