@@ -12,6 +12,7 @@ pub mod detect;
 pub mod eval;
 pub mod gen;
 pub mod normalize;
+pub mod output;
 pub mod playbook;
 pub mod ranges;
 pub mod report;

@@ -10,7 +10,8 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::detect::{HostingLookup, NoHostingRanges};
-use crate::normalize::parse_time;
+use crate::normalize::{parse_time, Input};
+use crate::output;
 use crate::ranges::HostingRanges;
 use crate::report::{Report, Severity};
 use crate::sweep::{self, SweepRequest};
@@ -89,11 +90,14 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         hosting,
         threads: args.threads,
     };
+    if let Some(out) = &args.out {
+        refuse_to_overwrite_an_input(out, &args.paths)?;
+    }
     let (report, stats) = sweep::run(&request).context("refusing to run")?;
     let json = serde_json::to_vec_pretty(&report).context("serializing the report")?;
     match &args.out {
         Some(path) => {
-            write_atomically(path, &json).with_context(|| format!("writing {}", path.display()))?
+            output::write(path, &json).with_context(|| format!("writing {}", path.display()))?
         }
         None => {
             let mut stdout = std::io::stdout().lock();
@@ -141,16 +145,25 @@ fn load_ranges(dir: Option<&Path>) -> anyhow::Result<Option<HostingRanges>> {
     Ok(Some(ranges))
 }
 
-/// Writes to a temporary file beside `path`, then renames: a crash never leaves half a report.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut temp = tempfile::NamedTempFile::new_in(dir)?;
-    temp.write_all(bytes)?;
-    temp.as_file().sync_all()?;
-    temp.persist(path).map_err(|err| err.error)?;
+/// `--out` naming one of the inputs (itself, through a symlink or a hard link) would destroy what
+/// the run reads: refused before anything is read.
+fn refuse_to_overwrite_an_input(out: &Path, paths: &[PathBuf]) -> anyhow::Result<()> {
+    let listed = crate::normalize::list_inputs(paths);
+    let files: Vec<PathBuf> = listed
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            Input::File(path) => Some(path.clone()),
+            Input::Stdin => None,
+        })
+        .collect();
+    if let Some(input) = output::same_file_as(out, &files) {
+        bail!(
+            "refusing to run: --out {} is the input {}; name another file for the report",
+            out.display(),
+            input.display()
+        );
+    }
     Ok(())
 }
 

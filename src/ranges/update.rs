@@ -10,7 +10,7 @@
 //! refused except to a loopback address, and redirects are held to the same rule.
 
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
@@ -296,7 +296,7 @@ impl Updater {
                 source: err,
             })?;
         }
-        write_atomically(path, &body).map_err(|err| UpdateError::Write {
+        crate::output::write(path, &body).map_err(|err| UpdateError::Write {
             path: path.to_owned(),
             source: err,
         })?;
@@ -367,29 +367,6 @@ fn is_loopback_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
-/// Replace `path` with `bytes` so that readers see the old file or the new one, never a part:
-/// write a hidden temp file beside it, flush it to disk, rename it over the target.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no file name"))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(name);
-    temp_name.push(format!(".{}.tmp", std::process::id()));
-    let temp = dir.join(temp_name);
-    let written = (|| {
-        let mut file = fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&temp, path)
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&temp);
-    }
-    written
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,7 +420,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("aws-ip-ranges.json");
         fs::write(&path, b"old").unwrap();
-        write_atomically(&path, b"new").unwrap();
+        crate::output::write(&path, b"new").unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"new");
         let names: Vec<_> = fs::read_dir(dir.path())
             .unwrap()
@@ -456,7 +433,7 @@ mod tests {
     fn atomic_write_into_a_missing_directory_fails_cleanly() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("missing").join("x.json");
-        assert!(write_atomically(&path, b"new").is_err());
+        assert!(crate::output::write(&path, b"new").is_err());
         assert!(!path.exists());
     }
 }
