@@ -86,7 +86,7 @@ for threads in (1, cores):
           f"{mb / wall:.0f} MB/s wall, {stored / wall:.0f} MB/s stored, "
           f"peak RSS {int(kb) // 1024} MiB")
     if threads == cores:
-        open(f"{work}/rss.{name}", "w").write(f"{int(kb)} {events}")
+        open(f"{work}/rss.{name}", "w").write(f"{int(kb)} {events}\n")
 print(f"  reports with 1 and {cores} threads identical: {'yes' if same else 'NO'}")
 seconds, rows, duck_events = open(f"{work}/duckdb").read().split()
 print(f"  DuckDB, same per-day aggregates, {cores} threads: {float(seconds):.2f} s "
