@@ -92,6 +92,7 @@ fn main() -> anyhow::Result<()> {
         config: &config,
         hosting: &ranges,
         threads: 1,
+        out: None,
     };
     let clock = Instant::now();
     let (report, _) = sweep::judge(&request, aggregates, summary);

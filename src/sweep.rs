@@ -7,7 +7,7 @@
 //! under that tenant, so findings from different sources of one customer line up.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
@@ -31,9 +31,11 @@ pub struct SweepRequest<'a> {
     pub hosting: &'a dyn HostingLookup,
     /// Threads that read the inputs; 0: one per core. The report does not depend on it.
     pub threads: usize,
+    /// Where the report will be written: refused when it is one of the inputs.
+    pub out: Option<&'a Path>,
 }
 
-/// Arguments that name no input: a missing path, a device, a socket.
+/// Arguments the sweep refuses: a missing path, a device, a socket, or an `--out` that is an input.
 #[derive(Debug, thiserror::Error)]
 #[error("{}", refused.iter().map(|(path, why)| format!("{}: {why}", path.display())).collect::<Vec<_>>().join("; "))]
 pub struct RefusedInputs {
@@ -54,6 +56,25 @@ pub fn run(request: &SweepRequest) -> Result<(Report, SweepStats), RefusedInputs
         return Err(RefusedInputs {
             refused: missing.chain(inputs.refused).collect(),
         });
+    }
+    if let Some(out) = request.out {
+        let files: Vec<PathBuf> = inputs
+            .inputs
+            .iter()
+            .filter_map(|input| match input {
+                Input::File(path) => Some(path.clone()),
+                Input::Stdin => None,
+            })
+            .collect();
+        if let Some(input) = crate::output::same_file_as(out, &files) {
+            let why = format!(
+                "the report would overwrite the input {}: name another file",
+                input.display()
+            );
+            return Err(RefusedInputs {
+                refused: vec![(out.to_path_buf(), why)],
+            });
+        }
     }
     let (aggregates, summary) = read(&inputs, request.hosting, request.threads);
     Ok(judge(request, aggregates, summary))

@@ -31,6 +31,7 @@ fn sweep_with(paths: &[PathBuf], threads: usize, hosting: &HostingRanges) -> Rep
         config: &config,
         hosting: hosting as &dyn HostingLookup,
         threads,
+        out: None,
     };
     sweep::run(&request).expect("the inputs exist").0
 }

@@ -38,6 +38,7 @@ fn run(
         config: &config,
         hosting: hosting as &dyn HostingLookup,
         threads: 0,
+        out: None,
     };
     sweep::run(&request).expect("the inputs exist").0
 }

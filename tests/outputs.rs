@@ -43,7 +43,7 @@ fn out_naming_an_input_is_refused_and_the_input_kept() {
         let output = sweep(&paths, &out);
         assert_eq!(output.status.code(), Some(2), "{out:?}");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains("is the input"), "{stderr}");
+        assert!(stderr.contains("would overwrite the input"), "{stderr}");
         assert_eq!(std::fs::read(&input).unwrap(), before, "{out:?}");
     }
 }

@@ -36,6 +36,7 @@ fn sweep_and_score(world: &Path) -> Evaluation {
         config: &config,
         hosting: &ranges as &dyn HostingLookup,
         threads: 0,
+        out: None,
     };
     let (report, _) = sweep::run(&request).expect("the world's folders exist");
     assert_eq!(

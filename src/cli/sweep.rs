@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::Config;
 use crate::detect::{HostingLookup, NoHostingRanges};
-use crate::normalize::{parse_time, Input};
+use crate::normalize::parse_time;
 use crate::output;
 use crate::ranges::HostingRanges;
 use crate::report::{Report, Severity};
@@ -89,10 +89,8 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         config: &config,
         hosting,
         threads: args.threads,
+        out: args.out.as_deref(),
     };
-    if let Some(out) = &args.out {
-        refuse_to_overwrite_an_input(out, &args.paths)?;
-    }
     let (report, stats) = sweep::run(&request).context("refusing to run")?;
     let json = serde_json::to_vec_pretty(&report).context("serializing the report")?;
     match &args.out {
@@ -143,28 +141,6 @@ fn load_ranges(dir: Option<&Path>) -> anyhow::Result<Option<HostingRanges>> {
     tracing::info!(dir = %dir.display(), prefixes = ranges.len(), "Loaded hosting ranges");
     report.log();
     Ok(Some(ranges))
-}
-
-/// `--out` naming one of the inputs (itself, through a symlink or a hard link) would destroy what
-/// the run reads: refused before anything is read.
-fn refuse_to_overwrite_an_input(out: &Path, paths: &[PathBuf]) -> anyhow::Result<()> {
-    let listed = crate::normalize::list_inputs(paths);
-    let files: Vec<PathBuf> = listed
-        .inputs
-        .iter()
-        .filter_map(|input| match input {
-            Input::File(path) => Some(path.clone()),
-            Input::Stdin => None,
-        })
-        .collect();
-    if let Some(input) = output::same_file_as(out, &files) {
-        bail!(
-            "refusing to run: --out {} is the input {}; name another file for the report",
-            out.display(),
-            input.display()
-        );
-    }
-    Ok(())
 }
 
 /// What a person reads on stderr: the ledger and one line per finding.

@@ -11,12 +11,11 @@ use serde_json::{json, Map, Value};
 use super::categories;
 use super::error::RecordError;
 use super::fields::{self, at, first_text, has, text};
-use super::typed::{self, Field, FirstObject, KeyFinder, Object};
+use super::typed::{self, Field, FirstObject, Object};
 use super::RecordContext;
 use crate::schema::{
     BillingCategory, BillingRecord, Category, Event, Outcome, Provider, Record, Resource,
 };
-use memchr::memmem::Finder;
 
 /// Marks a Cost Explorer result unit produced by [`expand`]; never present in provider data.
 const COST_EXPLORER_UNIT: &str = "_auditsweep_cost_explorer_unit";
@@ -248,15 +247,9 @@ impl CloudTrail<'_> {
     }
 }
 
-/// The fast path for a record read from a file: `None` when the bytes are not a CloudTrail event
-/// (or not one the typed struct can read, such as a record with a duplicated key), and the
-/// caller then reads them as a `serde_json::Value` like every other format.
-pub(crate) fn map_bytes(bytes: &[u8]) -> Option<CloudTrail<'_>> {
-    static KEY: KeyFinder = KeyFinder::new(|| Finder::new(b"\"eventSource\""));
-    typed::parse_if::<CloudTrail>(bytes, &KEY).filter(CloudTrail::is_event)
-}
-
-/// [`map_bytes`] for a record at the start of the read buffer: the event and its length.
+/// The fast path: a CloudTrail event at the start of `rest` (more input may follow), and its
+/// length; `None` when it is not one the typed struct can read (a duplicated key, say), and the
+/// caller reads it as a `serde_json::Value` like every other format.
 pub(crate) fn map_prefix(rest: &str) -> Option<(CloudTrail<'_>, usize)> {
     typed::parse_prefix::<CloudTrail>(rest).filter(|(trail, _)| trail.is_event())
 }

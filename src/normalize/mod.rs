@@ -216,6 +216,47 @@ enum Typed {
     ActivityRest,
 }
 
+impl Typed {
+    const ALL: [Typed; 3] = [Typed::CloudTrail, Typed::AuditEntry, Typed::ActivityRest];
+
+    /// A key every record of the format holds: a cheap test that keeps other records off it.
+    fn key(self) -> &'static memchr::memmem::Finder<'static> {
+        use memchr::memmem::Finder;
+        use std::sync::LazyLock;
+        static EVENT_SOURCE: LazyLock<Finder> = LazyLock::new(|| Finder::new(b"\"eventSource\""));
+        static PROTO_PAYLOAD: LazyLock<Finder> = LazyLock::new(|| Finder::new(b"\"protoPayload\""));
+        static OPERATION_NAME: LazyLock<Finder> =
+            LazyLock::new(|| Finder::new(b"\"operationName\""));
+        match self {
+            Typed::CloudTrail => &EVENT_SOURCE,
+            Typed::AuditEntry => &PROTO_PAYLOAD,
+            Typed::ActivityRest => &OPERATION_NAME,
+        }
+    }
+
+    /// Reads one record of this format from the start of `text` (more input may follow it) and
+    /// maps it: its length and the result, or `None` when it is not a record of this format that
+    /// the typed struct can read (the caller then takes the `Value` path).
+    fn map(
+        self,
+        text: &str,
+        context: &RecordContext,
+    ) -> Option<(usize, Result<Record, RecordError>)> {
+        match self {
+            Typed::CloudTrail => aws::map_prefix(text)
+                .map(|(trail, length)| (length, aws::cloudtrail(&trail, context))),
+            Typed::AuditEntry => gcp::audit::entry_from_prefix(text)
+                .map(|(entry, length)| (length, gcp::audit::map_entry(&entry, context))),
+            Typed::ActivityRest => {
+                azure::activity_rest::from_prefix(text).map(|(event, properties, length)| {
+                    let result = azure::activity_rest::map_event(&event, properties, context);
+                    (length, result)
+                })
+            }
+        }
+    }
+}
+
 impl json_stream::RecordSink for FileReader<'_> {
     fn item(&mut self, item: json_stream::JsonItem<'_>) {
         self.summary.note_read(1);
@@ -239,33 +280,13 @@ impl json_stream::RecordSink for FileReader<'_> {
         if testing::typed_paths_off() {
             return None;
         }
-        let source = SourceRef {
-            file: self.name.to_string(),
-            record: number,
-        };
-        let context = |reader: &Self| RecordContext {
-            source: source.clone(),
-            file: reader.hints,
-        };
-        let (length, result) = match format {
-            Typed::CloudTrail => aws::map_prefix(rest)
-                .map(|(trail, length)| (length, aws::cloudtrail(&trail, &context(self)))),
-            Typed::AuditEntry => gcp::audit::entry_from_prefix(rest)
-                .map(|(entry, length)| (length, gcp::audit::map_entry(&entry, &context(self)))),
-            Typed::ActivityRest => {
-                azure::activity_rest::from_prefix(rest).map(|(event, properties, length)| {
-                    let result =
-                        azure::activity_rest::map_event(&event, properties, &context(self));
-                    (length, result)
-                })
-            }
-        }
-        .or_else(|| {
+        let context = self.context_at(number);
+        let Some((length, result)) = format.map(rest, &context) else {
             // Not this format after all: the scan finds the record and it is read in full.
             self.typed = None;
-            None
-        })?;
-        self.pending = Some((source, result));
+            return None;
+        };
+        self.pending = Some((context.source, result));
         Some(length)
     }
 
@@ -288,6 +309,19 @@ impl json_stream::RecordSink for FileReader<'_> {
     }
 }
 
+impl<'a> FileReader<'a> {
+    /// The context of record `record` of this file.
+    fn context_at(&self, record: u64) -> RecordContext<'a> {
+        RecordContext {
+            source: SourceRef {
+                file: self.name.to_string(),
+                record,
+            },
+            file: self.hints,
+        }
+    }
+}
+
 impl FileReader<'_> {
     fn read_json(&mut self, reader: Box<dyn std::io::BufRead>) {
         let ended = json_stream::read_records(reader, self);
@@ -307,32 +341,24 @@ impl FileReader<'_> {
         if testing::typed_paths_off() {
             return self.handle_value_bytes(bytes, at);
         }
-        if let Some(trail) = aws::map_bytes(bytes) {
-            let context = RecordContext {
-                source: self.next_source(),
-                file: self.hints,
+        let typed = Typed::ALL
+            .into_iter()
+            .filter(|format| format.key().find(bytes).is_some());
+        for format in typed {
+            // The parser does not check UTF-8 inside the fields it skips; the whole record is
+            // checked here, so that a bad byte costs the record as on the `Value` path.
+            let Ok(text) = simdutf8::basic::from_utf8(bytes) else {
+                break;
             };
-            let result = aws::cloudtrail(&trail, &context);
-            self.typed = Some(Typed::CloudTrail);
-            return self.emit(context.source, result);
-        }
-        if let Some(entry) = gcp::audit::entry_from_bytes(bytes) {
-            let context = RecordContext {
-                source: self.next_source(),
-                file: self.hints,
-            };
-            let result = gcp::audit::map_entry(&entry, &context);
-            self.typed = Some(Typed::AuditEntry);
-            return self.emit(context.source, result);
-        }
-        if let Some((event, properties)) = azure::activity_rest::from_bytes(bytes) {
-            let context = RecordContext {
-                source: self.next_source(),
-                file: self.hints,
-            };
-            let result = azure::activity_rest::map_event(&event, properties, &context);
-            self.typed = Some(Typed::ActivityRest);
-            return self.emit(context.source, result);
+            let context = self.context_at(self.next_record);
+            match format.map(text, &context) {
+                Some((length, result)) if text[length..].trim().is_empty() => {
+                    self.next_record += 1;
+                    self.typed = Some(format);
+                    return self.emit(context.source, result);
+                }
+                _ => {}
+            }
         }
         self.handle_value_bytes(bytes, at)
     }
@@ -482,6 +508,28 @@ mod tests {
         assert!(!summary.reconciles(), "{summary:?}");
     }
 
+    /// The context of record 1 of `one.json`, a file whose path says nothing.
+    fn test_context() -> RecordContext<'static> {
+        static NO_HINTS: FileHints = FileHints {
+            aws_organization: None,
+        };
+        RecordContext {
+            source: SourceRef {
+                file: "one.json".into(),
+                record: 1,
+            },
+            file: &NO_HINTS,
+        }
+    }
+
+    /// Whether a typed struct reads this record.
+    fn typed_at_all(text: &str) -> bool {
+        let context = test_context();
+        Typed::ALL
+            .iter()
+            .any(|format| format.map(text, &context).is_some())
+    }
+
     fn events_of(bytes: &[u8]) -> (Vec<Record>, InputSummary) {
         let mut records = Vec::new();
         let summary = normalize_record(bytes, "one.json", &mut |record| records.push(record));
@@ -505,7 +553,7 @@ mod tests {
             r#""eventName":"ListBuckets""#,
             r#""eventName":"GetObject","eventName":"ListBuckets""#,
         );
-        assert!(aws::map_bytes(duplicated.as_bytes()).is_none());
+        assert!(!typed_at_all(&duplicated));
         assert_eq!(event_of(duplicated.as_bytes()).operation, "ListBuckets");
         assert_eq!(event_of(CALL.as_bytes()).operation, "ListBuckets");
     }
@@ -524,14 +572,7 @@ mod tests {
         assert_eq!(event.resource.id, None);
         assert_eq!(event.reason.as_deref(), Some("7"));
         let value: serde_json::Value = serde_json::from_str(&odd).unwrap();
-        let hints = FileHints::default();
-        let context = RecordContext {
-            source: SourceRef {
-                file: "one.json".into(),
-                record: 1,
-            },
-            file: &hints,
-        };
+        let context = test_context();
         match map_record(&value, &context) {
             Ok(Record::Event(from_value)) => assert_eq!(*from_value, event),
             other => panic!("expected an event, got {other:?}"),
@@ -576,7 +617,6 @@ mod tests {
         ];
         paths.retain(|path| path.exists());
         let inputs = input::list(&paths);
-        let hints = FileHints::default();
         let (mut compared, mut fast) = (0, 0);
         for input in &inputs.inputs {
             let Ok(reader) = input::open_input(input) else {
@@ -592,14 +632,7 @@ mod tests {
                 if expand_document(&value).is_some() {
                     return;
                 }
-                let context = RecordContext {
-                    source: SourceRef {
-                        file: "one.json".into(),
-                        record: 1,
-                    },
-                    file: &hints,
-                };
-                let slow = map_record(&value, &context);
+                let slow = map_record(&value, &test_context());
                 let (records, summary) = events_of(bytes);
                 match (&slow, records.as_slice()) {
                     (Ok(want), [got]) => assert_eq!(got, want, "{}", input.name()),
@@ -607,11 +640,7 @@ mod tests {
                     other => panic!("{}: the paths disagree: {other:?}", input.name()),
                 }
                 compared += 1;
-                fast += usize::from(
-                    aws::map_bytes(bytes).is_some()
-                        || gcp::audit::entry_from_bytes(bytes).is_some()
-                        || azure::activity_rest::from_bytes(bytes).is_some(),
-                );
+                fast += usize::from(std::str::from_utf8(bytes).is_ok_and(typed_at_all));
             });
         }
         assert!(

@@ -11,20 +11,7 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-use std::sync::LazyLock;
-
-use memchr::memmem::Finder;
 use serde::de::{self, value::MapAccessDeserializer, Deserialize, Deserializer, IgnoredAny};
-
-/// Reads a record's bytes as `T` when they hold `key` (a cheap test that keeps other formats
-/// off the typed path) and are valid UTF-8. The parser does not check UTF-8 inside the fields
-/// it skips; the whole record is checked here, so that a bad byte costs the record as it does on
-/// the `Value` path.
-pub(crate) fn parse_if<'a, T: Deserialize<'a>>(bytes: &'a [u8], key: &Finder) -> Option<T> {
-    key.find(bytes)?;
-    let text = simdutf8::basic::from_utf8(bytes).ok()?;
-    serde_json::from_str(text).ok()
-}
 
 /// Parses one `T` from the start of `rest`, which may hold more input after it: the value and
 /// its length in bytes, or `None` when it does not parse.
@@ -33,9 +20,6 @@ pub(crate) fn parse_prefix<'a, T: Deserialize<'a>>(rest: &'a str) -> Option<(T, 
     let value = stream.next()?.ok()?;
     Some((value, stream.byte_offset()))
 }
-
-/// A finder for `"key"` (with its quotes), built once.
-pub(crate) type KeyFinder = LazyLock<Finder<'static>>;
 
 /// A field read as text: absent, present but not text (`null`, an object, an array), or text.
 /// Numbers and booleans count as text, rendered as JSON writes them.

@@ -5,14 +5,13 @@
 
 use std::borrow::Cow;
 
-use memchr::memmem::Finder;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::super::error::RecordError;
 use super::super::fields::text;
-use super::super::typed::{self, Field, KeyFinder, Object};
+use super::super::typed::{self, Field, Object};
 use super::super::RecordContext;
 use super::activity::ActivityRecord;
 use super::{embedded, parse_time};
@@ -165,13 +164,8 @@ impl RestEvent<'_> {
     }
 }
 
-/// The fast path for a record read from a file: a REST Activity Log event, or `None`.
-pub(crate) fn from_bytes(bytes: &[u8]) -> Option<(RestEvent<'_>, Option<Value>)> {
-    static KEY: KeyFinder = KeyFinder::new(|| Finder::new(b"\"operationName\""));
-    checked(typed::parse_if::<RestEvent>(bytes, &KEY)?)
-}
-
-/// [`from_bytes`] for a record at the start of the read buffer, with its length.
+/// The fast path: a REST Activity Log event at the start of `rest` (more input may follow),
+/// its `properties` read once, and its length; `None` sends the record to the `Value` path.
 pub(crate) fn from_prefix(rest: &str) -> Option<(RestEvent<'_>, Option<Value>, usize)> {
     let (event, length) = typed::parse_prefix::<RestEvent>(rest)?;
     checked(event).map(|(event, properties)| (event, properties, length))

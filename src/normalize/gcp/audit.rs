@@ -17,10 +17,9 @@ use super::{has_any, login, organization_of};
 use crate::normalize::categories;
 use crate::normalize::error::RecordError;
 use crate::normalize::fields::{self, has, text};
-use crate::normalize::typed::{self, Field, KeyFinder, Object};
+use crate::normalize::typed::{self, Field, Object};
 use crate::normalize::RecordContext;
 use crate::schema::{Category, Event, Outcome, Provider, Record, Resource};
-use memchr::memmem::Finder;
 
 const AUDIT_LOG_TYPE: &str = "type.googleapis.com/google.cloud.audit.AuditLog";
 
@@ -139,15 +138,8 @@ struct Operation<'a> {
     last: Field<'a>,
 }
 
-/// The fast path for a record read from a file: `None` unless the bytes are a log entry with an
-/// audit payload object that the typed struct can read; the caller then reads them as a
-/// `serde_json::Value` like every other format.
-pub(crate) fn entry_from_bytes(bytes: &[u8]) -> Option<LogEntry<'_>> {
-    static KEY: KeyFinder = KeyFinder::new(|| Finder::new(b"\"protoPayload\""));
-    typed::parse_if::<LogEntry>(bytes, &KEY).filter(|entry| entry.proto_payload.0.is_some())
-}
-
-/// [`entry_from_bytes`] for a record at the start of the read buffer: the entry and its length.
+/// The fast path: a log entry with an audit payload object at the start of `rest` (more input
+/// may follow), and its length; `None` sends the record to the `Value` path.
 pub(crate) fn entry_from_prefix(rest: &str) -> Option<(LogEntry<'_>, usize)> {
     typed::parse_prefix::<LogEntry>(rest).filter(|(entry, _)| entry.proto_payload.0.is_some())
 }
