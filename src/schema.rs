@@ -128,6 +128,7 @@ pub struct Resource {
     /// For sign-ins: whether a second factor was satisfied, when the provider says.
     pub mfa: Option<bool>,
     /// For sign-ins: where the provider geolocated the sign-in (`city, country`), when it says.
+    /// For GCP resources in a zone: the zone (the event's `region` is the zone's region).
     pub location: Option<String>,
 }
 

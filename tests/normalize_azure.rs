@@ -474,8 +474,227 @@ fn cost_management_export_mca_columns() {
 fn the_whole_directory_reads_without_skips() {
     let mut records = Vec::new();
     let summary = normalize_paths(&[fixture("")], &mut |r| records.push(r));
-    assert_eq!(summary.files, 11);
+    assert_eq!(summary.files, 16);
     assert_eq!(summary.skipped, 0, "{:#?}", summary.skip_examples);
-    assert_eq!(summary.events, 21);
+    assert_eq!(summary.events, 21 + 3 + 2 + 3 + 2 + 3);
     assert_eq!(summary.billing_rows, 9);
+}
+
+/// An `Event` of the Entra directory: API activity with no subscription or region.
+fn directory_event(time: &str, operation: &str, principal: &str, source: SourceRef) -> Event {
+    Event {
+        time: utc(time),
+        provider: Provider::Azure,
+        tenant: some(TENANT),
+        account: None,
+        region: None,
+        category: Category::Api,
+        class_uid: 6003,
+        operation: operation.into(),
+        principal: some(principal),
+        src_ip: None,
+        user_agent: None,
+        outcome: Some(Outcome::Success),
+        reason: None,
+        resource: Resource::default(),
+        source,
+    }
+}
+
+#[test]
+fn entra_directory_audits_from_the_diagnostic_export() {
+    let name = "entra-audits-diagnostic.json";
+    let records = read(name, 3);
+    let added = Event {
+        src_ip: some("203.0.113.45"),
+        resource: Resource {
+            kind: some("User"),
+            id: some("svc-backup7@contoso.example"),
+            ..Resource::default()
+        },
+        ..directory_event(
+            "2024-03-04T02:11:09.412Z",
+            "Add user",
+            "mallory@contoso.example",
+            source(name, 1),
+        )
+    };
+    assert_eq!(*event(&records, 1), added);
+    // Envelope category `Policy` is also an Activity Log category: still a directory audit.
+    let policy = Event {
+        src_ip: some("203.0.113.45"),
+        outcome: Some(Outcome::Failure),
+        reason: some("Failure: Insufficient privileges to complete the operation."),
+        resource: Resource {
+            kind: some("Policy"),
+            id: some("Require MFA for admins"),
+            ..Resource::default()
+        },
+        ..directory_event(
+            "2024-03-04T02:14:51.077Z",
+            "Update conditional access policy",
+            "mallory@contoso.example",
+            source(name, 2),
+        )
+    };
+    assert_eq!(*event(&records, 2), policy);
+    // An app changed it: named by its display name, and `<null>` is no address.
+    let credential = Event {
+        resource: Resource {
+            kind: some("Application"),
+            id: some("render-farm-api"),
+            ..Resource::default()
+        },
+        ..directory_event(
+            "2024-03-04T02:20:33.5Z",
+            "Update application - Certificates and secrets management",
+            "deploy-pipeline",
+            source(name, 3),
+        )
+    };
+    assert_eq!(*event(&records, 3), credential);
+}
+
+#[test]
+fn entra_directory_audits_from_a_graph_page() {
+    let name = "entra-audits-graph.json";
+    let records = read(name, 2);
+    let role = Event {
+        // Graph items do not name their directory.
+        tenant: None,
+        src_ip: some("203.0.113.45"),
+        resource: Resource {
+            kind: some("User"),
+            id: some("svc-backup7@contoso.example"),
+            ..Resource::default()
+        },
+        ..directory_event(
+            "2024-03-04T02:12:40Z",
+            "Add member to role",
+            "mallory@contoso.example",
+            source(name, 1),
+        )
+    };
+    assert_eq!(*event(&records, 1), role);
+    let timeout = event(&records, 2);
+    assert_eq!(
+        timeout.principal.as_deref(),
+        Some("Microsoft Substrate Management")
+    );
+    assert_eq!(timeout.outcome, Some(Outcome::Failure));
+    assert_eq!(
+        timeout.reason.as_deref(),
+        Some("Timeout: Microsoft.Online.Workflows.ObjectAlreadyExistsException")
+    );
+}
+
+#[test]
+fn entra_sign_in_categories_and_word_result_types() {
+    let name = "entra-signins-diagnostic-categories.ndjson";
+    let records = read(name, 3);
+    // `resultType: "Failure"` keeps the code from `properties.status`.
+    let non_interactive = Event {
+        time: utc("2024-03-06T04:00:01Z"),
+        provider: Provider::Azure,
+        tenant: some(TENANT),
+        account: None,
+        region: None,
+        category: Category::Login,
+        class_uid: 3002,
+        operation: "Sign-in activity".into(),
+        principal: some("bob@contoso.example"),
+        src_ip: some("203.0.113.88"),
+        user_agent: None,
+        outcome: Some(Outcome::Failure),
+        reason: some(
+            "50126: Invalid username or password or Invalid on-premise username or password.",
+        ),
+        resource: Resource {
+            kind: some("application"),
+            id: some("Microsoft Teams"),
+            instance_type: None,
+            instance_count: None,
+            mfa: Some(false),
+            location: some("Amsterdam, NL"),
+        },
+        source: source(name, 1),
+    };
+    assert_eq!(*event(&records, 1), non_interactive);
+    // `resultType: "Success"` is a success, not a failure coded "Success".
+    let service_principal = event(&records, 2);
+    assert_eq!(
+        (service_principal.outcome, &service_principal.reason),
+        (Some(Outcome::Success), &None)
+    );
+    assert_eq!(
+        service_principal.principal.as_deref(),
+        Some("deploy-pipeline")
+    );
+    let managed_identity = event(&records, 3);
+    assert_eq!(managed_identity.outcome, Some(Outcome::Success));
+    assert_eq!(
+        managed_identity.principal.as_deref(),
+        Some("vmss-render-identity")
+    );
+    assert_eq!(
+        managed_identity.resource.id.as_deref(),
+        Some("Azure Resource Manager")
+    );
+    assert_eq!(managed_identity.src_ip, None);
+}
+
+#[test]
+fn activity_log_export_with_http_codes_as_signature() {
+    let name = "activity-log-diagnostic-status-codes.ndjson";
+    let records = read(name, 2);
+    let failed = event(&records, 1);
+    assert_eq!(failed.outcome, Some(Outcome::Failure));
+    assert_eq!(failed.reason.as_deref(), Some("Failed: 403"));
+    assert_eq!(failed.category, Category::Provision);
+    assert_eq!(failed.principal.as_deref(), Some("alice@contoso.example"));
+    let succeeded = event(&records, 2);
+    assert_eq!(
+        (succeeded.outcome, &succeeded.reason),
+        (Some(Outcome::Success), &None)
+    );
+}
+
+#[test]
+fn older_azureactivity_table_export() {
+    let name = "loganalytics-azureactivity-legacy.csv";
+    let records = read(name, 3);
+    let vm = "/SUBSCRIPTIONS/5F2C8A61-3D4E-4B7A-9C1D-2E3F4A5B6C7D/RESOURCEGROUPS/RG-BATCH-WESTEUROPE/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/MINER-03";
+    let started = Event {
+        time: utc("2024-03-04T02:30:05.118Z"),
+        provider: Provider::Azure,
+        // The TenantId column is the workspace, not the directory.
+        tenant: None,
+        account: some(SUBSCRIPTION),
+        region: None,
+        category: Category::Provision,
+        class_uid: 6003,
+        // The display name "Create or Update Virtual Machine" gives way to the authorized action.
+        operation: "Microsoft.Compute/virtualMachines/write".into(),
+        principal: some("mallory@contoso.example"),
+        src_ip: some("203.0.113.45"),
+        user_agent: None,
+        outcome: None,
+        reason: some("Started"),
+        resource: Resource {
+            kind: some("Microsoft.Compute/virtualMachines"),
+            id: some(vm),
+            instance_type: None,
+            instance_count: Some(1),
+            mfa: None,
+            location: None,
+        },
+        source: source(name, 1),
+    };
+    assert_eq!(*event(&records, 1), started);
+    assert_eq!(event(&records, 2).outcome, Some(Outcome::Success));
+    let failed = event(&records, 3);
+    assert_eq!(failed.outcome, Some(Outcome::Failure));
+    assert_eq!(failed.reason.as_deref(), Some("Failed: Forbidden"));
+    // No CallerIpAddress: the address comes from the token's claims.
+    assert_eq!(failed.src_ip.as_deref(), Some("203.0.113.45"));
 }

@@ -89,7 +89,7 @@ fn gcloud_array_insert_first_entry_has_the_request_but_no_outcome() {
         provider: Provider::Gcp,
         tenant: some(PROJECT),
         account: some(PROJECT),
-        region: some("us-central1-a"),
+        region: some("us-central1"),
         category: Category::Provision,
         class_uid: OCSF_API_ACTIVITY,
         operation: "v1.compute.instances.insert".into(),
@@ -104,7 +104,7 @@ fn gcloud_array_insert_first_entry_has_the_request_but_no_outcome() {
             instance_type: some("n1-standard-8"),
             instance_count: Some(1),
             mfa: None,
-            location: None,
+            location: some("us-central1-a"),
         },
         source: source(name, 1),
     };
@@ -138,7 +138,7 @@ fn gcloud_array_failed_insert() {
         provider: Provider::Gcp,
         tenant: some(PROJECT),
         account: some(PROJECT),
-        region: some("europe-west4-a"),
+        region: some("europe-west4"),
         category: Category::Provision,
         class_uid: OCSF_API_ACTIVITY,
         operation: "v1.compute.instances.insert".into(),
@@ -153,7 +153,7 @@ fn gcloud_array_failed_insert() {
             instance_type: some("a2-highgpu-8g"),
             instance_count: Some(1),
             mfa: None,
-            location: None,
+            location: some("europe-west4-a"),
         },
         source: source(name, 3),
     };
@@ -197,7 +197,7 @@ fn sink_export_bulk_insert_pair() {
         provider: Provider::Gcp,
         tenant: some(PROJECT),
         account: some(PROJECT),
-        region: some("us-east1-b"),
+        region: some("us-east1"),
         category: Category::Provision,
         class_uid: OCSF_API_ACTIVITY,
         operation: "beta.compute.instances.bulkInsert".into(),
@@ -212,7 +212,7 @@ fn sink_export_bulk_insert_pair() {
             instance_type: some("n2-standard-16"),
             instance_count: Some(4),
             mfa: None,
-            location: None,
+            location: some("us-east1-b"),
         },
         source: source(name, 1),
     };
@@ -236,7 +236,8 @@ fn sink_export_resize_and_non_address_callers() {
     let resize = &events[2];
     assert_eq!(resize.operation, "v1.compute.instanceGroupManagers.resize");
     assert_eq!(resize.category, Category::Provision);
-    assert_eq!(resize.region.as_deref(), Some("us-east1-b"));
+    assert_eq!(resize.region.as_deref(), Some("us-east1"));
+    assert_eq!(resize.resource.location.as_deref(), Some("us-east1-b"));
     assert_eq!(resize.src_ip, None, "callerIp `private` is not an address");
     assert_eq!(resize.user_agent.as_deref(), Some("GCE Autoscaler"));
     assert_eq!(resize.outcome, Some(Outcome::Success));
@@ -270,7 +271,7 @@ fn entries_list_page() {
         provider: Provider::Gcp,
         tenant: some(PROJECT),
         account: some(PROJECT),
-        region: some("asia-southeast1-c"),
+        region: some("asia-southeast1"),
         category: Category::Provision,
         class_uid: OCSF_API_ACTIVITY,
         operation: "beta.compute.instances.insert".into(),
@@ -285,7 +286,7 @@ fn entries_list_page() {
             instance_type: some("e2-medium"),
             instance_count: Some(1),
             mfa: None,
-            location: None,
+            location: some("asia-southeast1-c"),
         },
         source: source(name, 1),
     };

@@ -81,23 +81,40 @@ pub(super) fn map(record: &Value, context: &RecordContext) -> Result<Record, Rec
     Ok(Record::Event(Box::new(event)))
 }
 
-/// `resultSignature` spells status and sub-status together (`Failed.Conflict`, `Started.`);
-/// `resultType` alone (`Success`, `Failure`, `Start`) stands in when there is no signature.
+/// `resultType` is the status (`Started`, `Accepted`, `Succeeded`, `Failed`; older exports
+/// `Start`, `Success`, `Failure`) and `resultSignature` the sub-status. Some exports spell both in
+/// the signature (`Failed.Conflict`, `Started.`); others put only the sub-status there, often an
+/// HTTP code (`"200"`, `"403"`), which must not hide the status.
 fn status(record: &Value) -> (Option<String>, Option<String>) {
     let result_type = text(record, &["resultType"]);
     let Some(signature) = text(record, &["resultSignature"]) else {
         return (result_type, None);
     };
-    let (status, sub_status) = match signature.split_once('.') {
-        Some((status, sub_status)) => (status.trim(), Some(sub_status.trim())),
-        None => (signature.trim(), None),
-    };
-    let sub_status = sub_status.filter(|s| !s.is_empty()).map(str::to_string);
-    if status.is_empty() {
-        (result_type, sub_status)
-    } else {
-        (Some(status.to_string()), sub_status)
+    let nonempty = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    match signature.split_once('.') {
+        Some((status, sub_status)) => (nonempty(status).or(result_type), nonempty(sub_status)),
+        None if result_type.is_some() => {
+            let sub_status = Some(signature).filter(|s| !is_status_word(s));
+            (result_type, sub_status)
+        }
+        None => (Some(signature), None),
     }
+}
+
+/// A signature that repeats the status (`Succeeded` beside `resultType: Success`) is no sub-status.
+fn is_status_word(signature: &str) -> bool {
+    [
+        "succeeded",
+        "success",
+        "failed",
+        "failure",
+        "started",
+        "start",
+        "accepted",
+        "accept",
+    ]
+    .iter()
+    .any(|word| signature.eq_ignore_ascii_case(word))
 }
 
 #[cfg(test)]
@@ -119,6 +136,22 @@ mod tests {
         assert_eq!(
             status_of(json!({"resultType": "Success"})),
             (Some("Success".into()), None)
+        );
+        assert_eq!(
+            status_of(json!({"resultType": "Failed", "resultSignature": "403"})),
+            (Some("Failed".into()), Some("403".into()))
+        );
+        assert_eq!(
+            status_of(json!({"resultType": "Success", "resultSignature": "Succeeded"})),
+            (Some("Success".into()), None)
+        );
+        assert_eq!(
+            status_of(json!({"resultSignature": "Succeeded"})),
+            (Some("Succeeded".into()), None)
+        );
+        assert_eq!(
+            status_of(json!({"resultType": "Failure", "resultSignature": ".Conflict"})),
+            (Some("Failure".into()), Some("Conflict".into()))
         );
     }
 

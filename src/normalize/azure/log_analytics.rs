@@ -26,8 +26,15 @@ const SIGN_IN_COLUMNS: &[&str] = &[
 ];
 
 /// `AzureActivity` is the only table with the `...Value` display columns.
+/// The current `AzureActivity` table (`OperationNameValue`, `ActivityStatusValue`), or the older
+/// one those columns replaced in 2020, which exports still carry (`OperationName`,
+/// `ActivityStatus`, `Caller`).
 pub(super) fn is_azure_activity_row(record: &Value) -> bool {
-    has(record, "OperationNameValue") || has(record, "ActivityStatusValue")
+    has(record, "OperationNameValue")
+        || has(record, "ActivityStatusValue")
+        || (has(record, "OperationName")
+            && has(record, "ActivityStatus")
+            && (has(record, "Caller") || has(record, "CallerIpAddress")))
 }
 
 pub(super) fn is_signin_row(record: &Value) -> bool {
@@ -90,7 +97,12 @@ pub(super) fn azure_activity_row(
     context: &RecordContext,
 ) -> Result<Record, RecordError> {
     let time = required_time(record, &["TimeGenerated"], "TimeGenerated")?;
+    let authorization = first_embedded(record, &["Authorization_d", "Authorization"]);
+    // The older table's `OperationName` may be the localized display name ("Create or Update
+    // Virtual Machine"); the authorized action is the operation's own name.
     let operation = text(record, &["OperationNameValue"])
+        .or_else(|| authorization.as_deref().and_then(|a| text(a, &["action"])))
+        .or_else(|| text(record, &["OperationName"]))
         .ok_or(RecordError::MissingField("OperationNameValue"))?;
     let claims = first_embedded(record, &["Claims_d", "Claims"]);
     let claim = |keys: &[&str]| {

@@ -6,6 +6,8 @@
 //! | Activity Log, diagnostic-settings export (`{"records":[...]}`, JSON Lines) | string `operationName`, `resourceId`, an Activity Log `category` | [`activity_export`] |
 //! | Entra ID sign-ins, Microsoft Graph `auditLogs/signIns` items | `status` plus `conditionalAccessStatus` / `clientAppUsed` / `createdDateTime` | [`signin`] |
 //! | Entra ID sign-ins, diagnostic-settings export | a sign-in `category`, or `operationName` "Sign-in activity" | [`signin`] |
+//! | Entra ID directory audits, Microsoft Graph `auditLogs/directoryAudits` items | two of `activityDateTime` / `initiatedBy` / `loggedByService` | [`directory_audit`] |
+//! | Entra ID directory audits, diagnostic-settings export | category `AuditLogs`, the `Microsoft.aadiam` resource id, or a `directoryAudit` in `properties` | [`directory_audit`] |
 //! | Log Analytics / Sentinel `SigninLogs` and `AzureActivity` rows (JSON or CSV) | PascalCase columns (`ConditionalAccessStatus`, `OperationNameValue`, ...) | [`log_analytics`] |
 //! | Cost Management query responses (`properties.columns` + `rows`) | expanded by [`expand`] into marked rows | [`cost`] |
 //! | Cost Management export CSV (EA PascalCase and MCA camelCase columns) | a date or cost column plus an Azure billing column | [`cost`] |
@@ -29,6 +31,7 @@ mod activity;
 mod activity_export;
 pub(crate) mod activity_rest;
 mod cost;
+mod directory_audit;
 mod log_analytics;
 mod resource_id;
 mod signin;
@@ -61,11 +64,17 @@ pub(crate) fn map(record: &Value, context: &RecordContext) -> Option<Result<Reco
     if signin::is_diagnostic_export(record) {
         return Some(signin::diagnostic_export(record, context));
     }
+    if directory_audit::is_diagnostic_export(record) {
+        return Some(directory_audit::diagnostic_export(record, context));
+    }
     if activity_export::recognizes(record) {
         return Some(activity_export::map(record, context));
     }
     if signin::is_graph_item(record) {
         return Some(signin::graph_item(record, context));
+    }
+    if directory_audit::is_graph_item(record) {
+        return Some(directory_audit::graph_item(record, context));
     }
     if log_analytics::is_azure_activity_row(record) {
         return Some(log_analytics::azure_activity_row(record, context));

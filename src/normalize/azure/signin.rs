@@ -148,9 +148,25 @@ pub(super) fn diagnostic_export(
     let operation = text(record, &["operationName"]).unwrap_or_else(|| SIGN_IN_ACTIVITY.into());
     let mut sign_in = from_graph_object(inner, time, operation, text(record, &["tenantId"]));
     sign_in.ip = text(record, &["callerIpAddress"]).or(sign_in.ip);
-    if let Some(code) = text(record, &["resultType"]) {
-        sign_in.error_code = Some(code);
-        sign_in.failure_reason = text(record, &["resultDescription"]).or(sign_in.failure_reason);
+    match text(record, &["resultType"]) {
+        // The envelope's code is the record's own: it wins over the inner status.
+        Some(code) if code.parse::<i64>().is_ok() => {
+            sign_in.error_code = Some(code);
+            sign_in.failure_reason =
+                text(record, &["resultDescription"]).or(sign_in.failure_reason);
+        }
+        // Some exports write a word ("Success", "Failure") there. It must not override a code
+        // in `properties.status`; it decides the outcome only when there is none.
+        Some(word) if sign_in.error_code.is_none() => {
+            if word.eq_ignore_ascii_case("success") {
+                sign_in.error_code = Some("0".into());
+            } else if word.eq_ignore_ascii_case("failure") || word.eq_ignore_ascii_case("failed") {
+                sign_in.error_code = Some("Failure".into());
+                sign_in.failure_reason =
+                    text(record, &["resultDescription"]).or(sign_in.failure_reason);
+            }
+        }
+        _ => {}
     }
     // `identity` is the display name; only a fallback when properties name no one.
     sign_in.principal = sign_in.principal.or_else(|| text(record, &["identity"]));
@@ -264,6 +280,38 @@ mod tests {
         let event = event(&record).unwrap();
         assert_eq!(event.resource.location.as_deref(), Some("NL"));
         assert_eq!(event.reason.as_deref(), Some("50126"));
+    }
+
+    #[test]
+    fn a_word_in_result_type_does_not_override_the_status_code() {
+        let export = |result_type: &str, code: Option<i64>| {
+            let mut properties = json!({"userPrincipalName": "u@contoso.example"});
+            if let Some(code) = code {
+                properties["status"] =
+                    json!({"errorCode": code, "failureReason": "Invalid password"});
+            }
+            json!({"time": "2024-01-01T00:00:00Z", "category": "SignInLogs",
+                "operationName": "Sign-in activity", "resultType": result_type,
+                "properties": properties})
+        };
+        let success = event(&export("Success", Some(0))).unwrap();
+        assert_eq!(
+            (success.outcome, success.reason),
+            (Some(Outcome::Success), None)
+        );
+        let wrong_password = event(&export("Failure", Some(50126))).unwrap();
+        assert_eq!(wrong_password.outcome, Some(Outcome::Failure));
+        assert_eq!(
+            wrong_password.reason.as_deref(),
+            Some("50126: Invalid password")
+        );
+        let word_only = event(&export("Success", None)).unwrap();
+        assert_eq!(word_only.outcome, Some(Outcome::Success));
+        let failure_only = event(&export("Failure", None)).unwrap();
+        assert_eq!(failure_only.outcome, Some(Outcome::Failure));
+        let numeric = event(&export("50053", Some(0))).unwrap();
+        assert_eq!(numeric.outcome, Some(Outcome::Failure));
+        assert!(numeric.reason.unwrap().starts_with("50053"));
     }
 
     #[test]

@@ -221,11 +221,9 @@ pub(crate) fn map_entry(entry: &LogEntry, context: &RecordContext) -> Result<Rec
         provider: Provider::Gcp,
         tenant,
         account,
-        region: labels.and_then(|labels| {
-            [&labels.zone, &labels.region, &labels.location]
-                .into_iter()
-                .find_map(Field::text)
-        }),
+        region: labels
+            .and_then(place)
+            .map(|place| region_of(&place).to_string()),
         category,
         class_uid: category.class_uid(),
         operation: operation.to_string(),
@@ -413,20 +411,54 @@ fn count(value: &Value, path: &[&str]) -> Option<u32> {
 }
 
 fn touched_resource(entry: &LogEntry, payload: &AuditLog) -> Resource {
+    let resource = entry.resource.0.as_ref();
     Resource {
-        kind: entry
-            .resource
-            .0
-            .as_ref()
-            .and_then(|resource| resource.kind.text()),
+        kind: resource.and_then(|resource| resource.kind.text()),
         id: payload.resource_name.text(),
+        // The event's region is the zone's region; the zone itself is where the resource is.
+        location: resource
+            .and_then(|resource| resource.labels.0.as_ref())
+            .and_then(place)
+            .filter(|zone| region_of(zone) != zone.as_str()),
         ..Resource::default()
+    }
+}
+
+/// Where the resource is, by whichever label its type uses (a zone or a region).
+fn place(labels: &Labels) -> Option<String> {
+    [&labels.zone, &labels.region, &labels.location]
+        .into_iter()
+        .find_map(Field::text)
+}
+
+/// The region of a zone (`asia-northeast3-a` is in `asia-northeast3`); a region or `global` is
+/// its own. Zones are their region plus a one-letter suffix.
+fn region_of(place: &str) -> &str {
+    match place.rsplit_once('-') {
+        Some((region, zone))
+            if region.contains('-')
+                && zone.len() == 1
+                && zone.bytes().all(|b| b.is_ascii_lowercase()) =>
+        {
+            region
+        }
+        _ => place,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zone_is_in_its_region() {
+        assert_eq!(region_of("asia-northeast3-a"), "asia-northeast3");
+        assert_eq!(region_of("us-central1-f"), "us-central1");
+        assert_eq!(region_of("us-central1"), "us-central1");
+        assert_eq!(region_of("europe-west4"), "europe-west4");
+        assert_eq!(region_of("global"), "global");
+        assert_eq!(region_of("us"), "us");
+    }
     use serde_json::json;
 
     #[test]
