@@ -38,7 +38,7 @@ pub struct Aggregates {
 impl Aggregates {
     /// Bumped whenever the serialized shape changes; a stored state of another version is
     /// rebuilt from the inputs, never misread.
-    pub const VERSION: u32 = 1;
+    pub const VERSION: u32 = 2;
 
     pub fn new() -> Self {
         Aggregates {

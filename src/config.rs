@@ -21,6 +21,50 @@ pub struct Config {
     pub billing: BillingParams,
     /// Known automation and accepted activity; a finding matching a rule is counted, not reported.
     pub allow: Vec<AllowRule>,
+    pub redaction: RedactionParams,
+}
+
+/// What [`crate::redact`] does beyond its pattern table, which is always on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedactionParams {
+    /// Redact sign-in names that only ever failed, are unknown to the directory and to
+    /// `known_principals`, and do not match `identity_pattern`: most are passwords typed into
+    /// the user field.
+    pub failed_user_names: bool,
+    /// A regex of names that look like accounts and are never redacted.
+    pub identity_pattern: String,
+    /// Names that are accounts even if they never succeed in the inputs (case-insensitive).
+    pub known_principals: Vec<String>,
+}
+
+impl Default for RedactionParams {
+    fn default() -> Self {
+        RedactionParams {
+            failed_user_names: true,
+            identity_pattern: crate::redact::DEFAULT_IDENTITY_PATTERN.to_string(),
+            known_principals: Vec::new(),
+        }
+    }
+}
+
+impl RedactionParams {
+    /// The failed names of a run to redact, or none when turned off.
+    pub fn user_names(&self, failed: &[String]) -> crate::redact::UserNames {
+        if !self.failed_user_names {
+            return crate::redact::UserNames::default();
+        }
+        // Validated at load; a pattern that does not compile redacts by the default.
+        let identity = regex::Regex::new(&self.identity_pattern).unwrap_or_else(|_| {
+            regex::Regex::new(crate::redact::DEFAULT_IDENTITY_PATTERN).expect("default compiles")
+        });
+        let known = self
+            .known_principals
+            .iter()
+            .map(|name| name.trim().to_lowercase())
+            .collect();
+        crate::redact::UserNames::decide(failed.iter().map(String::as_str), &known, &identity)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -77,6 +121,11 @@ impl Config {
     /// Rejects values the statistics cannot work with, naming the key.
     pub fn validate(&self) -> Result<(), String> {
         let mut problems = Vec::new();
+        if let Err(err) = regex::Regex::new(&self.redaction.identity_pattern) {
+            problems.push(format!(
+                "redaction.identity_pattern must be a regular expression: {err}"
+            ));
+        }
         let mut check = |ok: bool, key: &str, what: &str, value: f64| {
             if !ok {
                 problems.push(format!("{key} must be {what}, got {value}"));

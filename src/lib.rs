@@ -15,6 +15,7 @@ pub mod normalize;
 pub mod output;
 pub mod playbook;
 pub mod ranges;
+pub mod redact;
 pub mod report;
 pub mod schema;
 pub mod sweep;

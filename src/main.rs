@@ -13,7 +13,8 @@ fn main() -> ExitCode {
             if auditsweep::cli::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("auditsweep: error: {err:#}");
+            let message = format!("{err:#}");
+            eprintln!("auditsweep: error: {}", auditsweep::redact::text(&message));
             ExitCode::from(auditsweep::cli::EXIT_ERROR)
         }
     }

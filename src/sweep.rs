@@ -46,6 +46,8 @@ pub struct RefusedInputs {
 #[derive(Debug, Default)]
 pub struct SweepStats {
     pub suppressed: BTreeMap<String, u64>,
+    /// Sign-in names that only ever failed, for [`crate::redact::UserNames`].
+    pub failed_user_names: Vec<String>,
 }
 
 pub fn run(request: &SweepRequest) -> Result<(Report, SweepStats), RefusedInputs> {
@@ -183,6 +185,11 @@ pub fn judge(
         first: data_first.min(test_first),
         last: test_last,
     };
+    let failed_user_names = logins
+        .unproven_failed_names()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     let config = request.config;
     let mut coverage = Coverage {
         data_gaps: billing.gaps(window_days),
@@ -316,7 +323,10 @@ pub fn judge(
     }
     let mut links = link_billing_to_provisioning(&mut incidents);
 
-    let mut stats = SweepStats::default();
+    let mut stats = SweepStats {
+        failed_user_names,
+        ..SweepStats::default()
+    };
     let mut findings: Vec<Finding> = Vec::new();
     for (id, candidate, incident) in incidents {
         let related = links.remove(&id).unwrap_or_default();

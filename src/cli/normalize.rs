@@ -32,7 +32,9 @@ pub fn run(args: NormalizeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         if write_error.is_some() {
             return;
         }
-        let written = serde_json::to_writer(&mut out, &record)
+        let identity = crate::redact::default_identity();
+        let written = crate::redact::record(&record, identity)
+            .and_then(|document| serde_json::to_writer(&mut out, &document))
             .map_err(std::io::Error::from)
             .and_then(|()| out.write_all(b"\n"));
         if let Err(err) = written {
@@ -72,6 +74,7 @@ fn print_summary(summary: &InputSummary) {
         let _ = writeln!(err, "  skipped {count} ({reason})");
     }
     for path in &summary.unreadable {
-        let _ = writeln!(err, "  unreadable: {}: {}", path.path, path.error);
+        let line = format!("  unreadable: {}: {}", path.path, path.error);
+        let _ = writeln!(err, "{}", crate::redact::text(&line));
     }
 }

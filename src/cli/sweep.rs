@@ -92,7 +92,12 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         out: args.out.as_deref(),
     };
     let (report, stats) = sweep::run(&request).context("refusing to run")?;
-    let json = serde_json::to_vec_pretty(&report).context("serializing the report")?;
+    // Everything below writes the redacted report only.
+    let mut document = serde_json::to_value(&report).context("serializing the report")?;
+    let user_names = config.redaction.user_names(&stats.failed_user_names);
+    user_names.redact(&mut document);
+    let json = serde_json::to_vec_pretty(&document).context("serializing the report")?;
+    let report: Report = serde_json::from_value(document).context("serializing the report")?;
     match &args.out {
         Some(path) => {
             output::write(path, &json).with_context(|| format!("writing {}", path.display()))?

@@ -196,24 +196,30 @@ pub struct LoginObservations {
     /// Days with sign-in data per (provider, scope).
     #[serde(with = "as_pairs")]
     scope_days: BTreeMap<(Provider, String), BTreeSet<NaiveDate>>,
+    /// Names the directory knows per (provider, scope): who changed a user and which user was
+    /// changed (Entra audits). A failed sign-in name found here is a real account, not a
+    /// password typed into the user field (see [`crate::redact`]).
+    #[serde(with = "as_pairs", default)]
+    directory: BTreeMap<(Provider, String), BTreeSet<String>>,
 }
 
 impl LoginObservations {
     pub fn observe(&mut self, event: &Event) {
         if event.category != Category::Login {
+            let user_changed = event
+                .resource
+                .kind
+                .as_deref()
+                .is_some_and(|kind| kind.eq_ignore_ascii_case("user"));
+            if user_changed {
+                self.note_directory(event);
+            }
             return;
         }
         let Some(user) = event.principal.as_deref() else {
             return;
         };
-        // An AWS IAM user exists in one account (an organization trail names the organization as
-        // tenant, and `admin` in two accounts are two people); Entra and Workspace users are
-        // tenant-wide.
-        let scope = match event.provider {
-            Provider::Aws => event.account.clone().or_else(|| event.tenant.clone()),
-            _ => event.tenant.clone().or_else(|| event.account.clone()),
-        }
-        .unwrap_or_else(|| "-".into());
+        let scope = scope_of(event);
         let day = event.time.date_naive();
         self.scope_days
             .entry((event.provider.clone(), scope.clone()))
@@ -259,6 +265,37 @@ impl LoginObservations {
         }
     }
 
+    /// A directory change to a user: its initiator and its target are accounts.
+    fn note_directory(&mut self, event: &Event) {
+        let names = [event.principal.as_deref(), event.resource.id.as_deref()];
+        let known = self
+            .directory
+            .entry((event.provider.clone(), scope_of(event)))
+            .or_default();
+        known.extend(names.into_iter().flatten().map(sign_in_name));
+    }
+
+    /// The names that only ever failed to sign in: no attempt proved the account (a success, an
+    /// accepted password stopped later, a locked or disabled account) and the directory never
+    /// named them. Display spellings, one per user.
+    pub fn unproven_failed_names(&self) -> Vec<&str> {
+        self.users
+            .iter()
+            .filter(|(key, user)| {
+                let proven = user.marks.iter().any(|mark| {
+                    mark.meaning.password_valid()
+                        || matches!(mark.meaning, LoginMeaning::Locked | LoginMeaning::Disabled)
+                });
+                let in_directory = self
+                    .directory
+                    .get(&(key.provider.clone(), key.scope.clone()))
+                    .is_some_and(|names| names.contains(&key.user));
+                !proven && !in_directory
+            })
+            .filter_map(|(_, user)| user.display.as_deref())
+            .collect()
+    }
+
     /// Merges the aggregates of a disjoint input into these.
     pub fn merge(&mut self, other: LoginObservations) {
         for (key, user) in other.users {
@@ -277,6 +314,9 @@ impl LoginObservations {
         }
         for (key, days) in other.scope_days {
             self.scope_days.entry(key).or_default().extend(days);
+        }
+        for (key, names) in other.directory {
+            self.directory.entry(key).or_default().extend(names);
         }
     }
 
@@ -308,6 +348,17 @@ fn merge_evidence(
     for (day, sample) in other {
         mine.entry(day).or_default().merge(sample);
     }
+}
+
+/// Where a user name is one person. An AWS IAM user exists in one account (an organization
+/// trail names the organization as tenant, and `admin` in two accounts are two people); Entra and
+/// Workspace users are tenant-wide.
+fn scope_of(event: &Event) -> String {
+    match event.provider {
+        Provider::Aws => event.account.clone().or_else(|| event.tenant.clone()),
+        _ => event.tenant.clone().or_else(|| event.account.clone()),
+    }
+    .unwrap_or_else(|| "-".into())
 }
 
 /// The name a user signs in with. CloudTrail names a successful console sign-in by the user's
