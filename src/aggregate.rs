@@ -185,7 +185,7 @@ mod tests {
             principal: Some(format!("user{who}")),
             src_ip: Some(format!("203.0.113.{}", n % 5)),
             user_agent: None,
-            outcome: Some(if n % 3 == 0 {
+            outcome: Some(if n.is_multiple_of(3) {
                 Outcome::Failure
             } else {
                 Outcome::Success
@@ -194,7 +194,7 @@ mod tests {
             resource: Resource {
                 instance_type: Some("m5.large".into()),
                 instance_count: Some(n % 7 + 1),
-                id: (n % 2 == 0).then(|| format!("i-{}", n % 4)),
+                id: n.is_multiple_of(2).then(|| format!("i-{}", n % 4)),
                 ..Resource::default()
             },
             source,

@@ -22,6 +22,80 @@ pub struct Config {
     /// Known automation and accepted activity; a finding matching a rule is counted, not reported.
     pub allow: Vec<AllowRule>,
     pub redaction: RedactionParams,
+    /// The scheduled run (`auditsweep run`): state, inputs and where incidents go.
+    pub run: RunParams,
+}
+
+/// `[run]`: what the hourly job reads, where it keeps its state and where changes go.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RunParams {
+    /// The state file (SQLite); `--state` overrides it.
+    pub state: Option<std::path::PathBuf>,
+    /// Files and directories read by every run; only what is new since the last run is read.
+    pub inputs: Vec<std::path::PathBuf>,
+    /// A JSON report of each run's new and changed incidents, replaced atomically.
+    pub report: Option<std::path::PathBuf>,
+    /// Also print each run's changes to stdout, as JSON.
+    pub stdout: bool,
+    /// Ticketing endpoints; every change goes to each of them exactly once.
+    pub webhook: Vec<WebhookSink>,
+}
+
+/// One delivery endpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSink {
+    /// Names the sink in the outbox: renaming it sends everything again.
+    pub name: String,
+    /// The endpoint (generic) or the site's base URL (Jira, ServiceNow).
+    pub url: String,
+    #[serde(default)]
+    pub format: WebhookFormat,
+    /// Env var holding the HMAC-SHA256 key that signs each body (generic webhooks).
+    pub secret_env: Option<String>,
+    /// File holding that key, if not in an env var.
+    pub secret_file: Option<std::path::PathBuf>,
+    /// Env var holding `user:token` for basic auth (Jira: e-mail and API token; ServiceNow:
+    /// user and password).
+    pub auth_env: Option<String>,
+    /// Jira project key.
+    pub project: Option<String>,
+    /// Jira issue type (default `Task`).
+    pub issue_type: Option<String>,
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: f64,
+    /// Attempts per change within one run; what is still undelivered waits for the next run.
+    #[serde(default = "default_attempts")]
+    pub attempts: u32,
+    /// The first retry's wait, doubled each attempt, plus jitter.
+    #[serde(default = "default_backoff")]
+    pub backoff_ms: u64,
+}
+
+fn default_timeout() -> f64 {
+    10.0
+}
+
+fn default_attempts() -> u32 {
+    4
+}
+
+fn default_backoff() -> u64 {
+    1000
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookFormat {
+    /// POST of the change as JSON (`docs/incident-change.schema.json`).
+    #[default]
+    Generic,
+    /// Jira Cloud: an issue per incident, a comment per later change.
+    Jira,
+    /// ServiceNow: an incident record per incident, updated on each change.
+    #[serde(rename = "servicenow")]
+    ServiceNow,
 }
 
 /// What [`crate::redact`] does beyond its pattern table, which is always on.
@@ -121,6 +195,50 @@ impl Config {
     /// Rejects values the statistics cannot work with, naming the key.
     pub fn validate(&self) -> Result<(), String> {
         let mut problems = Vec::new();
+        let mut names = std::collections::BTreeSet::new();
+        for (index, sink) in self.run.webhook.iter().enumerate() {
+            let key = format!("run.webhook[{index}]");
+            if sink.name.trim().is_empty() || !names.insert(sink.name.clone()) {
+                problems.push(format!("{key}.name must be non-empty and unique"));
+            }
+            match reqwest::Url::parse(&sink.url) {
+                Ok(url) if url.scheme() == "http" || url.scheme() == "https" => {
+                    if !url.username().is_empty()
+                        || url.password().is_some()
+                        || url.query().is_some()
+                    {
+                        problems.push(format!(
+                            "{key}.url must not carry credentials or a query: put the secret in an env var (secret_env, auth_env)"
+                        ));
+                    }
+                }
+                _ => problems.push(format!("{key}.url must be an http or https URL")),
+            }
+            if !(sink.timeout_seconds.is_finite()
+                && sink.timeout_seconds > 0.0
+                && sink.timeout_seconds <= 600.0)
+            {
+                problems.push(format!(
+                    "{key}.timeout_seconds must be above 0 and at most 600, got {}",
+                    sink.timeout_seconds
+                ));
+            }
+            if !(1..=20).contains(&sink.attempts) {
+                problems.push(format!(
+                    "{key}.attempts must be from 1 to 20, got {}",
+                    sink.attempts
+                ));
+            }
+            if sink.backoff_ms > 600_000 {
+                problems.push(format!(
+                    "{key}.backoff_ms must be at most 600000, got {}",
+                    sink.backoff_ms
+                ));
+            }
+            if sink.format == WebhookFormat::Jira && sink.project.is_none() {
+                problems.push(format!("{key}.project is required for format = \"jira\""));
+            }
+        }
         if let Err(err) = regex::Regex::new(&self.redaction.identity_pattern) {
             problems.push(format!(
                 "redaction.identity_pattern must be a regular expression: {err}"

@@ -17,5 +17,6 @@ pub mod playbook;
 pub mod ranges;
 pub mod redact;
 pub mod report;
+pub mod run;
 pub mod schema;
 pub mod sweep;

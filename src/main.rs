@@ -6,7 +6,7 @@ use clap::Parser;
 
 fn main() -> ExitCode {
     let args = auditsweep::cli::Cli::parse();
-    auditsweep::cli::init_logging(args.verbose, args.quiet);
+    auditsweep::cli::init_logging(args.verbose, args.quiet, args.log_format);
     match auditsweep::cli::run(args) {
         Ok(code) => code,
         Err(err) => {

@@ -93,6 +93,28 @@ pub fn read(
     hosting: &dyn HostingLookup,
     threads: usize,
 ) -> (Aggregates, InputSummary) {
+    let read = read_new(inputs, hosting, threads, &|_| 0);
+    (read.aggregates, read.summary)
+}
+
+/// What [`read_new`] read.
+pub struct Read {
+    pub aggregates: Aggregates,
+    pub summary: InputSummary,
+    /// The highest record number seen per file (line number in NDJSON).
+    pub last_record: BTreeMap<PathBuf, u64>,
+    /// Records left out because an earlier run read them (the head of an appended file).
+    pub already_read: u64,
+}
+
+/// [`read`], leaving out the first `already(file)` records of each file: those an earlier
+/// scheduled run read before the file grew.
+pub fn read_new(
+    inputs: &Inputs,
+    hosting: &dyn HostingLookup,
+    threads: usize,
+    already: &(dyn Fn(&Input) -> u64 + Sync),
+) -> Read {
     let mut listed = InputSummary::default();
     {
         let mut nothing = |_: Record| {};
@@ -100,27 +122,51 @@ pub fn read(
         normalizer.note_listing(inputs);
         listed.merge(normalizer.finish());
     }
-    let read_one = |(mut aggregates, mut summary): (Aggregates, InputSummary), input: &Input| {
-        let mut sink = |record: Record| aggregates.observe(record, hosting);
+    let read_one = |mut read: Read, input: &Input| {
+        let skip = already(input);
+        let mut last = 0;
+        let mut dropped = 0;
+        let mut sink = |record: Record| {
+            let number = record.source().record;
+            last = last.max(number);
+            if number <= skip {
+                dropped += 1;
+            } else {
+                read.aggregates.observe(record, hosting);
+            }
+        };
         let mut normalizer = Normalizer::new(&mut sink);
         normalizer.read_input(input);
-        summary.merge(normalizer.finish());
-        (aggregates, summary)
+        read.summary.merge(normalizer.finish());
+        read.already_read += dropped;
+        if let Input::File(path) = input {
+            read.last_record.insert(path.clone(), last.max(skip));
+        }
+        read
     };
-    let start = || (Aggregates::new(), InputSummary::default());
-    let (aggregates, summary) = if threads == 1 || inputs.inputs.len() <= 1 {
+    let start = || Read {
+        aggregates: Aggregates::new(),
+        summary: InputSummary::default(),
+        last_record: BTreeMap::new(),
+        already_read: 0,
+    };
+    let merge = |mut a: Read, b: Read| {
+        a.aggregates.merge(b.aggregates);
+        a.summary.merge(b.summary);
+        a.last_record.extend(b.last_record);
+        a.already_read += b.already_read;
+        a
+    };
+    let mut read = if threads == 1 || inputs.inputs.len() <= 1 {
         inputs.inputs.iter().fold(start(), read_one)
     } else {
         use rayon::prelude::*;
         let parallel = || {
-            inputs.inputs.par_iter().fold(start, read_one).reduce(
-                start,
-                |(mut a, mut s), (b, t)| {
-                    a.merge(b);
-                    s.merge(t);
-                    (a, s)
-                },
-            )
+            inputs
+                .inputs
+                .par_iter()
+                .fold(start, read_one)
+                .reduce(start, merge)
         };
         match rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
             Ok(pool) => pool.install(parallel),
@@ -132,8 +178,9 @@ pub fn read(
             }
         }
     };
-    listed.merge(summary);
-    (aggregates, listed)
+    listed.merge(read.summary);
+    read.summary = listed;
+    read
 }
 
 /// The detectors, the per-tenant error budget, incidents and the report, from aggregates.

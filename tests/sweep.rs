@@ -93,7 +93,7 @@ fn write_world(dir: &Path) -> PathBuf {
         }
         for (i, user) in users.iter().enumerate() {
             let ip = format!("203.0.113.{}", 10 + i);
-            if (n as usize + i) % 7 == 0 {
+            if (n as usize + i).is_multiple_of(7) {
                 push(console_login(at(n, 9, i as u32 * 5), user, &ip, false));
             }
             push(console_login(at(n, 9, i as u32 * 5 + 1), user, &ip, true));

@@ -5,6 +5,7 @@ mod eval;
 mod gen;
 mod normalize;
 mod ranges;
+mod run;
 mod sweep;
 
 use std::process::ExitCode;
@@ -27,6 +28,9 @@ pub struct Cli {
     /// Only errors on stderr (no run summary).
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Log lines as text or as JSON objects (one per line, for log collectors).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -42,6 +46,9 @@ pub enum Command {
     Eval(eval::EvalArgs),
     /// Hosting/VPS address ranges: fetch the official lists, look addresses up.
     Ranges(ranges::RangesArgs),
+    /// The scheduled job: read what is new since the last run, update the stored baselines,
+    /// and deliver new and changed incidents exactly once (docs/operations.md).
+    Run(run::RunArgs),
     /// Write a generated multi-cloud world with labelled attacks, in the providers' native formats.
     Gen(gen::GenArgs),
 }
@@ -53,11 +60,18 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(args),
         Command::Ranges(args) => ranges::run(args),
         Command::Gen(args) => gen::run(args),
+        Command::Run(args) => run::run(args, cli.quiet),
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 /// Logs go to stderr, so stdout carries only data. `RUST_LOG` overrides the flags.
-pub fn init_logging(verbose: u8, quiet: bool) {
+pub fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
         (false, 0) => "info",
@@ -66,12 +80,15 @@ pub fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("auditsweep={level}")));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| crate::redact::Stderr)
-        .with_target(false)
-        .without_time()
-        .init();
+        .with_target(false);
+    match format {
+        // Collectors need the time; a terminal reader does not.
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.without_time().init(),
+    }
 }
 
 /// A closed stdout (`auditsweep normalize ... | head`) is not an error.

@@ -130,7 +130,7 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn load_ranges(dir: Option<&Path>) -> anyhow::Result<Option<HostingRanges>> {
+pub(crate) fn load_ranges(dir: Option<&Path>) -> anyhow::Result<Option<HostingRanges>> {
     let dir = match dir {
         Some(dir) => dir.to_path_buf(),
         None => match crate::ranges::default_cache_dir().filter(|d| d.is_dir()) {

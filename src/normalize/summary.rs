@@ -31,7 +31,7 @@ fn display<S: serde::Serializer>(error: &RecordError, serializer: S) -> Result<S
 }
 
 /// Counts for one provider and tenant.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct SourceCounts {
     pub events: u64,
     pub billing_rows: u64,

@@ -1,0 +1,411 @@
+//! `auditsweep run`: the scheduled job. Each run reads only what is new since the last one,
+//! folds it into the stored baselines, judges all history from the aggregates (never by
+//! re-reading it), and hands every new or changed incident to the ticketing system exactly once.
+//!
+//! Order of a run, and why a crash anywhere loses and duplicates nothing:
+//! 1. take the lock (a second run exits with [`EXIT_LOCKED`]);
+//! 2. read the files that are new or grew since their checkpoint (an appended file from its
+//!    first unread record);
+//! 3. merge into the stored aggregates and judge them, like a sweep over everything read so far;
+//! 4. compare the incidents with the stored ones: new, updated (later `last_seen`, more
+//!    evidence, higher severity: same id, next revision) or resolved (ended);
+//! 5. **one transaction**: baselines, checkpoints, incidents and the outbox entries of every
+//!    change. Before it nothing is changed; after it the changes are queued;
+//! 6. deliver the outbox: an entry leaves it only when the receiver said 2xx, and each request
+//!    carries an `Idempotency-Key`, so one sent again after a crash is recognizably the same.
+
+pub mod deliver;
+pub mod state;
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde_json::{json, Value};
+
+use crate::aggregate::Aggregates;
+use crate::config::Config;
+use crate::detect::HostingLookup;
+use crate::normalize::{list_inputs, Input, InputSummary};
+use crate::sweep::{self, SweepRequest};
+use state::{Checkpoint, RunWrite, State, StoredIncident};
+
+/// Exit code when another run holds the lock (EX_TEMPFAIL: try again later).
+pub const EXIT_LOCKED: u8 = 75;
+
+/// The payload schema of an incident change (`docs/incident-change.schema.json`).
+pub const CHANGE_SCHEMA: &str = "auditsweep.incident-change/1";
+
+/// Env var naming a point where the process aborts, for the crash tests (`before-commit`,
+/// `after-commit`, `delivered-unrecorded`: a receiver said 2xx and the run dies before recording
+/// it). Not for production use.
+pub const FAULT_ENV: &str = "AUDITSWEEP_TEST_FAULT";
+
+pub(crate) fn fault(point: &str) {
+    if std::env::var(FAULT_ENV).is_ok_and(|wanted| wanted == point) {
+        eprintln!("auditsweep: test fault at {point}: aborting");
+        std::process::abort();
+    }
+}
+
+pub struct RunRequest<'a> {
+    pub config: &'a Config,
+    pub state: &'a Path,
+    pub hosting: &'a dyn HostingLookup,
+    pub threads: usize,
+}
+
+/// Another run holds the state's lock.
+#[derive(Debug, thiserror::Error)]
+#[error("another auditsweep run holds {0}: this one stops without touching the state")]
+pub struct Locked(pub PathBuf);
+
+/// What a run did, for the summary line and the exit code.
+#[derive(Debug, Default)]
+pub struct RunOutcome {
+    pub files_read: usize,
+    pub files_unchanged: usize,
+    pub files_rewritten: usize,
+    pub records: u64,
+    pub already_read: u64,
+    pub skipped: u64,
+    /// The run's changes, as queued (payloads).
+    pub changes: Vec<Value>,
+    pub delivered: usize,
+    /// Deliveries still queued (this run's and earlier ones').
+    pub queued: i64,
+    pub rejected: i64,
+}
+
+impl RunOutcome {
+    pub fn summary_line(&self) -> String {
+        let count = |kind: &str| self.changes.iter().filter(|c| c["change"] == kind).count();
+        format!(
+            "auditsweep run: {} files read ({} unchanged, {} rewritten), {} new records ({} already read, {} skipped); incidents: {} new, {} updated, {} resolved; delivered {}, queued {}, rejected {}",
+            self.files_read,
+            self.files_unchanged,
+            self.files_rewritten,
+            self.records.saturating_sub(self.already_read),
+            self.already_read,
+            self.skipped,
+            count("new"),
+            count("updated"),
+            count("resolved"),
+            self.delivered,
+            self.queued,
+            self.rejected,
+        )
+    }
+}
+
+/// How a file compares with its checkpoint.
+enum Plan {
+    Unchanged,
+    /// Grew with its head unchanged: read from this record on.
+    Appended(u64),
+    /// New, or rewritten (shrunk, head changed): read whole.
+    Whole {
+        rewritten: bool,
+    },
+}
+
+/// The file's size, modification time and the hash of its first `head` bytes.
+fn stat(path: &Path, head: u64) -> std::io::Result<(u64, i64, Vec<u8>)> {
+    use sha2::{Digest, Sha256};
+    let metadata = std::fs::metadata(path)?;
+    let mtime_ns = metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as i64);
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(head)
+        .read_to_end(&mut bytes)?;
+    Ok((metadata.len(), mtime_ns, Sha256::digest(&bytes).to_vec()))
+}
+
+fn plan(path: &Path, checkpoint: Option<&Checkpoint>) -> std::io::Result<Plan> {
+    let Some(checkpoint) = checkpoint else {
+        return Ok(Plan::Whole { rewritten: false });
+    };
+    let (size, mtime_ns, _) = stat(path, 0)?;
+    if size == checkpoint.size && mtime_ns == checkpoint.mtime_ns {
+        return Ok(Plan::Unchanged);
+    }
+    let (_, _, head) = stat(path, checkpoint.size.min(state::HEAD_BYTES))?;
+    if size >= checkpoint.size && head == checkpoint.head_sha256 {
+        Ok(Plan::Appended(checkpoint.records))
+    } else {
+        Ok(Plan::Whole { rewritten: true })
+    }
+}
+
+/// One scheduled run. Errors leave the state as the last complete run left it.
+pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
+    let lock_path = lock_path(request.state);
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("opening the lock {}", lock_path.display()))?;
+    match lock.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => return Err(Locked(lock_path).into()),
+        Err(std::fs::TryLockError::Error(err)) => {
+            return Err(err).with_context(|| format!("locking {}", lock_path.display()))
+        }
+    }
+    let mut state = State::open(request.state)?;
+    let config = request.config;
+    let stored = state.baseline()?;
+    // Checkpoints without the baselines they fed (another aggregate version) mean nothing.
+    let checkpoints = if stored.is_some() {
+        state.checkpoints()?
+    } else {
+        BTreeMap::new()
+    };
+    let (mut aggregates, spans) = match stored {
+        Some(baseline) => (baseline.aggregates, baseline.spans),
+        None => (Aggregates::new(), BTreeMap::new()),
+    };
+
+    let mut inputs = list_inputs(&config.run.inputs);
+    let mut refused: Vec<String> = inputs
+        .missing
+        .iter()
+        .map(|p| format!("{}: no such file or directory", p.display()))
+        .chain(
+            inputs
+                .refused
+                .iter()
+                .map(|(p, why)| format!("{}: {why}", p.display())),
+        )
+        .collect();
+    if inputs.inputs.iter().any(|i| matches!(i, Input::Stdin)) {
+        refused.push("-: a scheduled run reads files, not stdin".into());
+    }
+    if !refused.is_empty() {
+        anyhow::bail!("refusing to run: {}", refused.join("; "));
+    }
+    let mut outcome = RunOutcome::default();
+    let mut skip_from: BTreeMap<PathBuf, u64> = BTreeMap::new();
+    inputs.inputs.retain(|input| {
+        let Input::File(path) = input else {
+            return false;
+        };
+        let key = path.display().to_string();
+        match plan(path, checkpoints.get(&key)) {
+            Ok(Plan::Unchanged) => {
+                outcome.files_unchanged += 1;
+                false
+            }
+            Ok(Plan::Appended(records)) => {
+                skip_from.insert(path.clone(), records);
+                true
+            }
+            Ok(Plan::Whole { rewritten }) => {
+                if rewritten {
+                    outcome.files_rewritten += 1;
+                    tracing::warn!(file = %path.display(), "File rewritten since it was read: read again whole; records it had then count again");
+                }
+                true
+            }
+            // The reader reports it as unreadable.
+            Err(_) => true,
+        }
+    });
+    outcome.files_read = inputs.inputs.len();
+    let already = |input: &Input| match input {
+        Input::File(path) => skip_from.get(path).copied().unwrap_or(0),
+        Input::Stdin => 0,
+    };
+    let read = sweep::read_new(&inputs, request.hosting, request.threads, &already);
+    outcome.records = read.summary.records_read;
+    outcome.already_read = read.already_read;
+    outcome.skipped = read.summary.skipped;
+    aggregates.merge(read.aggregates);
+
+    let mut summary = InputSummary {
+        by_source: spans,
+        ..InputSummary::default()
+    };
+    summary.merge(read.summary);
+    let new_spans = summary.by_source.clone();
+    let mut new_checkpoints = Vec::new();
+    for (path, last) in &read.last_record {
+        if let Ok((size, mtime_ns, head)) = stat(path, state::HEAD_BYTES) {
+            new_checkpoints.push((
+                path.display().to_string(),
+                Checkpoint {
+                    size,
+                    mtime_ns,
+                    head_sha256: head,
+                    records: *last,
+                },
+            ));
+        }
+    }
+
+    // Judge everything read so far, as one sweep over it would.
+    let sweep_request = SweepRequest {
+        paths: Vec::new(),
+        tenant: None,
+        since: None,
+        until: None,
+        config,
+        hosting: request.hosting,
+        threads: request.threads,
+        out: None,
+    };
+    let (report, stats) = sweep::judge(&sweep_request, aggregates.clone(), summary);
+    let mut document = serde_json::to_value(&report).context("serializing the report")?;
+    config
+        .redaction
+        .user_names(&stats.failed_user_names)
+        .redact(&mut document);
+
+    let known = state.incidents()?;
+    let mut incidents = Vec::new();
+    let mut outbox = Vec::new();
+    let findings = document["findings"].as_array().cloned().unwrap_or_default();
+    for finding in findings {
+        let Some(id) = finding["id"].as_str().map(str::to_string) else {
+            continue;
+        };
+        let current = StoredIncident {
+            revision: 1,
+            status: finding["incident"]["status"]
+                .as_str()
+                .unwrap_or("open")
+                .to_string(),
+            severity: finding["severity"].as_str().unwrap_or("low").to_string(),
+            last_seen: finding["last_seen"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+            evidence: finding["evidence"]["events"]
+                .as_array()
+                .map_or(0, |e| e.len() as i64)
+                + finding["evidence"]["omitted"].as_i64().unwrap_or(0),
+        };
+        let change = match known.get(&id) {
+            None => "new",
+            Some(before) => match lifecycle(before, &current) {
+                Some(change) => change,
+                None => continue,
+            },
+        };
+        let revision = known.get(&id).map_or(1, |before| before.revision + 1);
+        let payload = json!({
+            "schema": CHANGE_SCHEMA,
+            "change": change,
+            "incident_id": id,
+            "revision": revision,
+            "finding": finding,
+        });
+        let text = payload.to_string();
+        for sink in &config.run.webhook {
+            outbox.push((
+                sink.name.clone(),
+                id.clone(),
+                revision,
+                change.to_string(),
+                text.clone(),
+            ));
+        }
+        incidents.push((
+            id,
+            StoredIncident {
+                revision,
+                ..current
+            },
+            finding.to_string(),
+        ));
+        outcome.changes.push(payload);
+    }
+
+    let line = outcome.summary_line();
+    fault("before-commit");
+    state.commit_run(&RunWrite {
+        aggregates: &aggregates,
+        spans: &new_spans,
+        checkpoints: &new_checkpoints,
+        incidents: &incidents,
+        outbox: &outbox,
+        summary: &line,
+    })?;
+    fault("after-commit");
+
+    if let Some(path) = &config.run.report {
+        let written = json!({
+            "schema": "auditsweep.run/1",
+            "generated_at": chrono::Utc::now(),
+            "window": document["window"],
+            "inputs": document["inputs"],
+            "changes": outcome.changes,
+        });
+        let bytes = serde_json::to_vec_pretty(&written)?;
+        crate::output::write(path, &bytes)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    if config.run.stdout {
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        for change in &outcome.changes {
+            writeln!(out, "{change}")?;
+        }
+        out.flush()?;
+    }
+
+    deliver_all(&state, config, &mut outcome)?;
+    Ok(outcome)
+}
+
+/// Whether a known incident changed enough to be sent again.
+fn lifecycle(before: &StoredIncident, now: &StoredIncident) -> Option<&'static str> {
+    let rank = |severity: &str| match severity {
+        "critical" => 3,
+        "high" => 2,
+        "medium" => 1,
+        _ => 0,
+    };
+    if now.status == "ended" && before.status != "ended" {
+        return Some("resolved");
+    }
+    let grew = now.last_seen > before.last_seen
+        || now.evidence > before.evidence
+        || rank(&now.severity) > rank(&before.severity)
+        || (now.status != before.status);
+    grew.then_some("updated")
+}
+
+/// Sends every pending outbox entry to its sink, this run's and those earlier runs left.
+fn deliver_all(state: &State, config: &Config, outcome: &mut RunOutcome) -> anyhow::Result<()> {
+    let mut sinks = BTreeMap::new();
+    for settings in &config.run.webhook {
+        sinks.insert(settings.name.clone(), deliver::Sink::new(settings.clone())?);
+    }
+    for queued in state.pending()? {
+        let Some(sink) = sinks.get(&queued.sink) else {
+            tracing::warn!(sink = %queued.sink, "Queued for a sink no longer configured: kept");
+            continue;
+        };
+        if sink.deliver(state, &queued)? == state::DeliveryOutcome::Delivered {
+            outcome.delivered += 1;
+        }
+    }
+    let counts = state.outbox_counts()?;
+    outcome.queued = counts.get("pending").copied().unwrap_or(0);
+    outcome.rejected = counts.get("rejected").copied().unwrap_or(0);
+    Ok(())
+}
+
+/// The lock file beside the state.
+pub fn lock_path(state: &Path) -> PathBuf {
+    let mut name = state.file_name().unwrap_or_default().to_os_string();
+    name.push(".lock");
+    state.with_file_name(name)
+}
