@@ -174,10 +174,16 @@ fn print_summary(report: &Report, suppressed: &std::collections::BTreeMap<String
         );
     }
     if !report.coverage.data_gaps.is_empty() {
+        let gaps = &report.coverage.data_gaps;
+        let days: u64 = gaps.iter().map(|gap| u64::from(gap.days)).sum();
+        let omitted = match report.coverage.data_gaps_omitted {
+            0 => String::new(),
+            n => format!(" (and {n} more gaps not listed)"),
+        };
         let _ = writeln!(
             err,
-            "  data gaps: {} account-days without billing data",
-            report.coverage.data_gaps.len()
+            "  data gaps: {days} account-days without billing data in {} gaps{omitted}",
+            gaps.len()
         );
     }
     for (reason, count) in suppressed {

@@ -169,24 +169,46 @@ impl BillingObservations {
             .map(|((p, a), d)| ((p, a.as_str()), d.days.last().copied()))
     }
 
-    /// Days inside `days` on which an account that bills daily sent nothing.
+    /// Runs of days inside `days` on which an account that bills daily sent nothing, one entry
+    /// per run. Found between consecutive days with data, so the work and the result grow with
+    /// the days that have data, never with the span between them.
     pub fn gaps(&self, days: TestDays) -> Vec<DataGap> {
         let mut gaps = Vec::new();
         for ((provider, account), seen) in &self.accounts {
             let (Some(&first), Some(&last)) = (seen.days.first(), seen.days.last()) else {
                 continue;
             };
-            let mut day = first.max(days.first);
-            while day <= last.min(days.last) {
-                if !seen.days.contains(&day) {
+            let (from, to) = (first.max(days.first), last.min(days.last));
+            if from > to {
+                continue;
+            }
+            // The data days that bound the window's gaps: the last one at or before `from`, the
+            // first one at or after `to` (`first` and `last` are data days, so both exist).
+            let (Some(&start), Some(&end)) = (
+                seen.days.range(..=from).next_back(),
+                seen.days.range(to..).next(),
+            ) else {
+                continue;
+            };
+            let mut previous = start;
+            for &day in seen.days.range(start..=end).skip(1) {
+                let (Some(after), Some(before)) = (previous.succ_opt(), day.pred_opt()) else {
+                    previous = day;
+                    continue;
+                };
+                let (gap_first, gap_last) = (after.max(from), before.min(to));
+                if gap_first <= gap_last {
                     gaps.push(DataGap {
                         provider: provider.clone(),
                         account: Some(account.clone()),
                         source: "billing".into(),
-                        day: Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight")),
+                        first_day: gap_first,
+                        last_day: gap_last,
+                        days: u32::try_from((gap_last - gap_first).num_days() + 1)
+                            .unwrap_or(u32::MAX),
                     });
                 }
-                day = day.succ_opt().expect("a next day");
+                previous = day;
             }
         }
         gaps
@@ -584,6 +606,34 @@ mod tests {
         obs.observe(&row(d(1, 3), "Amazon EC2", 10.0));
         let gaps = obs.gaps(test_days(d(1, 1), d(1, 3)));
         assert_eq!(gaps.len(), 1);
-        assert_eq!(gaps[0].day.date_naive(), d(1, 2));
+        assert_eq!((gaps[0].first_day, gaps[0].last_day), (d(1, 2), d(1, 2)));
+        assert_eq!(gaps[0].days, 1);
+    }
+
+    /// A source silent for two months is one gap of 59 days, cut to the window; a second
+    /// silence is a second gap.
+    #[test]
+    fn consecutive_missing_days_are_one_gap_cut_to_the_window() {
+        let mut obs = BillingObservations::default();
+        for day in [d(1, 1), d(1, 2), d(3, 2), d(3, 5), d(3, 6)] {
+            obs.observe(&row(day, "Amazon EC2", 10.0));
+        }
+        let spans = |first, last| {
+            obs.gaps(test_days(first, last))
+                .iter()
+                .map(|g| (g.first_day, g.last_day, g.days))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            spans(d(1, 1), d(3, 6)),
+            [(d(1, 3), d(3, 1), 59), (d(3, 3), d(3, 4), 2)]
+        );
+        assert_eq!(
+            spans(d(2, 10), d(3, 3)),
+            [(d(2, 10), d(3, 1), 21), (d(3, 3), d(3, 3), 1)]
+        );
+        assert_eq!(spans(d(3, 5), d(3, 6)), []);
+        // Days after the account's last data are not gaps: the export may simply lag.
+        assert_eq!(spans(d(3, 6), d(4, 30)), []);
     }
 }
