@@ -44,8 +44,8 @@ pub(super) fn is_signin_row(record: &Value) -> bool {
 
 pub(super) fn signin_row(record: &Value, context: &RecordContext) -> Result<Record, RecordError> {
     let time = match text(record, &["TimeGenerated"]) {
-        Some(_) => required_time(record, &["TimeGenerated"], "TimeGenerated")?,
-        None => required_time(record, &["CreatedDateTime"], "TimeGenerated")?,
+        Some(_) => required_time(record, &["TimeGenerated"], "TimeGenerated", context)?,
+        None => required_time(record, &["CreatedDateTime"], "TimeGenerated", context)?,
     };
     let location = first_embedded(record, &["LocationDetails"]);
     let location = location.as_deref();
@@ -89,7 +89,7 @@ pub(super) fn azure_activity_row(
     record: &Value,
     context: &RecordContext,
 ) -> Result<Record, RecordError> {
-    let time = required_time(record, &["TimeGenerated"], "TimeGenerated")?;
+    let time = required_time(record, &["TimeGenerated"], "TimeGenerated", context)?;
     let operation = text(record, &["OperationNameValue"])
         .ok_or(RecordError::MissingField("OperationNameValue"))?;
     let claims = first_embedded(record, &["Claims_d", "Claims"]);
