@@ -100,6 +100,10 @@ pub struct BillingObservations {
 }
 
 const MICROS: f64 = 1e6;
+/// The largest daily total a series holds (`i64::MAX` micro-units, 9.2e12); sums saturate there
+/// rather than wrap, and a day at the cap says so (`day_total_capped`). One line is at most
+/// [`crate::normalize::MAX_LINE_COST`], so only some ten absurd lines in a day reach it.
+const MAX_DAY_TOTAL: f64 = i64::MAX as f64 / MICROS;
 
 fn to_micros(cost: f64) -> i64 {
     if cost.is_finite() {
@@ -429,7 +433,15 @@ fn candidate(test: &DayOf, params: &BillingParams) -> Candidate {
     } else {
         Severity::Medium
     };
-    let mut signals = vec![format!("ratio:{:.1}", ratio)];
+    // Against nothing expected there is no ratio to print (it would read `inf`).
+    let mut signals = vec![if expected > 0.0 {
+        format!("ratio:{ratio:.1}")
+    } else {
+        "nothing_expected".to_string()
+    }];
+    if observed.abs() >= MAX_DAY_TOTAL {
+        signals.push("day_total_capped".to_string());
+    }
     if cold {
         severity = lower(severity);
         signals.push("cold_start".to_string());
@@ -597,6 +609,53 @@ mod tests {
         obs.observe(&row(d(3, 4), "Amazon S3", 0.08));
         let out = detect(&obs, test_days(d(3, 4), d(3, 4)), &BillingParams::default());
         assert!(out.candidates.is_empty());
+    }
+
+    /// Twenty lines at the per-line cap in one day: the total saturates, every number of the
+    /// finding stays finite, and the finding says the total was capped.
+    #[test]
+    fn an_absurd_day_saturates_with_finite_numbers_and_says_so() {
+        let mut obs = BillingObservations::default();
+        let mut day = d(1, 2);
+        while day <= d(1, 20) {
+            obs.observe(&row(day, "Amazon EC2", 100.0));
+            day = day.succ_opt().unwrap();
+        }
+        for _ in 0..20 {
+            obs.observe(&row(
+                d(1, 21),
+                "Amazon EC2",
+                crate::normalize::MAX_LINE_COST,
+            ));
+        }
+        obs.observe(&row(d(1, 21), "Brand new service", 500.0));
+        let out = detect(
+            &obs,
+            test_days(d(1, 21), d(1, 21)),
+            &BillingParams::default(),
+        );
+        let jump = out
+            .candidates
+            .iter()
+            .find(|c| c.entities.services == ["Amazon EC2"])
+            .expect("the day is tested");
+        let b = &jump.baseline;
+        assert!(b.observed.is_finite() && b.expected.is_finite() && b.p_value.is_finite());
+        assert!((b.observed - MAX_DAY_TOTAL).abs() < 1.0, "{b:?}");
+        assert!(b.signals.contains(&"day_total_capped".to_string()), "{b:?}");
+        assert!(
+            !jump.title.contains("inf") && !jump.title.contains("NaN"),
+            "{}",
+            jump.title
+        );
+        // A service new to the account expected nothing: no ratio against zero.
+        let new = out
+            .candidates
+            .iter()
+            .find(|c| c.entities.services == ["Brand new service"])
+            .expect("tested against the account's days");
+        assert_eq!(new.baseline.expected, 0.0);
+        assert_eq!(new.baseline.signals, ["nothing_expected"]);
     }
 
     #[test]
