@@ -205,6 +205,13 @@ impl Record {
         }
     }
 
+    pub fn time(&self) -> DateTime<Utc> {
+        match self {
+            Record::Event(event) => event.time,
+            Record::Billing(row) => row.time,
+        }
+    }
+
     pub fn account(&self) -> Option<&str> {
         match self {
             Record::Event(event) => event.account.as_deref(),

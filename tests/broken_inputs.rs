@@ -194,6 +194,66 @@ fn unparseable_event_time_is_quoted() {
     );
 }
 
+/// One CUR row dated 9999 is a broken field: taken as data it would stretch the window to the
+/// year 9999 and report millions of days without billing data.
+#[test]
+fn a_row_dated_9999_is_a_bad_field_not_data() {
+    let path = broken("cur-year-9999.csv");
+    let (records, summary) = run_one(&path);
+    assert_eq!(record_numbers(&records), [1, 3]);
+    let skip = only_skip(&summary);
+    assert_eq!(skip.source, source(&path, 2));
+    assert_eq!(skip.error.kind(), "bad_field");
+    let why = skip.error.to_string();
+    assert!(
+        why.starts_with(
+            r#"field `lineItem/UsageStartDate` has an unusable value "9999-03-05T02:00:00Z": after "#
+        ) && why.ends_with(", more than a day past this run's clock"),
+        "{why}"
+    );
+}
+
+#[test]
+fn an_event_from_before_its_provider_existed_is_a_bad_field() {
+    let path = broken("event-time-1970.ndjson");
+    let (records, summary) = run_one(&path);
+    assert_eq!(record_numbers(&records), [1, 3]);
+    let skip = only_skip(&summary);
+    assert_eq!(skip.source, source(&path, 2));
+    assert_eq!(
+        skip.error.to_string(),
+        r#"field `eventTime` has an unusable value "1970-01-01T00:00:00Z": before 2006-01-01, earlier than any aws record can be"#
+    );
+}
+
+/// 1e308 and NaN are not bills: skipped, named, and the good rows around them kept.
+#[test]
+fn costs_no_bill_can_have_are_bad_fields() {
+    let path = broken("focus-cost-1e308.csv");
+    let (records, summary) = run_one(&path);
+    assert_eq!(record_numbers(&records), [1, 4]);
+    let skips: Vec<(u64, String)> = summary
+        .skip_examples
+        .iter()
+        .map(|skip| (skip.source.record, skip.error.to_string()))
+        .collect();
+    assert_eq!(
+        skips,
+        [
+            (
+                2,
+                r#"field `BilledCost` has an unusable value "1e308": beyond 1e12, the most one billing line can cost"#
+                    .to_string()
+            ),
+            (
+                3,
+                r#"field `BilledCost` has an unusable value "NaN": not a finite number"#.to_string()
+            ),
+        ]
+    );
+    assert_eq!(summary.skipped_by_reason["bad_field"], 2);
+}
+
 #[test]
 fn json_values_that_are_not_records_are_named_by_shape() {
     let path = broken("wrong-shapes.json");
@@ -464,4 +524,58 @@ proptest! {
         // A cut costs at most one skip: the note that the rest is lost.
         prop_assert!(summary.skipped <= 1, "{:?}", summary.skip_examples);
     }
+}
+
+/// Read by a run whose clock is set back to 2015, every fixture's records lie in the future:
+/// each is skipped as a bad field, named by its own format's time field (none falls through to
+/// the last check on the normalized `time`).
+#[test]
+fn every_format_names_its_time_field_when_the_time_is_out_of_bounds() {
+    use auditsweep::normalize::{Normalizer, TimeBounds};
+    let clock = chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 2015, 1, 1, 0, 0, 0).unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let cases = [
+        ("aws/cloudtrail-array.json", "eventTime"),
+        ("aws/cloudtrail-lake.ndjson", "eventTime"),
+        ("aws/lookup-events.json", "eventTime"),
+        ("aws/cost-explorer.json", "TimePeriod.Start"),
+        ("aws/cur.csv", "lineItem/UsageStartDate"),
+        ("aws/cur2.csv", "line_item_usage_start_date"),
+        ("azure/activity-log-rest.json", "eventTimestamp"),
+        ("azure/activity-log-diagnostic.json", "time"),
+        ("azure/cost-export.csv", "Date"),
+        ("azure/cost-query.json", "UsageDate"),
+        ("azure/entra-signins-graph.json", "createdDateTime"),
+        ("azure/entra-signins-diagnostic.json", "time"),
+        ("azure/sentinel-signinlogs.csv", "TimeGenerated"),
+        ("azure/sentinel-azureactivity.csv", "TimeGenerated"),
+        ("gcp/audit-log-array.json", "timestamp"),
+        ("gcp/workspace-login.ndjson", "timestamp"),
+        ("gcp/billing-export.csv", "usage_start_time"),
+        ("focus/focus-sample.csv", "ChargePeriodStart"),
+    ];
+    let mut wrong = Vec::new();
+    for (file, field) in cases {
+        let mut emitted = 0;
+        let mut sink = |_: Record| emitted += 1;
+        let mut normalizer = Normalizer::with_bounds(&mut sink, TimeBounds::at(clock));
+        normalizer.read_path(&fixtures.join(file));
+        let summary = normalizer.finish();
+        assert!(summary.reconciles(), "{file}: {summary:?}");
+        let want = format!("field `{field}` has an unusable value ");
+        let named: Vec<String> = summary
+            .skip_examples
+            .iter()
+            .filter(|skip| skip.error.kind() == "bad_field")
+            .map(|skip| skip.error.to_string())
+            .collect();
+        let all_named = named.len() as u64 == summary.skipped
+            && named.iter().all(|why| {
+                why.starts_with(&want) && why.ends_with("more than a day past this run's clock")
+            });
+        if emitted != 0 || summary.skipped == 0 || !all_named {
+            wrong.push(format!("{file}: {emitted} emitted, skips {named:?}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
 }

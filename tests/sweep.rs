@@ -387,3 +387,101 @@ fn fail_on_allow_lists_and_out_file() {
     let missing = sweep(&["/nonexistent/input"]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// The report is valid against the schema whatever the input (an infinite or NaN number would
+/// be written as `null` and fail it): on the demo world, on the month above with hostile rows
+/// in it, on a CUR file whose one bad row is dated 9999, and on nothing at all.
+#[test]
+fn the_report_is_valid_against_the_schema_on_the_demo_hostile_rows_and_no_data() {
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
+    assert_eq!(
+        schema["$defs"]["coverage"]["properties"]["data_gaps"]["maxItems"],
+        auditsweep::report::MAX_DATA_GAPS,
+        "the schema states the report's bound on gaps"
+    );
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    let clouds = ["aws", "azure", "gcp"].map(|cloud| demo.join(cloud));
+    let clouds: Vec<&str> = clouds.iter().map(|p| p.to_str().unwrap()).collect();
+    let output = sweep(&clouds);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let (value, demo_report) = report_of(&output);
+    validate(&value);
+    assert!(!demo_report.findings.is_empty());
+
+    // The month with a cost of 1e308, a NaN cost, a row dated 9999 and an event of 1970: each
+    // is skipped as a bad field, and the findings are those of the clean month.
+    let dir = tempfile::tempdir().unwrap();
+    let world = write_world(dir.path());
+    let (_, clean) = report_of(&sweep(&[world.to_str().unwrap()]));
+    let mut cur = std::fs::read_to_string(world.join("cur.csv")).unwrap();
+    for (date, cost) in [
+        (day(10).to_string(), "1e308"),
+        (day(11).to_string(), "NaN"),
+        ("9999-04-10".to_string(), "100.00"),
+    ] {
+        writeln!(
+            cur,
+            "li-bad,{ACCOUNT},{date}T00:00:00Z,AmazonEC2,Amazon Elastic Compute Cloud,{cost},USD"
+        )
+        .unwrap();
+    }
+    std::fs::write(world.join("cur.csv"), cur).unwrap();
+    let old = run_instances(
+        "1970-01-01T00:00:00Z".into(),
+        AUTOMATION,
+        "18.232.10.10",
+        "us-east-1",
+        "m5.large",
+        1,
+    );
+    std::fs::write(world.join("old.ndjson"), format!("{old}\n")).unwrap();
+    let output = sweep(&[world.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let (value, hostile) = report_of(&output);
+    validate(&value);
+    assert_eq!(hostile.inputs["skipped"], 4);
+    assert_eq!(hostile.inputs["skipped_by_reason"]["bad_field"], 4);
+    let reasons: Vec<&str> = hostile.inputs["skip_examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|skip| skip["error"].as_str().unwrap())
+        .collect();
+    for field in [
+        "`lineItem/UnblendedCost` has an unusable value \"1e308\"",
+        "`lineItem/UnblendedCost` has an unusable value \"NaN\"",
+        "`lineItem/UsageStartDate` has an unusable value \"9999-04-10T00:00:00Z\"",
+        "`eventTime` has an unusable value \"1970-01-01T00:00:00Z\"",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r.contains(field)),
+            "{field}: {reasons:#?}"
+        );
+    }
+    assert_eq!(hostile.window, clean.window);
+    let ids = |r: &Report| r.findings.iter().map(|f| f.id.clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&hostile), ids(&clean));
+    assert!(hostile.coverage.data_gaps.is_empty());
+
+    // One row dated 9999 in a CUR file: a small report, no gap running to the year 9999.
+    let broken = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/broken");
+    let output = sweep(&[broken.join("cur-year-9999.csv").to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert!(output.stdout.len() < 4096, "{} bytes", output.stdout.len());
+    let (value, report) = report_of(&output);
+    validate(&value);
+    assert_eq!(report.window.end.date_naive().to_string(), "2024-03-05");
+    assert!(report.coverage.data_gaps.is_empty());
+    assert_eq!(report.inputs["skipped_by_reason"]["bad_field"], 1);
+
+    // Nothing to read: an empty file, and an empty directory.
+    let empty_dir = tempfile::tempdir().unwrap();
+    for input in [broken.join("empty.json"), empty_dir.path().to_path_buf()] {
+        let output = sweep(&[input.to_str().unwrap()]);
+        let (value, report) = report_of(&output);
+        validate(&value);
+        assert!(report.findings.is_empty());
+        assert_eq!(report.inputs["records_read"], 0);
+    }
+}

@@ -34,7 +34,7 @@ pub fn run(args: NormalizeArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         }
         let identity = crate::redact::default_identity();
         let written = crate::redact::record(&record, identity)
-            .and_then(|document| serde_json::to_writer(&mut out, &document))
+            .and_then(|redacted| serde_json::to_writer(&mut out, &*redacted))
             .map_err(std::io::Error::from)
             .and_then(|()| out.write_all(b"\n"));
         if let Err(err) = written {

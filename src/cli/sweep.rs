@@ -96,8 +96,9 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let mut document = serde_json::to_value(&report).context("serializing the report")?;
     let user_names = config.redaction.user_names(&stats.failed_user_names);
     user_names.redact(&mut document);
-    let json = serde_json::to_vec_pretty(&document).context("serializing the report")?;
+    // Back into the report, so the file keeps the report's field order.
     let report: Report = serde_json::from_value(document).context("serializing the report")?;
+    let json = serde_json::to_vec_pretty(&report).context("serializing the report")?;
     match &args.out {
         Some(path) => {
             output::write(path, &json).with_context(|| format!("writing {}", path.display()))?
@@ -179,10 +180,16 @@ fn print_summary(report: &Report, suppressed: &std::collections::BTreeMap<String
         );
     }
     if !report.coverage.data_gaps.is_empty() {
+        let gaps = &report.coverage.data_gaps;
+        let days: u64 = gaps.iter().map(|gap| u64::from(gap.days)).sum();
+        let omitted = match report.coverage.data_gaps_omitted {
+            0 => String::new(),
+            n => format!(" (and {n} more gaps not listed)"),
+        };
         let _ = writeln!(
             err,
-            "  data gaps: {} account-days without billing data",
-            report.coverage.data_gaps.len()
+            "  data gaps: {days} account-days without billing data in {} gaps{omitted}",
+            gaps.len()
         );
     }
     for (reason, count) in suppressed {

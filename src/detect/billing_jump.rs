@@ -100,6 +100,10 @@ pub struct BillingObservations {
 }
 
 const MICROS: f64 = 1e6;
+/// The largest daily total a series holds (`i64::MAX` micro-units, 9.2e12); sums saturate there
+/// rather than wrap, and a day at the cap says so (`day_total_capped`). One line is at most
+/// [`crate::normalize::MAX_LINE_COST`], so only some ten absurd lines in a day reach it.
+const MAX_DAY_TOTAL: f64 = i64::MAX as f64 / MICROS;
 
 fn to_micros(cost: f64) -> i64 {
     if cost.is_finite() {
@@ -169,24 +173,46 @@ impl BillingObservations {
             .map(|((p, a), d)| ((p, a.as_str()), d.days.last().copied()))
     }
 
-    /// Days inside `days` on which an account that bills daily sent nothing.
+    /// Runs of days inside `days` on which an account that bills daily sent nothing, one entry
+    /// per run. Found between consecutive days with data, so the work and the result grow with
+    /// the days that have data, never with the span between them.
     pub fn gaps(&self, days: TestDays) -> Vec<DataGap> {
         let mut gaps = Vec::new();
         for ((provider, account), seen) in &self.accounts {
             let (Some(&first), Some(&last)) = (seen.days.first(), seen.days.last()) else {
                 continue;
             };
-            let mut day = first.max(days.first);
-            while day <= last.min(days.last) {
-                if !seen.days.contains(&day) {
+            let (from, to) = (first.max(days.first), last.min(days.last));
+            if from > to {
+                continue;
+            }
+            // The data days that bound the window's gaps: the last one at or before `from`, the
+            // first one at or after `to` (`first` and `last` are data days, so both exist).
+            let (Some(&start), Some(&end)) = (
+                seen.days.range(..=from).next_back(),
+                seen.days.range(to..).next(),
+            ) else {
+                continue;
+            };
+            let mut previous = start;
+            for &day in seen.days.range(start..=end).skip(1) {
+                let (Some(after), Some(before)) = (previous.succ_opt(), day.pred_opt()) else {
+                    previous = day;
+                    continue;
+                };
+                let (gap_first, gap_last) = (after.max(from), before.min(to));
+                if gap_first <= gap_last {
                     gaps.push(DataGap {
                         provider: provider.clone(),
                         account: Some(account.clone()),
                         source: "billing".into(),
-                        day: Utc.from_utc_datetime(&day.and_hms_opt(0, 0, 0).expect("midnight")),
+                        first_day: gap_first,
+                        last_day: gap_last,
+                        days: u32::try_from((gap_last - gap_first).num_days() + 1)
+                            .unwrap_or(u32::MAX),
                     });
                 }
-                day = day.succ_opt().expect("a next day");
+                previous = day;
             }
         }
         gaps
@@ -407,7 +433,15 @@ fn candidate(test: &DayOf, params: &BillingParams) -> Candidate {
     } else {
         Severity::Medium
     };
-    let mut signals = vec![format!("ratio:{:.1}", ratio)];
+    // Against nothing expected there is no ratio to print (it would read `inf`).
+    let mut signals = vec![if expected > 0.0 {
+        format!("ratio:{ratio:.1}")
+    } else {
+        "nothing_expected".to_string()
+    }];
+    if observed.abs() >= MAX_DAY_TOTAL {
+        signals.push("day_total_capped".to_string());
+    }
     if cold {
         severity = lower(severity);
         signals.push("cold_start".to_string());
@@ -577,6 +611,53 @@ mod tests {
         assert!(out.candidates.is_empty());
     }
 
+    /// Twenty lines at the per-line cap in one day: the total saturates, every number of the
+    /// finding stays finite, and the finding says the total was capped.
+    #[test]
+    fn an_absurd_day_saturates_with_finite_numbers_and_says_so() {
+        let mut obs = BillingObservations::default();
+        let mut day = d(1, 2);
+        while day <= d(1, 20) {
+            obs.observe(&row(day, "Amazon EC2", 100.0));
+            day = day.succ_opt().unwrap();
+        }
+        for _ in 0..20 {
+            obs.observe(&row(
+                d(1, 21),
+                "Amazon EC2",
+                crate::normalize::MAX_LINE_COST,
+            ));
+        }
+        obs.observe(&row(d(1, 21), "Brand new service", 500.0));
+        let out = detect(
+            &obs,
+            test_days(d(1, 21), d(1, 21)),
+            &BillingParams::default(),
+        );
+        let jump = out
+            .candidates
+            .iter()
+            .find(|c| c.entities.services == ["Amazon EC2"])
+            .expect("the day is tested");
+        let b = &jump.baseline;
+        assert!(b.observed.is_finite() && b.expected.is_finite() && b.p_value.is_finite());
+        assert!((b.observed - MAX_DAY_TOTAL).abs() < 1.0, "{b:?}");
+        assert!(b.signals.contains(&"day_total_capped".to_string()), "{b:?}");
+        assert!(
+            !jump.title.contains("inf") && !jump.title.contains("NaN"),
+            "{}",
+            jump.title
+        );
+        // A service new to the account expected nothing: no ratio against zero.
+        let new = out
+            .candidates
+            .iter()
+            .find(|c| c.entities.services == ["Brand new service"])
+            .expect("tested against the account's days");
+        assert_eq!(new.baseline.expected, 0.0);
+        assert_eq!(new.baseline.signals, ["nothing_expected"]);
+    }
+
     #[test]
     fn a_missing_day_is_a_gap_not_a_drop() {
         let mut obs = BillingObservations::default();
@@ -584,6 +665,34 @@ mod tests {
         obs.observe(&row(d(1, 3), "Amazon EC2", 10.0));
         let gaps = obs.gaps(test_days(d(1, 1), d(1, 3)));
         assert_eq!(gaps.len(), 1);
-        assert_eq!(gaps[0].day.date_naive(), d(1, 2));
+        assert_eq!((gaps[0].first_day, gaps[0].last_day), (d(1, 2), d(1, 2)));
+        assert_eq!(gaps[0].days, 1);
+    }
+
+    /// A source silent for two months is one gap of 59 days, cut to the window; a second
+    /// silence is a second gap.
+    #[test]
+    fn consecutive_missing_days_are_one_gap_cut_to_the_window() {
+        let mut obs = BillingObservations::default();
+        for day in [d(1, 1), d(1, 2), d(3, 2), d(3, 5), d(3, 6)] {
+            obs.observe(&row(day, "Amazon EC2", 10.0));
+        }
+        let spans = |first, last| {
+            obs.gaps(test_days(first, last))
+                .iter()
+                .map(|g| (g.first_day, g.last_day, g.days))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            spans(d(1, 1), d(3, 6)),
+            [(d(1, 3), d(3, 1), 59), (d(3, 3), d(3, 4), 2)]
+        );
+        assert_eq!(
+            spans(d(2, 10), d(3, 3)),
+            [(d(2, 10), d(3, 1), 21), (d(3, 3), d(3, 3), 1)]
+        );
+        assert_eq!(spans(d(3, 5), d(3, 6)), []);
+        // Days after the account's last data are not gaps: the export may simply lag.
+        assert_eq!(spans(d(3, 6), d(4, 30)), []);
     }
 }

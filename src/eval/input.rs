@@ -49,14 +49,21 @@ pub fn read_labels(path: &Path) -> Result<Labels, InputError> {
 /// Reads a report written by `auditsweep sweep`. A report of another major schema version is
 /// refused rather than half-read, since its findings may mean something else.
 pub fn read_report(path: &Path) -> Result<Report, InputError> {
-    let report: Report = read_json(path, "report")?;
-    if major_version(&report.schema_version) != major_version(SCHEMA_VERSION) {
+    /// The version alone, read first: a report of another major version may not parse as this
+    /// one's types, and its version is what the user needs to hear about.
+    #[derive(serde::Deserialize)]
+    struct Versioned {
+        schema_version: String,
+    }
+    let bytes = read_bytes(path, "report")?;
+    let versioned: Versioned = parse(&bytes, path, "report")?;
+    if major_version(&versioned.schema_version) != major_version(SCHEMA_VERSION) {
         return Err(InputError::UnsupportedReportVersion {
             path: path.to_path_buf(),
-            found: report.schema_version,
+            found: versioned.schema_version,
         });
     }
-    Ok(report)
+    parse(&bytes, path, "report")
 }
 
 fn major_version(version: &str) -> &str {
@@ -67,14 +74,25 @@ fn read_json<T: serde::de::DeserializeOwned>(
     path: &Path,
     what: &'static str,
 ) -> Result<T, InputError> {
-    // Reading whole and parsing from a slice is much faster than serde_json's reader interface,
-    // and a report or labels file fits in memory by design.
-    let bytes = std::fs::read(path).map_err(|source| InputError::Read {
+    parse(&read_bytes(path, what)?, path, what)
+}
+
+/// Reading whole and parsing from a slice is much faster than serde_json's reader interface,
+/// and a report or labels file fits in memory by design.
+fn read_bytes(path: &Path, what: &'static str) -> Result<Vec<u8>, InputError> {
+    std::fs::read(path).map_err(|source| InputError::Read {
         what,
         path: path.to_path_buf(),
         source,
-    })?;
-    serde_json::from_slice(&bytes).map_err(|source| InputError::Parse {
+    })
+}
+
+fn parse<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    path: &Path,
+    what: &'static str,
+) -> Result<T, InputError> {
+    serde_json::from_slice(bytes).map_err(|source| InputError::Parse {
         what,
         path: path.to_path_buf(),
         source,

@@ -268,18 +268,18 @@ pub(crate) fn cloudtrail(
     record: &CloudTrail,
     context: &RecordContext,
 ) -> Result<Record, RecordError> {
-    let time = match record.event_time.as_str() {
-        Some(raw) => fields::parse_time(raw)
-            .ok_or_else(|| RecordError::bad("eventTime", raw, "not a recognized timestamp"))?,
-        None => {
-            let raw = record
-                .timestamp
-                .as_str()
-                .ok_or(RecordError::MissingField("eventTime"))?;
-            fields::parse_time(raw)
-                .ok_or_else(|| RecordError::bad("eventTime", raw, "not a recognized timestamp"))?
-        }
-    };
+    let raw_time = record
+        .event_time
+        .as_str()
+        .or(record.timestamp.as_str())
+        .ok_or(RecordError::MissingField("eventTime"))?;
+    let time = fields::checked_time(
+        fields::parse_time(raw_time),
+        raw_time,
+        "eventTime",
+        &Provider::Aws,
+        context,
+    )?;
     let service = record
         .event_source
         .as_str()
@@ -561,7 +561,13 @@ fn first_arn(record: &CloudTrail) -> Option<String> {
 }
 
 fn cost_explorer_unit(unit: &Value, context: &RecordContext) -> Result<Record, RecordError> {
-    let time = fields::required_time(unit, &["start"], "TimePeriod.Start")?;
+    let time = fields::required_time(
+        unit,
+        &["start"],
+        "TimePeriod.Start",
+        &Provider::Aws,
+        context,
+    )?;
     let metrics = unit
         .get("metrics")
         .ok_or(RecordError::MissingField("Metrics"))?;
@@ -569,7 +575,7 @@ fn cost_explorer_unit(unit: &Value, context: &RecordContext) -> Result<Record, R
         .iter()
         .find_map(|name| metrics.get(*name))
         .ok_or(RecordError::MissingField("Metrics.UnblendedCost"))?;
-    let cost = fields::required_number(metric, &["Amount"], "Metrics.Amount")?;
+    let cost = fields::required_cost(metric, &["Amount"], "Metrics.Amount")?;
     let account = text(unit, &["LINKED_ACCOUNT"]);
     Ok(Record::Billing(BillingRecord {
         time: fields::start_of_day(time),
@@ -591,20 +597,15 @@ fn cost_explorer_unit(unit: &Value, context: &RecordContext) -> Result<Record, R
 /// A Cost and Usage Report row, legacy (`lineItem/UnblendedCost`) or CUR 2.0
 /// (`line_item_unblended_cost`) column names.
 fn cur_row(row: &Value, context: &RecordContext) -> Result<Record, RecordError> {
-    let time = match text(row, &["lineItem/UsageStartDate"]) {
-        Some(_) => {
-            fields::required_time(row, &["lineItem/UsageStartDate"], "lineItem/UsageStartDate")?
-        }
-        None => fields::required_time(
-            row,
-            &["line_item_usage_start_date"],
-            "line_item_usage_start_date",
-        )?,
+    let time_field = match text(row, &["lineItem/UsageStartDate"]) {
+        Some(_) => "lineItem/UsageStartDate",
+        None => "line_item_usage_start_date",
     };
+    let time = fields::required_time(row, &[time_field], time_field, &Provider::Aws, context)?;
     let cost = if has(row, "lineItem/UnblendedCost") {
-        fields::required_number(row, &["lineItem/UnblendedCost"], "lineItem/UnblendedCost")?
+        fields::required_cost(row, &["lineItem/UnblendedCost"], "lineItem/UnblendedCost")?
     } else {
-        fields::required_number(
+        fields::required_cost(
             row,
             &["line_item_unblended_cost"],
             "line_item_unblended_cost",

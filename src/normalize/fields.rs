@@ -3,10 +3,12 @@
 //! Providers disagree on types (Cost Explorer sends amounts as strings, BigQuery exports as
 //! numbers, CSV rows everything as text), so every mapper reads through these helpers.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde_json::Value;
 
 use super::error::RecordError;
+use super::RecordContext;
+use crate::schema::Provider;
 
 /// The value at a `/`-free key path, e.g. `at(record, &["userIdentity", "arn"])`.
 pub(crate) fn at<'v>(record: &'v Value, path: &[&str]) -> Option<&'v Value> {
@@ -62,14 +64,119 @@ pub(crate) fn required_number(
     }
 }
 
-/// Reads a required timestamp, naming the field when it is absent or unparseable.
+/// The largest cost one billing line may have, in its currency. Far above any real line (a
+/// trillion), and low enough that a day's sum of such lines stays exact in the billing
+/// detector's integer micro-units (up to 9.2e12); a larger value is a broken field, not a bill.
+pub const MAX_LINE_COST: f64 = 1e12;
+
+/// Reads a required cost: a finite number of at most [`MAX_LINE_COST`] either way.
+pub(crate) fn required_cost(
+    record: &Value,
+    path: &[&str],
+    field: &'static str,
+) -> Result<f64, RecordError> {
+    let cost = required_number(record, path, field)?;
+    if cost.abs() > MAX_LINE_COST {
+        return Err(RecordError::bad(
+            field,
+            format!("{cost:e}"),
+            format!("beyond {MAX_LINE_COST:e}, the most one billing line can cost"),
+        ));
+    }
+    Ok(cost)
+}
+
+/// Reads a required timestamp, naming the field when it is absent, unparseable or outside the
+/// span a record of `provider` can have ([`TimeBounds`]).
 pub(crate) fn required_time(
     record: &Value,
     path: &[&str],
     field: &'static str,
+    provider: &Provider,
+    context: &RecordContext,
 ) -> Result<DateTime<Utc>, RecordError> {
     let raw = text(record, path).ok_or(RecordError::MissingField(field))?;
-    parse_time(&raw).ok_or_else(|| RecordError::bad(field, &raw, "not a recognized timestamp"))
+    checked_time(parse_time(&raw), &raw, field, provider, context)
+}
+
+/// A record's timestamp as parsed from `raw`, checked against the bounds of `context`: every
+/// format's timestamp goes through here.
+pub(crate) fn checked_time(
+    parsed: Option<DateTime<Utc>>,
+    raw: &str,
+    field: &'static str,
+    provider: &Provider,
+    context: &RecordContext,
+) -> Result<DateTime<Utc>, RecordError> {
+    let time = parsed.ok_or_else(|| RecordError::bad(field, raw, "not a recognized timestamp"))?;
+    context
+        .file
+        .bounds
+        .check(time, provider)
+        .map_err(|why| RecordError::bad(field, raw, why))
+}
+
+/// The span a record's timestamp must lie in to be data: from the year its provider began (AWS
+/// 2006, GCP 2008, Azure 2010; other FOCUS providers 2006) to one day after the run's clock
+/// (clock skew, and billing days that start ahead of UTC). A time outside it (year 9999, a
+/// zeroed 1970 clock) is a broken field: taken as data, it would stretch the sweep's window
+/// over centuries. The clock is injectable so that tests do not depend on the date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeBounds {
+    latest: DateTime<Utc>,
+}
+
+impl Default for TimeBounds {
+    fn default() -> Self {
+        TimeBounds::at(Utc::now())
+    }
+}
+
+impl TimeBounds {
+    /// Bounds for a run whose clock reads `now`.
+    pub fn at(now: DateTime<Utc>) -> Self {
+        TimeBounds {
+            latest: now.checked_add_signed(Duration::days(1)).unwrap_or(now),
+        }
+    }
+
+    /// The first instant a record of `provider` can have: the 1st of January of the year the
+    /// provider began selling cloud services.
+    pub fn earliest(provider: &Provider) -> DateTime<Utc> {
+        let year = match provider {
+            Provider::Aws => 2006,
+            Provider::Gcp => 2008,
+            Provider::Azure => 2010,
+            Provider::Other(_) => 2006,
+        };
+        Utc.with_ymd_and_hms(year, 1, 1, 0, 0, 0)
+            .single()
+            .expect("a valid date")
+    }
+
+    /// The last instant a record can have.
+    pub fn latest(&self) -> DateTime<Utc> {
+        self.latest
+    }
+
+    /// `time` if it lies within the bounds for `provider`, else why not.
+    pub fn check(&self, time: DateTime<Utc>, provider: &Provider) -> Result<DateTime<Utc>, String> {
+        let earliest = Self::earliest(provider);
+        if time < earliest {
+            return Err(format!(
+                "before {}, earlier than any {provider} record can be",
+                earliest.date_naive()
+            ));
+        }
+        if time > self.latest {
+            return Err(format!(
+                "after {}, more than a day past this run's clock",
+                self.latest
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ));
+        }
+        Ok(time)
+    }
 }
 
 /// Parses the timestamp spellings providers use: RFC 3339 with any precision or offset,
@@ -174,6 +281,51 @@ mod tests {
         assert_eq!(parse_time("09/18/2024"), Some(day));
         assert_eq!(parse_time("20240918"), Some(day));
         assert_eq!(parse_time("yesterday"), None);
+    }
+
+    #[test]
+    fn times_outside_the_providers_years_or_past_tomorrow_are_refused() {
+        let now = Utc.with_ymd_and_hms(2024, 9, 18, 12, 0, 0).unwrap();
+        let bounds = TimeBounds::at(now);
+        let at = |raw: &str| parse_time(raw).unwrap();
+        assert!(bounds.check(at("2006-01-01"), &Provider::Aws).is_ok());
+        assert!(bounds
+            .check(at("2005-12-31T23:59:59Z"), &Provider::Aws)
+            .is_err());
+        assert!(bounds.check(at("2009-06-01"), &Provider::Gcp).is_ok());
+        assert!(bounds.check(at("2009-06-01"), &Provider::Azure).is_err());
+        assert!(bounds
+            .check(at("1970-01-01"), &Provider::Other("oracle".into()))
+            .is_err());
+        // Up to a day ahead of the clock is skew; beyond it is not a record of this world.
+        assert!(bounds
+            .check(at("2024-09-19T12:00:00Z"), &Provider::Aws)
+            .is_ok());
+        let why = bounds
+            .check(at("2024-09-19T12:00:01Z"), &Provider::Aws)
+            .unwrap_err();
+        assert_eq!(
+            why,
+            "after 2024-09-19T12:00:00Z, more than a day past this run's clock"
+        );
+        let why = bounds.check(at("9999-12-31"), &Provider::Gcp).unwrap_err();
+        assert!(why.starts_with("after 2024-09-19"), "{why}");
+        let why = bounds.check(at("2007-01-01"), &Provider::Gcp).unwrap_err();
+        assert_eq!(why, "before 2008-01-01, earlier than any gcp record can be");
+    }
+
+    #[test]
+    fn costs_beyond_the_line_cap_are_refused() {
+        let record = json!({"ok": "-1,234.5", "cap": 1e12, "huge": 1e308, "text": "1e13"});
+        assert_eq!(required_cost(&record, &["ok"], "ok"), Ok(-1234.5));
+        assert_eq!(required_cost(&record, &["cap"], "cap"), Ok(1e12));
+        assert_eq!(
+            required_cost(&record, &["huge"], "huge")
+                .unwrap_err()
+                .to_string(),
+            r#"field `huge` has an unusable value "1e308": beyond 1e12, the most one billing line can cost"#
+        );
+        assert!(required_cost(&record, &["text"], "text").is_err());
     }
 
     #[test]

@@ -37,21 +37,28 @@ pub(crate) fn map(record: &Value, context: &RecordContext) -> Option<Result<Reco
 }
 
 fn focus_row(row: &Value, context: &RecordContext) -> Result<Record, RecordError> {
-    let time = fields::required_time(row, &["ChargePeriodStart"], "ChargePeriodStart")?;
     // FOCUS 1.2 renames `ProviderName` to `ServiceProviderName`.
     let provider = text(row, &["ProviderName"])
         .or_else(|| text(row, &["ServiceProviderName"]))
         .ok_or(RecordError::MissingField("ProviderName"))?;
+    let provider = Provider::from_name(&provider);
+    let time = fields::required_time(
+        row,
+        &["ChargePeriodStart"],
+        "ChargePeriodStart",
+        &provider,
+        context,
+    )?;
     let cost = if text(row, &["BilledCost"]).is_some() {
-        fields::required_number(row, &["BilledCost"], "BilledCost")?
+        fields::required_cost(row, &["BilledCost"], "BilledCost")?
     } else if text(row, &["EffectiveCost"]).is_some() {
-        fields::required_number(row, &["EffectiveCost"], "EffectiveCost")?
+        fields::required_cost(row, &["EffectiveCost"], "EffectiveCost")?
     } else {
         return Err(RecordError::MissingField("BilledCost"));
     };
     Ok(Record::Billing(BillingRecord {
         time: fields::start_of_day(time),
-        provider: Provider::from_name(&provider),
+        provider,
         tenant: text(row, &["BillingAccountId"]),
         account: text(row, &["SubAccountId"]).map(|id| sub_account(&id)),
         category: BillingCategory::Billing,

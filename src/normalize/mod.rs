@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 pub use error::RecordError;
-pub use fields::{parse_time, start_of_day};
+pub use fields::{parse_time, start_of_day, TimeBounds, MAX_LINE_COST};
 pub use input::{list as list_inputs, open_input, Input, Inputs};
 pub use summary::{InputSummary, Skip, SourceCounts};
 
@@ -39,11 +39,13 @@ pub(crate) struct RecordContext<'a> {
     pub file: &'a FileHints,
 }
 
-/// Facts that only the file's location tells.
+/// Facts that only the file's location tells, and the run's bounds on its records' times.
 #[derive(Debug, Default)]
 pub(crate) struct FileHints {
     /// From an organization trail's S3 layout `AWSLogs/o-xxxx/<account>/...`.
     pub aws_organization: Option<String>,
+    /// The span a record's time must lie in to be data.
+    pub bounds: TimeBounds,
 }
 
 /// Maps one provider record. Each cloud module says whether the record is one of its formats
@@ -93,13 +95,21 @@ pub(crate) fn recognizes_keys<'k>(keys: impl Iterator<Item = &'k str>) -> bool {
 pub struct Normalizer<'s> {
     sink: &'s mut dyn FnMut(Record),
     summary: InputSummary,
+    bounds: TimeBounds,
 }
 
 impl<'s> Normalizer<'s> {
+    /// A normalizer whose records' times are bounded by the clock as it reads now.
     pub fn new(sink: &'s mut dyn FnMut(Record)) -> Self {
+        Self::with_bounds(sink, TimeBounds::default())
+    }
+
+    /// A normalizer with the given bounds on records' times (a fixed clock, for tests).
+    pub fn with_bounds(sink: &'s mut dyn FnMut(Record), bounds: TimeBounds) -> Self {
         Normalizer {
             sink,
             summary: InputSummary::default(),
+            bounds,
         }
     }
 
@@ -137,6 +147,7 @@ impl<'s> Normalizer<'s> {
                 Input::File(path) => input::aws_organization_from_path(path),
                 Input::Stdin => None,
             },
+            bounds: self.bounds,
         };
         let mut file = FileReader {
             name: &name,
@@ -396,6 +407,15 @@ impl FileReader<'_> {
     }
 
     fn emit(&mut self, source: SourceRef, result: Result<Record, RecordError>) {
+        // Every mapper checks its time field against the bounds and names it; this is the net
+        // under them, so that no format can let a time outside the bounds through.
+        let result = result.and_then(|normalized| {
+            let time = normalized.time();
+            match self.hints.bounds.check(time, normalized.provider()) {
+                Ok(_) => Ok(normalized),
+                Err(why) => Err(RecordError::bad("time", time.to_rfc3339(), why)),
+            }
+        });
         match result {
             Ok(normalized) => {
                 self.summary.note_record(&normalized);
@@ -510,9 +530,8 @@ mod tests {
 
     /// The context of record 1 of `one.json`, a file whose path says nothing.
     fn test_context() -> RecordContext<'static> {
-        static NO_HINTS: FileHints = FileHints {
-            aws_organization: None,
-        };
+        static NO_HINTS: std::sync::LazyLock<FileHints> =
+            std::sync::LazyLock::new(FileHints::default);
         RecordContext {
             source: SourceRef {
                 file: "one.json".into(),

@@ -120,10 +120,23 @@ fn walk(document: &mut Value, redact: &dyn Fn(&str) -> String) {
     }
 }
 
-/// A normalized record as JSON, redacted for writing out one by one (`auditsweep normalize`).
-/// A stream cannot know whether a later record proves a failed name, so here a failed sign-in's
-/// name is redacted by its shape alone: when it does not look like an identity.
-pub fn record(record: &crate::schema::Record, identity: &Regex) -> serde_json::Result<Value> {
+/// A normalized record, redacted for writing out one by one (`auditsweep normalize`): borrowed
+/// when nothing in it is secret, else rebuilt from the redacted JSON so its fields keep their
+/// order. A stream cannot know whether a later record proves a failed name, so here a failed
+/// sign-in's name is redacted by its shape alone: when it does not look like an identity.
+pub fn record<'r>(
+    record: &'r crate::schema::Record,
+    identity: &Regex,
+) -> serde_json::Result<Cow<'r, crate::schema::Record>> {
+    let original = serde_json::to_value(record)?;
+    let redacted = record_value(record, identity)?;
+    if redacted == original {
+        return Ok(Cow::Borrowed(record));
+    }
+    serde_json::from_value(redacted).map(Cow::Owned)
+}
+
+fn record_value(record: &crate::schema::Record, identity: &Regex) -> serde_json::Result<Value> {
     use crate::schema::{Category, Outcome, Record};
     let mut document = serde_json::to_value(record)?;
     if let Record::Event(event) = record {

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::normalize::InputSummary;
@@ -15,7 +15,8 @@ use crate::schema::{Event, Provider};
 
 /// Bumped on any change a consumer must know about; additions of optional fields do not bump it.
 /// 2.0: findings are incidents (`incident`), and `baseline.q_value` became `baseline.threshold`.
-pub const SCHEMA_VERSION: &str = "2.0";
+/// 3.0: a data gap is a range of days (`first_day`, `last_day`, `days`), not one entry per day.
+pub const SCHEMA_VERSION: &str = "3.0";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -164,8 +165,23 @@ pub struct Coverage {
     pub tests: BTreeMap<String, u64>,
     /// Entities whose history was too short to judge, per detector, with a sample.
     pub cold_start: Vec<ColdStart>,
-    /// Days inside the window with no data from a source that otherwise reports daily.
+    /// Runs of days inside the window with no data from a source that otherwise reports daily,
+    /// at most [`MAX_DATA_GAPS`] of them.
     pub data_gaps: Vec<DataGap>,
+    /// Gaps beyond [`MAX_DATA_GAPS`], counted and not listed: a report stays small whatever the
+    /// input.
+    pub data_gaps_omitted: u64,
+}
+
+impl Coverage {
+    /// Keeps the first [`MAX_DATA_GAPS`] gaps and counts the rest.
+    fn bound_gaps(&mut self) {
+        if self.data_gaps.len() > MAX_DATA_GAPS {
+            let omitted = self.data_gaps.len() - MAX_DATA_GAPS;
+            self.data_gaps.truncate(MAX_DATA_GAPS);
+            self.data_gaps_omitted += omitted as u64;
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,12 +192,21 @@ pub struct ColdStart {
     pub needed_days: u32,
 }
 
+/// Gaps a report lists; the rest are counted in `data_gaps_omitted`.
+pub const MAX_DATA_GAPS: usize = 1000;
+
+/// Consecutive missing days of one source, as one entry: a source that stops reporting for a
+/// year is one gap, not 365.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataGap {
     pub provider: Provider,
     pub account: Option<String>,
     pub source: String,
-    pub day: DateTime<Utc>,
+    /// The first and the last missing day, inclusive.
+    pub first_day: NaiveDate,
+    pub last_day: NaiveDate,
+    /// Missing days in the range: `last_day - first_day + 1`.
+    pub days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,6 +229,8 @@ impl Report {
         coverage: Coverage,
         findings: Vec<Finding>,
     ) -> Self {
+        let mut coverage = coverage;
+        coverage.bound_gaps();
         Report {
             schema_version: SCHEMA_VERSION.to_string(),
             generated_at: Utc::now(),
@@ -231,6 +258,30 @@ pub fn fingerprint(parts: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_report_lists_a_bounded_number_of_gaps_and_counts_the_rest() {
+        let day = NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        let gap = DataGap {
+            provider: Provider::Aws,
+            account: Some("111122223333".into()),
+            source: "billing".into(),
+            first_day: day,
+            last_day: day,
+            days: 1,
+        };
+        let coverage = Coverage {
+            data_gaps: vec![gap; MAX_DATA_GAPS + 7],
+            ..Coverage::default()
+        };
+        let window = Window {
+            start: Utc::now(),
+            end: Utc::now(),
+        };
+        let report = Report::new(window, &InputSummary::default(), coverage, Vec::new());
+        assert_eq!(report.coverage.data_gaps.len(), MAX_DATA_GAPS);
+        assert_eq!(report.coverage.data_gaps_omitted, 7);
+    }
 
     #[test]
     fn fingerprints_are_stable_and_separate_parts() {

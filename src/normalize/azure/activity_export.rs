@@ -46,7 +46,7 @@ pub(super) fn recognizes(record: &Value) -> bool {
 }
 
 pub(super) fn map(record: &Value, context: &RecordContext) -> Result<Record, RecordError> {
-    let time = required_time(record, &["time"], "time")?;
+    let time = required_time(record, &["time"], "time", context)?;
     let operation =
         text(record, &["operationName"]).ok_or(RecordError::MissingField("operationName"))?;
     let identity = embedded(record.get("identity"));

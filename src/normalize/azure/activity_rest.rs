@@ -10,12 +10,12 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::super::error::RecordError;
-use super::super::fields::text;
+use super::super::fields::{self, text};
 use super::super::typed::{self, Field, Object};
 use super::super::RecordContext;
 use super::activity::ActivityRecord;
 use super::{embedded, parse_time};
-use crate::schema::Record;
+use crate::schema::{Provider, Record};
 
 /// Claims that name the caller, most specific first.
 pub(super) const PRINCIPAL_CLAIMS: &[&str] = &[
@@ -219,9 +219,13 @@ pub(crate) fn map_event(
         .event_timestamp
         .as_str()
         .ok_or(RecordError::MissingField("eventTimestamp"))?;
-    let time = parse_time(raw_time).ok_or_else(|| {
-        RecordError::bad("eventTimestamp", raw_time, "not a recognized timestamp")
-    })?;
+    let time = fields::checked_time(
+        parse_time(raw_time),
+        raw_time,
+        "eventTimestamp",
+        &Provider::Azure,
+        context,
+    )?;
     let operation = record
         .operation_name
         .0

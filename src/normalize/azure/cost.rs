@@ -145,7 +145,7 @@ pub(super) fn query_row(unit: &Value, context: &RecordContext) -> Result<Record,
         .iter()
         .find(|column| has(cells, column))
         .ok_or(RecordError::MissingField("UsageDate"))?;
-    let time = required_time(cells, &[*date], "UsageDate")?;
+    let time = required_time(cells, &[*date], "UsageDate", context)?;
     let (cost, column) = amount(cells, QUERY_COSTS, "Cost")?;
     let account = first_text(cells, QUERY_SUBSCRIPTIONS)
         .map(|s| s.to_ascii_lowercase())
@@ -182,7 +182,7 @@ pub(super) fn export_row(row: &Value, context: &RecordContext) -> Result<Record,
         .iter()
         .find(|column| has(row, column))
         .ok_or(RecordError::MissingField("Date"))?;
-    let time = required_time(row, &[*date], "Date")?;
+    let time = required_time(row, &[*date], "Date", context)?;
     let (cost, column) = amount(row, EXPORT_COSTS, "CostInBillingCurrency")?;
     Ok(Record::Billing(BillingRecord {
         time: fields::start_of_day(time),
@@ -211,7 +211,7 @@ fn amount<'c>(
         .find(|column| has(record, column.name))
         .ok_or(RecordError::MissingField(missing))?;
     Ok((
-        fields::required_number(record, &[column.name], column.name)?,
+        fields::required_cost(record, &[column.name], column.name)?,
         column,
     ))
 }

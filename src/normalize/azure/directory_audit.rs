@@ -47,7 +47,7 @@ pub(super) fn is_diagnostic_export(record: &Value) -> bool {
 }
 
 pub(super) fn graph_item(record: &Value, context: &RecordContext) -> Result<Record, RecordError> {
-    let time = required_time(record, &["activityDateTime"], "activityDateTime")?;
+    let time = required_time(record, &["activityDateTime"], "activityDateTime", context)?;
     let operation = text(record, &["activityDisplayName"])
         .or_else(|| text(record, &["operationType"]))
         .ok_or(RecordError::MissingField("activityDisplayName"))?;
@@ -64,8 +64,8 @@ pub(super) fn diagnostic_export(
     let properties = embedded(record.get("properties"));
     let inner = properties.as_deref().unwrap_or(&Value::Null);
     let time = match text(record, &["time"]) {
-        Some(_) => required_time(record, &["time"], "time")?,
-        None => required_time(inner, &["activityDateTime"], "time")?,
+        Some(_) => required_time(record, &["time"], "time", context)?,
+        None => required_time(inner, &["activityDateTime"], "time", context)?,
     };
     let operation =
         text(record, &["operationName"]).ok_or(RecordError::MissingField("operationName"))?;

@@ -51,8 +51,8 @@ pub(super) fn is_signin_row(record: &Value) -> bool {
 
 pub(super) fn signin_row(record: &Value, context: &RecordContext) -> Result<Record, RecordError> {
     let time = match text(record, &["TimeGenerated"]) {
-        Some(_) => required_time(record, &["TimeGenerated"], "TimeGenerated")?,
-        None => required_time(record, &["CreatedDateTime"], "TimeGenerated")?,
+        Some(_) => required_time(record, &["TimeGenerated"], "TimeGenerated", context)?,
+        None => required_time(record, &["CreatedDateTime"], "TimeGenerated", context)?,
     };
     let location = first_embedded(record, &["LocationDetails"]);
     let location = location.as_deref();
@@ -96,7 +96,7 @@ pub(super) fn azure_activity_row(
     record: &Value,
     context: &RecordContext,
 ) -> Result<Record, RecordError> {
-    let time = required_time(record, &["TimeGenerated"], "TimeGenerated")?;
+    let time = required_time(record, &["TimeGenerated"], "TimeGenerated", context)?;
     let authorization = first_embedded(record, &["Authorization_d", "Authorization"]);
     // The older table's `OperationName` may be the localized display name ("Create or Update
     // Virtual Machine"); the authorized action is the operation's own name.

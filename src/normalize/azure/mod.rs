@@ -25,7 +25,7 @@ use serde_json::Value;
 use super::error::RecordError;
 use super::fields::{self, has, text};
 use super::RecordContext;
-use crate::schema::Record;
+use crate::schema::{Provider, Record};
 
 mod activity;
 mod activity_export;
@@ -116,13 +116,15 @@ pub(super) fn first_embedded<'v>(record: &'v Value, keys: &[&str]) -> Option<Cow
 /// Reads a required timestamp. Besides [`fields::parse_time`]'s spellings it accepts the Azure
 /// portal's display format (`1/15/2024, 9:03:12.345 AM`), which Log Analytics CSV downloads use
 /// for their `[UTC]` columns.
+/// The time is checked against the run's bounds ([`fields::checked_time`]).
 pub(super) fn required_time(
     record: &Value,
     path: &[&str],
     field: &'static str,
+    context: &RecordContext,
 ) -> Result<DateTime<Utc>, RecordError> {
     let raw = text(record, path).ok_or(RecordError::MissingField(field))?;
-    parse_time(&raw).ok_or_else(|| RecordError::bad(field, &raw, "not a recognized timestamp"))
+    fields::checked_time(parse_time(&raw), &raw, field, &Provider::Azure, context)
 }
 
 pub(super) fn parse_time(raw: &str) -> Option<DateTime<Utc>> {

@@ -130,7 +130,7 @@ pub(super) fn is_diagnostic_export(record: &Value) -> bool {
 }
 
 pub(super) fn graph_item(record: &Value, context: &RecordContext) -> Result<Record, RecordError> {
-    let time = required_time(record, &["createdDateTime"], "createdDateTime")?;
+    let time = required_time(record, &["createdDateTime"], "createdDateTime", context)?;
     Ok(Record::Event(Box::new(
         from_graph_object(record, time, "signIn".into(), None).into_event(context),
     )))
@@ -142,7 +142,7 @@ pub(super) fn diagnostic_export(
     record: &Value,
     context: &RecordContext,
 ) -> Result<Record, RecordError> {
-    let time = required_time(record, &["time"], "time")?;
+    let time = required_time(record, &["time"], "time", context)?;
     let properties = embedded(record.get("properties"));
     let inner = properties.as_deref().unwrap_or(&Value::Null);
     let operation = text(record, &["operationName"]).unwrap_or_else(|| SIGN_IN_ACTIVITY.into());

@@ -174,8 +174,13 @@ pub(crate) fn map_entry(entry: &LogEntry, context: &RecordContext) -> Result<Rec
         .as_str()
         .or(entry.receive_timestamp.as_str())
         .ok_or(RecordError::MissingField("timestamp"))?;
-    let time = fields::parse_time(raw_time)
-        .ok_or_else(|| RecordError::bad("timestamp", raw_time, "not a recognized timestamp"))?;
+    let time = fields::checked_time(
+        fields::parse_time(raw_time),
+        raw_time,
+        "timestamp",
+        &Provider::Gcp,
+        context,
+    )?;
     let service = payload
         .service_name
         .as_str()

@@ -58,12 +58,12 @@ pub(super) fn map_row(row: &Value, context: &RecordContext) -> Result<Record, Re
         .iter()
         .find(|path| text(row, path).is_some())
         .ok_or(RecordError::MissingField("usage_start_time"))?;
-    let time = fields::required_time(row, start, "usage_start_time")?;
+    let time = fields::required_time(row, start, "usage_start_time", &Provider::Gcp, context)?;
     let cost_path = COST
         .iter()
         .find(|path| fields::at(row, path).is_some_and(|v| !v.is_null()))
         .ok_or(RecordError::MissingField("cost"))?;
-    let cost = fields::required_number(row, cost_path, "cost")?;
+    let cost = fields::required_cost(row, cost_path, "cost")?;
     let project = first_text(row, PROJECT);
     Ok(Record::Billing(BillingRecord {
         time: fields::start_of_day(time),
