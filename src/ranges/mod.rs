@@ -300,6 +300,7 @@ impl HostingRanges {
         let lines = LineIndex::new(list.input());
         let provider = list.provider.as_str();
         let mut report = FileReport::new(path, list.format, provider);
+        report.published = list.published;
         let mut last_info: Option<u32> = None;
         list.for_each_entry(&mut |entry| {
             report.entries += 1;
