@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use auditsweep::gen::{CLOUD_AUTOMATION_PREFIXES, HOSTING_PREFIXES};
+use auditsweep::ranges::snapshot::{self, Snapshot};
 use auditsweep::ranges::{HostingRanges, ListFormat, RangeError};
 use ipnet::IpNet;
 
@@ -851,4 +852,83 @@ fn update_rejects_an_override_for_an_unknown_source() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unknown source \"azure\""), "{stderr}");
     assert!(files_in(cache.path()).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The snapshot built into the binary
+
+#[test]
+fn the_built_in_snapshot_is_the_shared_lists_aggregated() {
+    let snapshot = Snapshot::embedded().unwrap();
+    let dir = shared_ranges_dir();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(auditsweep::ranges::snapshot::EMBEDDED)
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(
+        snapshot::build(&dir, snapshot.built).unwrap() == text,
+        "data/ip-ranges-snapshot.txt.gz is not what the shared lists give: run scripts/ip-ranges-snapshot.sh"
+    );
+    let providers: Vec<&str> = snapshot.providers().collect();
+    let expected: Vec<&str> = REAL_LISTS.iter().map(|list| list.provider).collect();
+    assert_eq!(providers, expected);
+    let day = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    let dated: Vec<(&str, Option<chrono::NaiveDate>)> = snapshot
+        .lists
+        .iter()
+        .map(|list| (list.provider.as_str(), list.published))
+        .collect();
+    assert_eq!(
+        dated,
+        [
+            ("aws", Some(day("2025-07-24"))),
+            ("azure", None),
+            ("digitalocean", None),
+            ("gcp", Some(day("2025-07-24"))),
+            ("hetzner", Some(day("2025-05-22"))),
+            ("linode", Some(day("2025-07-24"))),
+            ("oracle", Some(day("2025-07-21"))),
+            ("ovh", Some(day("2025-05-22"))),
+            ("vultr", None),
+        ]
+    );
+    assert_eq!(snapshot.date(), day("2025-05-22"));
+
+    let small = snapshot.load().unwrap();
+    let (full, _) = HostingRanges::load_dir(&dir).unwrap();
+    for (provider, count) in small.prefixes_by_provider() {
+        assert!(count > 0, "{provider}");
+    }
+    assert!(
+        small.len() * 5 < full.len(),
+        "{} of {}",
+        small.len(),
+        full.len()
+    );
+    for &(address, provider, _, _) in KNOWN_ADDRESSES {
+        assert_eq!(
+            small.lookup(ip(address)).unwrap().provider,
+            provider,
+            "{address}"
+        );
+    }
+    for prefix in [
+        "45.32.0.0/16",
+        "116.202.0.0/16",
+        "109.190.0.0/16",
+        "129.80.0.0/16",
+    ] {
+        let (found, _) = small.lookup_prefix(net(prefix).network()).unwrap();
+        assert!(found.contains(&net(prefix)), "{prefix} in {found}");
+    }
+    for address in ISP_ADDRESSES {
+        assert_eq!(small.lookup(ip(address)), None, "{address}");
+    }
+    // Every address at either end of every published prefix has the same provider.
+    for (prefix, _) in full.iter() {
+        for address in [prefix.network(), prefix.broadcast()] {
+            let provider = |set: &HostingRanges| set.lookup(address).map(|i| i.provider.clone());
+            assert_eq!(provider(&small), provider(&full), "{address} of {prefix}");
+        }
+    }
 }

@@ -25,6 +25,7 @@
 mod error;
 pub mod format;
 mod load;
+pub mod snapshot;
 pub mod special;
 pub mod update;
 
