@@ -932,3 +932,64 @@ fn the_built_in_snapshot_is_the_shared_lists_aggregated() {
         }
     }
 }
+
+fn sweep_demo(extra: &[&str], cache: &Path) -> (serde_json::Value, String) {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    let output = auditsweep()
+        .env("RUST_LOG", "auditsweep=info")
+        .env("XDG_CACHE_HOME", cache)
+        .env("HOME", cache)
+        .arg("sweep")
+        .args(["aws", "azure", "gcp"].map(|cloud| demo.join(cloud)))
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    (serde_json::from_slice(&output.stdout).unwrap(), stderr)
+}
+
+#[test]
+fn with_no_cache_the_demo_finds_with_the_snapshot_what_the_full_lists_find() {
+    let empty = tempfile::tempdir().unwrap();
+    let shared = shared_ranges_dir();
+    let (full, _) = sweep_demo(&["--ip-ranges", shared.to_str().unwrap()], empty.path());
+    let (built_in, stderr) = sweep_demo(&[], empty.path());
+    assert_eq!(full["findings"].as_array().unwrap().len(), 14);
+    assert_eq!(built_in["findings"], full["findings"]);
+    assert!(
+        stderr.contains("Hosting ranges: the built-in snapshot, dated 2025-05-22"),
+        "{stderr}"
+    );
+    let age = (chrono::Utc::now().date_naive() - Snapshot::embedded().unwrap().date()).num_days();
+    let warned = stderr.contains("date from 2025-05-22") && stderr.contains("ranges update");
+    assert_eq!(warned, age > auditsweep::ranges::MAX_AGE_DAYS, "{stderr}");
+
+    // Without hosting ranges (a list that holds none of the demo's addresses) 4 are lost.
+    let none = tempfile::tempdir().unwrap();
+    std::fs::write(none.path().join("nobody.txt"), "1.0.0.0/24\n").unwrap();
+    let (without, _) = sweep_demo(
+        &["--ip-ranges", none.path().to_str().unwrap()],
+        empty.path(),
+    );
+    assert_eq!(without["findings"].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn the_cache_wins_over_the_snapshot_and_says_so() {
+    let cache = tempfile::tempdir().unwrap();
+    let lists = cache.path().join("auditsweep/ip-ranges");
+    std::fs::create_dir_all(&lists).unwrap();
+    std::fs::copy(
+        fixtures_dir().join("aws-ip-ranges.json"),
+        lists.join("aws-ip-ranges.json"),
+    )
+    .unwrap();
+    let (_, stderr) = sweep_demo(&[], cache.path());
+    let expected = format!(
+        "Hosting ranges: cache {}, with azure, digitalocean, gcp, hetzner, linode, oracle, ovh, \
+         vultr from the built-in snapshot",
+        lists.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}

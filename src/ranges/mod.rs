@@ -25,6 +25,7 @@
 mod error;
 pub mod format;
 mod load;
+pub mod origin;
 pub mod snapshot;
 pub mod special;
 pub mod update;
@@ -50,6 +51,7 @@ pub fn is_vps_provider(provider: &str) -> bool {
 pub use load::{
     parse_prefix, DroppedPrefix, FileReport, LoadReport, Malformed, MALFORMED_EXAMPLES,
 };
+pub use origin::{load_ranges, LoadedRanges, RangesOrigin, MAX_AGE_DAYS};
 pub use special::{SpecialRange, SPECIAL_RANGES};
 
 use format::{LineIndex, ParsedList, RawEntry};
