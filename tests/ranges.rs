@@ -993,3 +993,81 @@ fn the_cache_wins_over_the_snapshot_and_says_so() {
     );
     assert!(stderr.contains(&expected), "{stderr}");
 }
+
+/// Accepts one connection and answers in plain HTTP at once, whatever was sent: a TLS client
+/// gets a response that is no TLS record.
+fn plain_http_answerer() -> (SocketAddr, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    (addr, thread)
+}
+
+#[test]
+fn update_names_why_each_download_failed() {
+    let server = TestServer::start(vec![
+        Route {
+            path: "/busy",
+            status: 503,
+            body: b"try later".to_vec(),
+        },
+        Route {
+            path: "/linode",
+            status: 200,
+            body: fixture("linode-geofeed.csv"),
+        },
+    ]);
+    let refused_port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let (plain, answerer) = plain_http_answerer();
+    let cache = tempfile::tempdir().unwrap();
+    let urls = [
+        (
+            "aws",
+            format!("http://127.0.0.1:{refused_port}/ip-ranges.json"),
+        ),
+        ("gcp", format!("https://{plain}/cloud.json")),
+        ("oracle", server.url("/busy")),
+        ("digitalocean", server.url("/gone.csv")),
+        ("linode", server.url("/linode")),
+    ];
+    let output = auditsweep()
+        .args(["ranges", "update", "--dir"])
+        .arg(cache.path())
+        .args(
+            urls.iter()
+                .map(|(name, url)| format!("--source={name}={url}")),
+        )
+        .output()
+        .unwrap();
+    answerer.join().unwrap();
+    server.finish();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    let line = |name: &str| {
+        stdout
+            .lines()
+            .find(|line| line.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name}: {stdout}"))
+            .to_owned()
+    };
+    let url = |name: &str| urls.iter().find(|(n, _)| *n == name).unwrap().1.clone();
+    for (name, cause) in [
+        ("aws", "connection refused: "),
+        ("gcp", "TLS failed: "),
+        ("oracle", "server answered HTTP 503 Service Unavailable"),
+        ("digitalocean", "server answered HTTP 404 Not Found"),
+    ] {
+        let line = line(name);
+        assert!(line.contains("FAILED"), "{line}");
+        assert!(line.contains(&format!("{}: {cause}", url(name))), "{line}");
+    }
+    assert!(line("linode").contains("updated"), "{stdout}");
+    assert_eq!(files_in(cache.path()), ["linode-geofeed.csv"]);
+}
