@@ -1071,3 +1071,27 @@ fn update_names_why_each_download_failed() {
     assert!(line("linode").contains("updated"), "{stdout}");
     assert_eq!(files_in(cache.path()), ["linode-geofeed.csv"]);
 }
+
+#[test]
+fn lookup_without_a_cache_answers_from_the_snapshot() {
+    let empty = tempfile::tempdir().unwrap();
+    let output = auditsweep()
+        .env("RUST_LOG", "auditsweep=info")
+        .env("XDG_CACHE_HOME", empty.path())
+        .args(["ranges", "lookup", "45.76.1.1", "84.128.0.1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Hosting ranges: the built-in snapshot"),
+        "{stderr}"
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines[0]["hosting"]["provider"], "vultr");
+    assert!(lines[1]["hosting"].is_null());
+}
