@@ -19,6 +19,9 @@
 //! The lookup returns the most specific prefix: when a /16 of one list contains a /24 of
 //! another, an address in the /24 gets the /24's provider, region and services.
 //!
+//! Which lists a run uses is decided in [`origin`]: `--ip-ranges DIR`, else the `ranges update`
+//! cache, else the [`snapshot`] built into the binary, so the signal is on from the first run.
+//!
 //! Region and services are interned: the 67,595 distinct prefixes of the real lists share far
 //! fewer (provider, region, services, place) combinations, so the trees store a `u32` index.
 
