@@ -33,7 +33,7 @@ pub enum RangesOrigin {
 pub struct LoadedRanges {
     pub ranges: HostingRanges,
     pub origin: RangesOrigin,
-    /// One report per file read, the snapshot's sections included (named `snapshot/PROVIDER.txt`).
+    /// What loading each list of a directory (given or the cache) did; empty for the snapshot.
     pub report: LoadReport,
     /// The oldest list's date: the day a list says it was published, else the day its file was
     /// written (a list in a directory) or the snapshot was built.
@@ -65,7 +65,7 @@ pub fn load_with(
     let snapshot = snapshot()?;
     match cache.filter(|dir| holds_a_list(dir)) {
         Some(dir) => {
-            let (mut ranges, mut report) = HostingRanges::load_dir(dir)?;
+            let (mut ranges, report) = HostingRanges::load_dir(dir)?;
             let cached: Vec<String> = report.files.iter().map(|f| f.provider.clone()).collect();
             let missing = |provider: &str| !cached.iter().any(|known| known == provider);
             let from_snapshot: Vec<String> = snapshot
@@ -73,8 +73,8 @@ pub fn load_with(
                 .filter(|p| missing(p))
                 .map(str::to_owned)
                 .collect();
-            report.files.extend(snapshot.add_to(&mut ranges, missing)?);
-            let mut date = oldest_file_date(&report.files[..cached.len()]);
+            snapshot.add_to(&mut ranges, missing)?;
+            let mut date = oldest_file_date(&report.files);
             if !from_snapshot.is_empty() {
                 let snapshot_date = snapshot.date_of(missing);
                 date = Some(date.map_or(snapshot_date, |day| day.min(snapshot_date)));
@@ -91,14 +91,11 @@ pub fn load_with(
         }
         None => {
             let mut ranges = HostingRanges::new();
-            let files = snapshot.add_to(&mut ranges, |_| true)?;
+            snapshot.add_to(&mut ranges, |_| true)?;
             Ok(LoadedRanges {
                 ranges,
                 origin: RangesOrigin::Snapshot,
-                report: LoadReport {
-                    files,
-                    skipped_files: Vec::new(),
-                },
+                report: LoadReport::default(),
                 date: Some(snapshot.date()),
             })
         }
@@ -166,14 +163,7 @@ impl LoadedRanges {
     /// the staleness warning for `today`.
     pub fn log(&self, today: NaiveDate) {
         tracing::info!("{}", self.describe());
-        let from_directory = LoadReport {
-            files: (self.report.files.iter())
-                .filter(|file| !file.path.starts_with("snapshot"))
-                .cloned()
-                .collect(),
-            skipped_files: self.report.skipped_files.clone(),
-        };
-        from_directory.log();
+        self.report.log();
         if let Some(warning) = self.staleness(today) {
             tracing::warn!("{warning}");
         }

@@ -94,12 +94,15 @@ impl Snapshot {
                 continue;
             }
             let mut words = line.split_ascii_whitespace();
-            match words.next() {
-                Some("built") if sections.is_empty() => {
+            let Some(keyword) = words.next() else {
+                continue;
+            };
+            match keyword {
+                "built" if sections.is_empty() => {
                     let date = words.next().and_then(parse_day);
                     built = Some(date.ok_or_else(|| bad(number, "built needs a YYYY-MM-DD"))?);
                 }
-                Some("list") if sections.is_empty() => {
+                "list" if sections.is_empty() => {
                     let fields: Vec<&str> = words.collect();
                     let [provider, file, published, sha256] = fields[..] else {
                         return Err(bad(number, "list needs: PROVIDER FILE DATE|- sha256:HEX"));
@@ -115,7 +118,7 @@ impl Snapshot {
                         sha256: sha256.to_owned(),
                     });
                 }
-                Some("provider") => {
+                "provider" => {
                     let name = words.next().unwrap_or_default();
                     let usable =
                         !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric());
@@ -124,14 +127,13 @@ impl Snapshot {
                     }
                     sections.push((name.to_owned(), String::new()));
                 }
-                Some(_) => match sections.last_mut() {
+                _ => match sections.last_mut() {
                     Some((_, prefixes)) => {
                         prefixes.push_str(line);
                         prefixes.push('\n');
                     }
                     None => return Err(bad(number, format!("unexpected line {line:?}"))),
                 },
-                None => unreachable!("blank lines are skipped"),
             }
         }
         let built = built.ok_or_else(|| bad(0, "no built date"))?;
