@@ -13,6 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use auditsweep::gen::{CLOUD_AUTOMATION_PREFIXES, HOSTING_PREFIXES};
+use auditsweep::ranges::snapshot::{self, Snapshot};
 use auditsweep::ranges::{HostingRanges, ListFormat, RangeError};
 use ipnet::IpNet;
 
@@ -851,4 +852,246 @@ fn update_rejects_an_override_for_an_unknown_source() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("unknown source \"azure\""), "{stderr}");
     assert!(files_in(cache.path()).is_empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// The snapshot built into the binary
+
+#[test]
+fn the_built_in_snapshot_is_the_shared_lists_aggregated() {
+    let snapshot = Snapshot::embedded().unwrap();
+    let dir = shared_ranges_dir();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(auditsweep::ranges::snapshot::EMBEDDED)
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(
+        snapshot::build(&dir, snapshot.built).unwrap() == text,
+        "data/ip-ranges-snapshot.txt.gz is not what the shared lists give: run scripts/ip-ranges-snapshot.sh"
+    );
+    let providers: Vec<&str> = snapshot.providers().collect();
+    let expected: Vec<&str> = REAL_LISTS.iter().map(|list| list.provider).collect();
+    assert_eq!(providers, expected);
+    let day = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    let dated: Vec<(&str, Option<chrono::NaiveDate>)> = snapshot
+        .lists
+        .iter()
+        .map(|list| (list.provider.as_str(), list.published))
+        .collect();
+    assert_eq!(
+        dated,
+        [
+            ("aws", Some(day("2025-07-24"))),
+            ("azure", None),
+            ("digitalocean", None),
+            ("gcp", Some(day("2025-07-24"))),
+            ("hetzner", Some(day("2025-05-22"))),
+            ("linode", Some(day("2025-07-24"))),
+            ("oracle", Some(day("2025-07-21"))),
+            ("ovh", Some(day("2025-05-22"))),
+            ("vultr", None),
+        ]
+    );
+    assert_eq!(snapshot.date(), day("2025-05-22"));
+
+    let small = snapshot.load().unwrap();
+    let (full, _) = HostingRanges::load_dir(&dir).unwrap();
+    for (provider, count) in small.prefixes_by_provider() {
+        assert!(count > 0, "{provider}");
+    }
+    assert!(
+        small.len() * 5 < full.len(),
+        "{} of {}",
+        small.len(),
+        full.len()
+    );
+    for &(address, provider, _, _) in KNOWN_ADDRESSES {
+        assert_eq!(
+            small.lookup(ip(address)).unwrap().provider,
+            provider,
+            "{address}"
+        );
+    }
+    for prefix in [
+        "45.32.0.0/16",
+        "116.202.0.0/16",
+        "109.190.0.0/16",
+        "129.80.0.0/16",
+    ] {
+        let (found, _) = small.lookup_prefix(net(prefix).network()).unwrap();
+        assert!(found.contains(&net(prefix)), "{prefix} in {found}");
+    }
+    for address in ISP_ADDRESSES {
+        assert_eq!(small.lookup(ip(address)), None, "{address}");
+    }
+    // Every address at either end of every published prefix has the same provider.
+    for (prefix, _) in full.iter() {
+        for address in [prefix.network(), prefix.broadcast()] {
+            let provider = |set: &HostingRanges| set.lookup(address).map(|i| i.provider.clone());
+            assert_eq!(provider(&small), provider(&full), "{address} of {prefix}");
+        }
+    }
+}
+
+fn sweep_demo(extra: &[&str], cache: &Path) -> (serde_json::Value, String) {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    let output = auditsweep()
+        .env("RUST_LOG", "auditsweep=info")
+        .env("XDG_CACHE_HOME", cache)
+        .env("HOME", cache)
+        .arg("sweep")
+        .args(["aws", "azure", "gcp"].map(|cloud| demo.join(cloud)))
+        .args(extra)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{stderr}");
+    (serde_json::from_slice(&output.stdout).unwrap(), stderr)
+}
+
+#[test]
+fn with_no_cache_the_demo_finds_with_the_snapshot_what_the_full_lists_find() {
+    let empty = tempfile::tempdir().unwrap();
+    let shared = shared_ranges_dir();
+    let (full, _) = sweep_demo(&["--ip-ranges", shared.to_str().unwrap()], empty.path());
+    let (built_in, stderr) = sweep_demo(&[], empty.path());
+    assert_eq!(full["findings"].as_array().unwrap().len(), 14);
+    assert_eq!(built_in["findings"], full["findings"]);
+    assert!(
+        stderr.contains("Hosting ranges: the built-in snapshot, dated 2025-05-22"),
+        "{stderr}"
+    );
+    let age = (chrono::Utc::now().date_naive() - Snapshot::embedded().unwrap().date()).num_days();
+    let warned = stderr.contains("date from 2025-05-22") && stderr.contains("ranges update");
+    assert_eq!(warned, age > auditsweep::ranges::MAX_AGE_DAYS, "{stderr}");
+
+    // Without hosting ranges (a list that holds none of the demo's addresses) 4 are lost.
+    let none = tempfile::tempdir().unwrap();
+    std::fs::write(none.path().join("nobody.txt"), "1.0.0.0/24\n").unwrap();
+    let (without, _) = sweep_demo(
+        &["--ip-ranges", none.path().to_str().unwrap()],
+        empty.path(),
+    );
+    assert_eq!(without["findings"].as_array().unwrap().len(), 10);
+}
+
+#[test]
+fn the_cache_wins_over_the_snapshot_and_says_so() {
+    let cache = tempfile::tempdir().unwrap();
+    let lists = cache.path().join("auditsweep/ip-ranges");
+    std::fs::create_dir_all(&lists).unwrap();
+    std::fs::copy(
+        fixtures_dir().join("aws-ip-ranges.json"),
+        lists.join("aws-ip-ranges.json"),
+    )
+    .unwrap();
+    let (_, stderr) = sweep_demo(&[], cache.path());
+    let expected = format!(
+        "Hosting ranges: cache {}, with azure, digitalocean, gcp, hetzner, linode, oracle, ovh, \
+         vultr from the built-in snapshot",
+        lists.display()
+    );
+    assert!(stderr.contains(&expected), "{stderr}");
+}
+
+/// Accepts one connection and answers in plain HTTP at once, whatever was sent: a TLS client
+/// gets a response that is no TLS record.
+fn plain_http_answerer() -> (SocketAddr, JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let thread = std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    (addr, thread)
+}
+
+#[test]
+fn update_names_why_each_download_failed() {
+    let server = TestServer::start(vec![
+        Route {
+            path: "/busy",
+            status: 503,
+            body: b"try later".to_vec(),
+        },
+        Route {
+            path: "/linode",
+            status: 200,
+            body: fixture("linode-geofeed.csv"),
+        },
+    ]);
+    let refused_port = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let (plain, answerer) = plain_http_answerer();
+    let cache = tempfile::tempdir().unwrap();
+    let urls = [
+        (
+            "aws",
+            format!("http://127.0.0.1:{refused_port}/ip-ranges.json"),
+        ),
+        ("gcp", format!("https://{plain}/cloud.json")),
+        ("oracle", server.url("/busy")),
+        ("digitalocean", server.url("/gone.csv")),
+        ("linode", server.url("/linode")),
+    ];
+    let output = auditsweep()
+        .args(["ranges", "update", "--dir"])
+        .arg(cache.path())
+        .args(
+            urls.iter()
+                .map(|(name, url)| format!("--source={name}={url}")),
+        )
+        .output()
+        .unwrap();
+    answerer.join().unwrap();
+    server.finish();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(2), "{stdout}");
+    let line = |name: &str| {
+        stdout
+            .lines()
+            .find(|line| line.trim_start().starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name}: {stdout}"))
+            .to_owned()
+    };
+    let url = |name: &str| urls.iter().find(|(n, _)| *n == name).unwrap().1.clone();
+    for (name, cause) in [
+        ("aws", "connection refused: "),
+        ("gcp", "TLS failed: "),
+        ("oracle", "server answered HTTP 503 Service Unavailable"),
+        ("digitalocean", "server answered HTTP 404 Not Found"),
+    ] {
+        let line = line(name);
+        assert!(line.contains("FAILED"), "{line}");
+        assert!(line.contains(&format!("{}: {cause}", url(name))), "{line}");
+    }
+    assert!(line("linode").contains("updated"), "{stdout}");
+    assert_eq!(files_in(cache.path()), ["linode-geofeed.csv"]);
+}
+
+#[test]
+fn lookup_without_a_cache_answers_from_the_snapshot() {
+    let empty = tempfile::tempdir().unwrap();
+    let output = auditsweep()
+        .env("RUST_LOG", "auditsweep=info")
+        .env("XDG_CACHE_HOME", empty.path())
+        .args(["ranges", "lookup", "45.76.1.1", "84.128.0.1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Hosting ranges: the built-in snapshot"),
+        "{stderr}"
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines[0]["hosting"]["provider"], "vultr");
+    assert!(lines[1]["hosting"].is_null());
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::ranges::update::{plan_sources, SourceOverride, Updater, MANUAL_LISTS};
-use crate::ranges::{default_cache_dir, HostingRanges};
+use crate::ranges::{default_cache_dir, load_ranges};
 
 #[derive(Debug, clap::Args)]
 pub struct RangesArgs {
@@ -41,7 +41,8 @@ pub struct UpdateArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct LookupArgs {
-    /// Directory of range lists [default: the `ranges update` cache directory].
+    /// Directory of range lists [default: the `ranges update` cache directory, else the
+    /// snapshot built into the binary].
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
     /// IPv4 or IPv6 addresses.
@@ -123,14 +124,11 @@ fn update(args: UpdateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn lookup(args: LookupArgs) -> anyhow::Result<ExitCode> {
-    let dir = dir_or_default(args.dir)?;
-    let (ranges, report) = HostingRanges::load_dir(&dir).with_context(|| {
-        format!(
-            "loading range lists from {} (run `auditsweep ranges update` or pass --dir)",
-            dir.display()
-        )
-    })?;
-    report.log();
+    let cache = default_cache_dir();
+    let loaded =
+        load_ranges(args.dir.as_deref(), cache.as_deref()).context("loading hosting ranges")?;
+    loaded.log(chrono::Utc::now().date_naive());
+    let ranges = loaded.ranges;
     let mut out = std::io::stdout().lock();
     for address in args.addresses {
         let hosting = match ranges.lookup_prefix(address) {

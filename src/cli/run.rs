@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::detect::{HostingLookup, NoHostingRanges};
+use crate::detect::HostingLookup;
 use crate::run::{self, Locked, RunRequest, EXIT_LOCKED};
 
 /// Exit code when the run completed but some changes are still queued or were rejected.
@@ -20,7 +20,8 @@ pub struct RunArgs {
     /// The state file (SQLite), overriding `[run] state`.
     #[arg(long)]
     pub state: Option<PathBuf>,
-    /// Directory of hosting/VPS range lists (default: the cache `ranges update` writes).
+    /// Directory of hosting/VPS range lists (default: the cache `ranges update` writes, else
+    /// the snapshot built into the binary).
     #[arg(long)]
     pub ip_ranges: Option<PathBuf>,
     /// Threads that read the inputs; 0: one per core.
@@ -43,10 +44,7 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         );
     }
     let ranges = super::sweep::load_ranges(args.ip_ranges.as_deref())?;
-    let hosting: &dyn HostingLookup = match &ranges {
-        Some(ranges) => ranges,
-        None => &NoHostingRanges,
-    };
+    let hosting: &dyn HostingLookup = &ranges;
     let request = RunRequest {
         config: &config,
         state: &state,

@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use chrono::{DateTime, Utc};
 
 use crate::config::Config;
-use crate::detect::{HostingLookup, NoHostingRanges};
+use crate::detect::HostingLookup;
 use crate::normalize::parse_time;
 use crate::output;
 use crate::ranges::HostingRanges;
@@ -43,7 +43,8 @@ pub struct SweepArgs {
     /// Thresholds and allow-lists (see auditsweep.example.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// A directory of published hosting/cloud range lists; default: the `ranges update` cache.
+    /// A directory of published hosting/cloud range lists; default: the `ranges update` cache,
+    /// else the snapshot built into the binary.
     #[arg(long)]
     pub ip_ranges: Option<PathBuf>,
     /// Exit with 1 when a finding of this severity or higher is reported.
@@ -77,10 +78,7 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         }
     }
     let ranges = load_ranges(args.ip_ranges.as_deref())?;
-    let hosting: &dyn HostingLookup = match &ranges {
-        Some(ranges) => ranges,
-        None => &NoHostingRanges,
-    };
+    let hosting: &dyn HostingLookup = &ranges;
     let request = SweepRequest {
         paths: args.paths.clone(),
         tenant: args.tenant.clone(),
@@ -131,22 +129,14 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     })
 }
 
-pub(crate) fn load_ranges(dir: Option<&Path>) -> anyhow::Result<Option<HostingRanges>> {
-    let dir = match dir {
-        Some(dir) => dir.to_path_buf(),
-        None => match crate::ranges::default_cache_dir().filter(|d| d.is_dir()) {
-            Some(dir) => dir,
-            None => {
-                tracing::warn!("No hosting range lists (--ip-ranges DIR or `auditsweep ranges update`): the hosting_source signal is off");
-                return Ok(None);
-            }
-        },
-    };
-    let (ranges, report) = HostingRanges::load_dir(&dir)
-        .with_context(|| format!("loading ranges from {}", dir.display()))?;
-    tracing::info!(dir = %dir.display(), prefixes = ranges.len(), "Loaded hosting ranges");
-    report.log();
-    Ok(Some(ranges))
+/// `--ip-ranges DIR`, else the `ranges update` cache, else the snapshot built into the binary;
+/// stderr says which, and warns when the cache or snapshot is stale.
+pub(crate) fn load_ranges(dir: Option<&Path>) -> anyhow::Result<HostingRanges> {
+    let cache = crate::ranges::default_cache_dir();
+    let loaded =
+        crate::ranges::load_ranges(dir, cache.as_deref()).context("loading hosting ranges")?;
+    loaded.log(Utc::now().date_naive());
+    Ok(loaded.ranges)
 }
 
 /// What a person reads on stderr: the ledger and one line per finding.

@@ -27,4 +27,6 @@ pub enum RangeError {
         entries: usize,
         malformed: usize,
     },
+    #[error("range snapshot, line {line}: {reason}")]
+    BadSnapshot { line: usize, reason: String },
 }

@@ -14,6 +14,7 @@ use std::fmt;
 use std::marker::PhantomData;
 use std::path::Path;
 
+use chrono::NaiveDate;
 use serde::de::{Deserializer, Visitor};
 use serde::{Deserialize, Serialize};
 
@@ -149,6 +150,8 @@ pub(crate) struct RawEntry<'a> {
 pub(crate) struct ParsedList<'a> {
     pub format: ListFormat,
     pub provider: String,
+    /// The day the list says it was published, when it says (see [`published_date`]).
+    pub published: Option<NaiveDate>,
     body: Body<'a>,
 }
 
@@ -185,6 +188,7 @@ impl<'a> ParsedList<'a> {
                 Ok(ParsedList {
                     format: detect_text_format(bytes),
                     provider,
+                    published: text_published_date(bytes),
                     body: Body::Text(bytes),
                 })
             }
@@ -204,9 +208,18 @@ impl<'a> ParsedList<'a> {
                 .into(),
         })?;
         let provider = format.provider().unwrap_or_default().to_owned();
+        let stamp = [
+            &document.create_date,
+            &document.creation_time,
+            &document.last_updated_timestamp,
+        ];
+        let published = stamp
+            .into_iter()
+            .find_map(|text| date_prefix(opt_str(text)?));
         Ok(ParsedList {
             format,
             provider,
+            published,
             body: Body::Json {
                 input: bytes,
                 document: Box::new(document),
@@ -306,6 +319,43 @@ fn for_each_text_entry(input: &[u8], sink: &mut dyn FnMut(RawEntry<'_>)) {
     }
 }
 
+/// The date a list states for itself, so the age of a snapshot or cache can be told from the
+/// lists rather than from when they were copied:
+/// - AWS `createDate` (`2025-07-24-20-23-14`), GCP `creationTime`, Oracle
+///   `last_updated_timestamp`;
+/// - text lists: a header comment `# last_update: 2025-05-22T...` or `# Last modified: ...`
+///   (Linode's geofeed) before the first data line.
+///
+/// Azure's Service Tags carry only a `changeNumber`, DigitalOcean's geofeed and plain CIDR lists
+/// nothing: `None`.
+pub fn published_date(path: &Path, bytes: &[u8]) -> Option<NaiveDate> {
+    ParsedList::parse(path, bytes).ok()?.published
+}
+
+fn text_published_date(input: &[u8]) -> Option<NaiveDate> {
+    const KEYS: [&str; 3] = ["last_update:", "last modified:", "last-modified:"];
+    for raw_line in input.split(|&b| b == b'\n') {
+        let line = String::from_utf8_lossy(raw_line);
+        let line = line.trim();
+        let Some(comment) = line.strip_prefix('#') else {
+            if line.is_empty() {
+                continue;
+            }
+            return None;
+        };
+        let comment = comment.trim().to_ascii_lowercase();
+        if let Some(value) = KEYS.iter().find_map(|key| comment.strip_prefix(key)) {
+            return date_prefix(value.trim());
+        }
+    }
+    None
+}
+
+/// `2025-07-24` from the start of `2025-07-24T19:16:28.78`, `2025-07-24-20-23-14`, ...
+fn date_prefix(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok()
+}
+
 fn non_empty(field: Option<&str>) -> Option<&str> {
     field.filter(|text| !text.is_empty())
 }
@@ -387,6 +437,15 @@ struct RangeDocument<'a> {
     values: Option<Vec<AzureTag<'a>>>,
     #[serde(borrow, default)]
     regions: Option<Vec<OracleRegion<'a>>>,
+    /// AWS: `2025-07-24-20-23-14`.
+    #[serde(borrow, default, rename = "createDate")]
+    create_date: Option<JsonStr<'a>>,
+    /// GCP: `2025-07-24T19:16:28.780563`.
+    #[serde(borrow, default, rename = "creationTime")]
+    creation_time: Option<JsonStr<'a>>,
+    /// Oracle: `2025-07-21T07:13:25.457838`.
+    #[serde(borrow, default)]
+    last_updated_timestamp: Option<JsonStr<'a>>,
 }
 
 /// An AWS or GCP prefix record (they share the `prefixes` key, not the field names).
@@ -703,6 +762,35 @@ mod tests {
                 Some("NL-NH".into()),
                 Some("Amsterdam".into())
             )]
+        );
+    }
+
+    #[test]
+    fn lists_give_the_date_they_state_for_themselves() {
+        let date = |name: &str, text: &str| published_date(Path::new(name), text.as_bytes());
+        let day = |text: &str| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok();
+        let aws =
+            r#"{"createDate": "2025-07-24-20-23-14", "prefixes": [{"ip_prefix": "3.5.140.0/22"}]}"#;
+        assert_eq!(date("aws.json", aws), day("2025-07-24"));
+        let gcp = r#"{"creationTime": "2025-07-24T19:16:28.780563", "prefixes": [{"ipv4Prefix": "34.1.208.0/20"}]}"#;
+        assert_eq!(date("gcp.json", gcp), day("2025-07-24"));
+        let oracle = r#"{"last_updated_timestamp": "2025-07-21T07:13:25.457838", "regions": []}"#;
+        assert_eq!(date("oracle.json", oracle), day("2025-07-21"));
+        let azure = r#"{"changeNumber": 363, "values": []}"#;
+        assert_eq!(date("azure.json", azure), None);
+        let hetzner =
+            "# provider: Hetzner\n# last_update: 2025-05-22T23:44:37.880645\n\n116.202.0.0/16\n";
+        assert_eq!(date("hetzner.txt", hetzner), day("2025-05-22"));
+        let linode = "# geofeed\n# Last modified: 2025-07-24 10:00:06.525037\n2600:3c00::/32,US,US-TX,Richardson,\n";
+        assert_eq!(date("linode.csv", linode), day("2025-07-24"));
+        // Only the header counts: a date comment after the data is not the list's.
+        assert_eq!(
+            date("vultr.txt", "45.32.0.0/16\n# last_update: 2025-01-01\n"),
+            None
+        );
+        assert_eq!(
+            date("ovh.txt", "# last_update: soon\n109.190.0.0/16\n"),
+            None
         );
     }
 }

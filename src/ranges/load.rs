@@ -7,6 +7,7 @@ use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+use chrono::NaiveDate;
 use ipnet::IpNet;
 use serde::Serialize;
 
@@ -23,6 +24,8 @@ pub struct FileReport {
     pub path: PathBuf,
     pub format: ListFormat,
     pub provider: String,
+    /// The day the list says it was published, when its format says (AWS `createDate`, ...).
+    pub published: Option<NaiveDate>,
     /// Entries in the list that name (or should name) a prefix.
     pub entries: usize,
     /// Prefixes that were new to the set.
@@ -46,6 +49,7 @@ impl FileReport {
             path: path.to_owned(),
             format,
             provider: provider.to_owned(),
+            published: None,
             entries: 0,
             added: 0,
             duplicates: 0,

@@ -19,12 +19,17 @@
 //! The lookup returns the most specific prefix: when a /16 of one list contains a /24 of
 //! another, an address in the /24 gets the /24's provider, region and services.
 //!
+//! Which lists a run uses is decided in [`origin`]: `--ip-ranges DIR`, else the `ranges update`
+//! cache, else the [`snapshot`] built into the binary, so the signal is on from the first run.
+//!
 //! Region and services are interned: the 67,595 distinct prefixes of the real lists share far
 //! fewer (provider, region, services, place) combinations, so the trees store a `u32` index.
 
 mod error;
 pub mod format;
 mod load;
+pub mod origin;
+pub mod snapshot;
 pub mod special;
 pub mod update;
 
@@ -49,6 +54,7 @@ pub fn is_vps_provider(provider: &str) -> bool {
 pub use load::{
     parse_prefix, DroppedPrefix, FileReport, LoadReport, Malformed, MALFORMED_EXAMPLES,
 };
+pub use origin::{load_ranges, LoadedRanges, RangesOrigin, MAX_AGE_DAYS};
 pub use special::{SpecialRange, SPECIAL_RANGES};
 
 use format::{LineIndex, ParsedList, RawEntry};
@@ -300,6 +306,7 @@ impl HostingRanges {
         let lines = LineIndex::new(list.input());
         let provider = list.provider.as_str();
         let mut report = FileReport::new(path, list.format, provider);
+        report.published = list.published;
         let mut last_info: Option<u32> = None;
         list.for_each_entry(&mut |entry| {
             report.entries += 1;

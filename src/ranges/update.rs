@@ -113,13 +113,15 @@ pub enum UpdateError {
         #[source]
         source: reqwest::Error,
     },
-    #[error("{url}: request failed: {source}")]
+    /// The download failed before an answer came; `cause` says why, `detail` is the innermost
+    /// error's message (`Connection refused (os error 111)`).
+    #[error("{url}: {cause}: {detail}")]
     Request {
         url: String,
-        #[source]
-        source: reqwest::Error,
+        cause: FetchCause,
+        detail: String,
     },
-    #[error("{url}: server answered HTTP {status}")]
+    #[error("{url}: server answered HTTP {status}{}", status_reason(*.status))]
     Status { url: String, status: u16 },
     #[error("{url}: reading the response failed: {source}")]
     Read {
@@ -147,6 +149,96 @@ pub enum UpdateError {
         #[source]
         source: io::Error,
     },
+}
+
+/// Why a download got no answer, so the user knows whether to look at DNS, the server, a proxy
+/// or a TLS-intercepting middlebox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FetchCause {
+    NameResolution,
+    Refused,
+    Tls,
+    Timeout,
+    /// A connection failure of another kind (unreachable network, reset).
+    Connect,
+    Other,
+}
+
+impl std::fmt::Display for FetchCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FetchCause::NameResolution => "name resolution failed",
+            FetchCause::Refused => "connection refused",
+            FetchCause::Tls => "TLS failed",
+            FetchCause::Timeout => "timed out",
+            FetchCause::Connect => "cannot connect",
+            FetchCause::Other => "request failed",
+        })
+    }
+}
+
+fn status_reason(status: u16) -> String {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|code| code.canonical_reason())
+        .map_or_else(String::new, |reason| format!(" {reason}"))
+}
+
+/// The errors under `err`, outermost first. An `io::Error` wrapping another error reports that
+/// error's source as its own, so the wrapped error is listed explicitly.
+fn error_chain<'e>(
+    err: &'e (dyn std::error::Error + 'static),
+) -> Vec<&'e (dyn std::error::Error + 'static)> {
+    let mut chain = Vec::new();
+    let mut next = Some(err);
+    while let Some(current) = next {
+        chain.push(current);
+        let inner = current
+            .downcast_ref::<io::Error>()
+            .and_then(|io| io.get_ref())
+            .map(|inner| inner as &(dyn std::error::Error + 'static));
+        next = match inner {
+            Some(inner) => Some(inner),
+            None => current.source(),
+        };
+    }
+    chain
+}
+
+/// What went wrong in a request that got no answer. hyper names a failed lookup `dns error`
+/// (for the system resolver and any other); TLS errors are rustls's, wrapped in `io::Error`.
+pub fn classify(err: &(dyn std::error::Error + 'static)) -> FetchCause {
+    let chain = error_chain(err);
+    let io_kind = |kind: io::ErrorKind| {
+        chain.iter().any(|e| {
+            e.downcast_ref::<io::Error>()
+                .is_some_and(|io| io.kind() == kind)
+        })
+    };
+    let reqwest_err = chain
+        .iter()
+        .find_map(|e| e.downcast_ref::<reqwest::Error>());
+    if chain.iter().any(|e| e.to_string() == "dns error") {
+        FetchCause::NameResolution
+    } else if chain.iter().any(|e| e.is::<rustls::Error>()) {
+        FetchCause::Tls
+    } else if io_kind(io::ErrorKind::ConnectionRefused) {
+        FetchCause::Refused
+    } else if io_kind(io::ErrorKind::TimedOut) || reqwest_err.is_some_and(|e| e.is_timeout()) {
+        FetchCause::Timeout
+    } else if reqwest_err.is_some_and(|e| e.is_connect()) {
+        FetchCause::Connect
+    } else {
+        FetchCause::Other
+    }
+}
+
+/// The innermost message: the one that says what happened (`Connection refused (os error
+/// 111)`), where the outer ones say what was being done.
+fn root_message(err: &(dyn std::error::Error + 'static)) -> String {
+    error_chain(err)
+        .last()
+        .map_or_else(String::new, |root| root.to_string())
 }
 
 /// `NAME=URL` from the command line.
@@ -237,6 +329,10 @@ pub struct Updater {
 
 impl Updater {
     pub fn new() -> Result<Self, UpdateError> {
+        Self::from_builder(reqwest::blocking::Client::builder())
+    }
+
+    fn from_builder(builder: reqwest::blocking::ClientBuilder) -> Result<Self, UpdateError> {
         let redirects = reqwest::redirect::Policy::custom(|attempt| {
             if attempt.previous().len() >= 10 {
                 attempt.error("too many redirects")
@@ -246,7 +342,7 @@ impl Updater {
                 attempt.error("redirected to a plain-http URL")
             }
         });
-        let client = reqwest::blocking::Client::builder()
+        let client = builder
             .user_agent(concat!("auditsweep/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(20))
             .timeout(Duration::from_secs(120))
@@ -321,9 +417,10 @@ impl Updater {
             .client
             .get(parsed)
             .send()
-            .map_err(|source| UpdateError::Request {
+            .map_err(|err| UpdateError::Request {
                 url: url.to_owned(),
-                source,
+                cause: classify(&err),
+                detail: root_message(&err),
             })?;
         let status = response.status();
         if !status.is_success() {
@@ -435,5 +532,82 @@ mod tests {
         let path = dir.path().join("missing").join("x.json");
         assert!(crate::output::write(&path, b"new").is_err());
         assert!(!path.exists());
+    }
+
+    fn request_cause(updater: &Updater, url: &str) -> (FetchCause, String) {
+        match updater.fetch(url) {
+            Err(UpdateError::Request { cause, detail, .. }) => (cause, detail),
+            other => panic!("{url}: expected a failed request, got {other:?}"),
+        }
+    }
+
+    fn local_updater() -> Updater {
+        Updater::from_builder(reqwest::blocking::Client::builder().no_proxy()).unwrap()
+    }
+
+    #[test]
+    fn a_refused_connection_is_named_with_the_url() {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let url = format!("http://127.0.0.1:{port}/ip-ranges.json");
+        let (cause, detail) = request_cause(&local_updater(), &url);
+        assert_eq!(cause, FetchCause::Refused, "{detail}");
+        let err = local_updater().fetch(&url).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("{url}: connection refused: ")),
+            "{err}"
+        );
+    }
+
+    /// A resolver that knows no name, as for `nonexistent.invalid` (RFC 6761), without asking DNS.
+    struct NoNames;
+
+    impl reqwest::dns::Resolve for NoNames {
+        fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+            let message = format!("no address for {}", name.as_str());
+            Box::pin(async move { Err(message.into()) })
+        }
+    }
+
+    #[test]
+    fn a_name_that_does_not_resolve_is_a_name_resolution_failure() {
+        let builder = reqwest::blocking::Client::builder()
+            .no_proxy()
+            .dns_resolver(std::sync::Arc::new(NoNames));
+        let updater = Updater::from_builder(builder).unwrap();
+        let url = "https://nonexistent.invalid/ip-ranges.json";
+        let (cause, detail) = request_cause(&updater, url);
+        assert_eq!(cause, FetchCause::NameResolution);
+        assert_eq!(detail, "no address for nonexistent.invalid");
+    }
+
+    #[test]
+    fn https_to_a_plain_http_server_is_a_tls_failure() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            use std::io::Write;
+            if let Ok((mut stream, _)) = listener.accept() {
+                let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+            }
+        });
+        let url = format!("https://{addr}/ip-ranges.json");
+        let (cause, detail) = request_cause(&local_updater(), &url);
+        server.join().unwrap();
+        assert_eq!(cause, FetchCause::Tls, "{detail}");
+    }
+
+    #[test]
+    fn other_failures_are_not_mistaken_for_the_named_causes() {
+        let plain = io::Error::other("something else");
+        assert_eq!(classify(&plain), FetchCause::Other);
+        let timed_out = io::Error::new(io::ErrorKind::TimedOut, "slow");
+        assert_eq!(classify(&timed_out), FetchCause::Timeout);
+        let refused = io::Error::new(io::ErrorKind::ConnectionRefused, "no");
+        assert_eq!(classify(&io::Error::other(refused)), FetchCause::Refused);
+        assert_eq!(status_reason(503), " Service Unavailable");
+        assert_eq!(status_reason(599), "");
     }
 }
