@@ -1,6 +1,8 @@
 //! `auditsweep.toml`: every threshold the detectors use, and scoped allow-lists for known
 //! automation. Unknown keys are rejected, so a typo never silently falls back to a default.
-//! `auditsweep.example.toml` at the repository root lists every key with its default.
+//! `auditsweep.example.toml` at the repository root lists every key with its default, and
+//! `docs/configuration.md` the range of every number: a value outside it, a file that is not a
+//! config file (a device, over [`MAX_CONFIG_BYTES`]) is refused with the key or file named.
 
 use std::path::Path;
 
@@ -164,6 +166,9 @@ pub struct AllowRule {
     pub reason: String,
 }
 
+/// A config file is a page of settings: anything larger is not one (`--config /dev/urandom`).
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config {path}: {source}")]
@@ -171,30 +176,336 @@ pub enum ConfigError {
         path: String,
         source: std::io::Error,
     },
+    #[error("cannot read config {path}: {why}")]
+    NotAFile { path: String, why: String },
     #[error("invalid config {path}: {message}")]
     Invalid { path: String, message: String },
 }
 
+/// The values a numeric setting may take: finite, from `min` to `max`, each end excluded when
+/// marked open.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bounds {
+    pub min: f64,
+    pub max: f64,
+    pub min_open: bool,
+    pub max_open: bool,
+}
+
+impl Bounds {
+    const fn closed(min: f64, max: f64) -> Bounds {
+        Bounds {
+            min,
+            max,
+            min_open: false,
+            max_open: false,
+        }
+    }
+
+    /// Above `min`, at most `max`.
+    const fn above(min: f64, max: f64) -> Bounds {
+        Bounds {
+            min_open: true,
+            ..Bounds::closed(min, max)
+        }
+    }
+
+    /// A probability that is neither impossible nor certain.
+    const FRACTION: Bounds = Bounds {
+        min: 0.0,
+        max: 1.0,
+        min_open: true,
+        max_open: true,
+    };
+
+    pub fn contains(&self, value: f64) -> bool {
+        let above_min = if self.min_open {
+            value > self.min
+        } else {
+            value >= self.min
+        };
+        let below_max = if self.max_open {
+            value < self.max
+        } else {
+            value <= self.max
+        };
+        value.is_finite() && above_min && below_max
+    }
+}
+
+impl std::fmt::Display for Bounds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (min, max) = (number(self.min), number(self.max));
+        match (self.min_open, self.max_open) {
+            (false, false) => write!(f, "from {min} to {max}"),
+            (true, false) => write!(f, "above {min} and at most {max}"),
+            (false, true) => write!(f, "at least {min} and below {max}"),
+            (true, true) => write!(f, "between {min} and {max}, exclusive"),
+        }
+    }
+}
+
+/// 1e6 rather than 1000000 (and 5e307 rather than 308 digits): errors and
+/// docs/configuration.md read alike.
+fn number(x: f64) -> String {
+    if x.abs() >= 1e6 {
+        format!("{x:e}")
+    } else {
+        x.to_string()
+    }
+}
+
+/// One numeric setting as [`Config::numeric_settings`] lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumericSetting {
+    /// The dotted key, as the config file spells it (`provisioning.count_prior.dispersion`).
+    pub key: String,
+    pub value: f64,
+    pub bounds: Bounds,
+    /// Whether the key takes whole numbers (the config file must write them without a point).
+    pub integer: bool,
+}
+
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.display().to_string(),
-            source,
+        let name = path.display().to_string();
+        let text = read_capped(path).map_err(|err| match err {
+            Capped::Io(source) => ConfigError::Read {
+                path: name.clone(),
+                source,
+            },
+            Capped::Refused(why) => ConfigError::NotAFile {
+                path: name.clone(),
+                why,
+            },
         })?;
         let config: Config = toml::from_str(&text).map_err(|err| ConfigError::Invalid {
-            path: path.display().to_string(),
-            message: err.to_string(),
+            path: name.clone(),
+            message: one_line(&text, &err),
         })?;
         config.validate().map_err(|message| ConfigError::Invalid {
-            path: path.display().to_string(),
+            path: name.clone(),
             message,
         })?;
         Ok(config)
     }
 
-    /// Rejects values the statistics cannot work with, naming the key.
+    /// Every numeric setting with its value and bounds: the one list `validate` checks and
+    /// `docs/configuration.md` documents (a test keeps the two in step).
+    pub fn numeric_settings(&self) -> Vec<NumericSetting> {
+        let mut list = Vec::new();
+        let mut real = |key: &str, value: f64, bounds: Bounds| {
+            list.push(NumericSetting {
+                key: key.to_string(),
+                value,
+                bounds,
+                integer: false,
+            })
+        };
+        let budget = &self.sweep.error_budget;
+        real(
+            "sweep.error_budget.false_alarms_per_tenant_month",
+            budget.false_alarms_per_tenant_month,
+            Bounds::above(0.0, 30.0),
+        );
+        let p = &self.provisioning;
+        for (k, value) in p.novelty_prior.iter().enumerate() {
+            let key = format!("provisioning.novelty_prior[{k}]");
+            real(&key, *value, Bounds::above(0.0, 1.0));
+        }
+        real(
+            "provisioning.novelty_prior_weight",
+            p.novelty_prior_weight,
+            Bounds::above(0.0, 1e6),
+        );
+        real(
+            "provisioning.prior_hosting_source",
+            p.prior_hosting_source,
+            Bounds::FRACTION,
+        );
+        real(
+            "provisioning.prior_vps_source",
+            p.prior_vps_source,
+            Bounds::FRACTION,
+        );
+        real(
+            "provisioning.prior_weight",
+            p.prior_weight,
+            Bounds::closed(0.0, 1e6),
+        );
+        real(
+            "provisioning.prior_accelerator",
+            p.prior_accelerator,
+            Bounds::FRACTION,
+        );
+        real(
+            "provisioning.cold_cloud_source",
+            p.cold_cloud_source,
+            Bounds::FRACTION,
+        );
+        real("provisioning.trim_p", p.trim_p, Bounds::above(0.0, 1.0));
+        let c = &self.credential_stuffing;
+        // A tail: each probability above 0 and at most the one before it.
+        let mut previous = 1.0;
+        for (k, value) in c.f24_tail.survival.iter().enumerate() {
+            let key = format!("credential_stuffing.f24_tail.survival[{k}]");
+            real(&key, *value, Bounds::above(0.0, previous));
+            previous = *value;
+        }
+        real(
+            "credential_stuffing.f24_tail.decay",
+            c.f24_tail.decay,
+            Bounds::FRACTION,
+        );
+        for (key, value) in [
+            ("credential_stuffing.prior_new_network", c.prior_new_network),
+            (
+                "credential_stuffing.prior_hosting_source",
+                c.prior_hosting_source,
+            ),
+            ("credential_stuffing.prior_vps_source", c.prior_vps_source),
+            ("credential_stuffing.prior_no_mfa", c.prior_no_mfa),
+        ] {
+            real(key, value, Bounds::FRACTION);
+        }
+        real(
+            "credential_stuffing.prior_weight",
+            c.prior_weight,
+            Bounds::closed(0.0, 1e6),
+        );
+        real(
+            "credential_stuffing.trim_p",
+            c.trim_p,
+            Bounds::above(0.0, 1.0),
+        );
+        let b = &self.billing;
+        real(
+            "billing.min_increase",
+            b.min_increase,
+            Bounds::closed(0.0, 1e12),
+        );
+        real("billing.min_ratio", b.min_ratio, Bounds::closed(1.0, 1e6));
+        real(
+            "billing.relative_sd_floor",
+            b.relative_sd_floor,
+            Bounds::closed(0.0, 100.0),
+        );
+        real(
+            "billing.absolute_sd_floor",
+            b.absolute_sd_floor,
+            Bounds::above(0.0, 1e12),
+        );
+        real("billing.trim_p", b.trim_p, Bounds::above(0.0, 1.0));
+        real(
+            "billing.linked_weight",
+            b.linked_weight,
+            Bounds::closed(1.0, 1000.0),
+        );
+        for (section, prior) in self.count_priors() {
+            let key = |name: &str| format!("{section}.{name}");
+            real(
+                &key("pseudo_count"),
+                prior.pseudo_count,
+                Bounds::closed(0.0, 1e6),
+            );
+            real(
+                &key("pseudo_days"),
+                prior.pseudo_days,
+                Bounds::closed(0.01, 1e6),
+            );
+            real(
+                &key("dispersion"),
+                prior.dispersion,
+                Bounds::closed(0.0, 1e6),
+            );
+            real(
+                &key("dispersion_days"),
+                prior.dispersion_days,
+                Bounds::closed(0.0, 1e6),
+            );
+        }
+        let mut whole = |key: &str, value: f64, bounds: Bounds| {
+            list.push(NumericSetting {
+                key: key.to_string(),
+                value,
+                bounds,
+                integer: true,
+            })
+        };
+        whole(
+            "sweep.error_budget.min_family",
+            f64::from(budget.min_family),
+            Bounds::closed(1.0, 1e6),
+        );
+        for (section, baseline_days, min_history_days) in [
+            ("provisioning", p.baseline_days, p.min_history_days),
+            ("credential_stuffing", c.baseline_days, c.min_history_days),
+            ("billing", b.baseline_days, b.min_history_days),
+        ] {
+            whole(
+                &format!("{section}.baseline_days"),
+                f64::from(baseline_days),
+                Bounds::closed(1.0, 3660.0),
+            );
+            whole(
+                &format!("{section}.min_history_days"),
+                f64::from(min_history_days),
+                Bounds::closed(0.0, f64::from(baseline_days)),
+            );
+        }
+        whole(
+            "billing.min_cold_history_days",
+            f64::from(b.min_cold_history_days),
+            Bounds::closed(2.0, f64::from(b.min_history_days.max(2))),
+        );
+        whole(
+            "billing.monthly_lookback_days",
+            f64::from(b.monthly_lookback_days),
+            Bounds::closed(1.0, 3660.0),
+        );
+        whole(
+            "credential_stuffing.min_source_anchors",
+            c.min_source_anchors as f64,
+            Bounds::closed(1.0, 1e6),
+        );
+        whole(
+            "credential_stuffing.spray_users",
+            f64::from(c.spray_users),
+            Bounds::closed(1.0, 1e6),
+        );
+        list
+    }
+
+    fn count_priors(&self) -> [(&'static str, &crate::baseline::CountPrior); 5] {
+        let p = &self.provisioning;
+        [
+            ("provisioning.count_prior", &p.count_prior),
+            ("provisioning.sporadic_size_prior", &p.sporadic_size_prior),
+            ("provisioning.first_use_size_prior", &p.first_use_size_prior),
+            ("provisioning.cold_size_prior", &p.cold_size_prior),
+            (
+                "credential_stuffing.d24_prior",
+                &self.credential_stuffing.d24_prior,
+            ),
+        ]
+    }
+
+    /// Rejects values the statistics cannot work with, naming the key: every numeric setting
+    /// out of its bounds (infinities and NaN included), and a tail prior without a value.
     pub fn validate(&self) -> Result<(), String> {
-        let mut problems = Vec::new();
+        let mut problems: Vec<String> = self
+            .numeric_settings()
+            .into_iter()
+            .filter(|setting| !setting.bounds.contains(setting.value))
+            .map(|setting| {
+                format!(
+                    "{} must be {}, got {}",
+                    setting.key,
+                    setting.bounds,
+                    number(setting.value)
+                )
+            })
+            .collect();
         let mut names = std::collections::BTreeSet::new();
         for (index, sink) in self.run.webhook.iter().enumerate() {
             let key = format!("run.webhook[{index}]");
@@ -244,249 +555,9 @@ impl Config {
                 "redaction.identity_pattern must be a regular expression: {err}"
             ));
         }
-        let mut check = |ok: bool, key: &str, what: &str, value: f64| {
-            if !ok {
-                problems.push(format!("{key} must be {what}, got {value}"));
-            }
-        };
-        let fraction = |x: f64| x > 0.0 && x < 1.0;
-        let budget = &self.sweep.error_budget;
-        check(
-            budget.false_alarms_per_tenant_month.is_finite()
-                && budget.false_alarms_per_tenant_month > 0.0
-                && budget.false_alarms_per_tenant_month <= 30.0,
-            "sweep.error_budget.false_alarms_per_tenant_month",
-            "above 0 and at most 30",
-            budget.false_alarms_per_tenant_month,
-        );
-        check(
-            (1..=1_000_000).contains(&budget.min_family),
-            "sweep.error_budget.min_family",
-            "from 1 to 1000000",
-            f64::from(budget.min_family),
-        );
-        let windows = [
-            (
-                "provisioning",
-                self.provisioning.baseline_days,
-                self.provisioning.min_history_days,
-            ),
-            (
-                "credential_stuffing",
-                self.credential_stuffing.baseline_days,
-                self.credential_stuffing.min_history_days,
-            ),
-            (
-                "billing",
-                self.billing.baseline_days,
-                self.billing.min_history_days,
-            ),
-        ];
-        for (section, baseline_days, min_history_days) in windows {
-            let days = f64::from(baseline_days);
-            check(
-                (1..=3660).contains(&baseline_days),
-                &format!("{section}.baseline_days"),
-                "from 1 to 3660",
-                days,
-            );
-            check(
-                min_history_days <= baseline_days,
-                &format!("{section}.min_history_days"),
-                "at most baseline_days",
-                f64::from(min_history_days),
-            );
+        if self.credential_stuffing.f24_tail.survival.is_empty() {
+            problems.push("credential_stuffing.f24_tail.survival must not be empty".to_string());
         }
-        check(
-            (2..=self.billing.min_history_days.max(2))
-                .contains(&self.billing.min_cold_history_days),
-            "billing.min_cold_history_days",
-            "from 2 to min_history_days",
-            f64::from(self.billing.min_cold_history_days),
-        );
-        let lookback = self.billing.monthly_lookback_days;
-        check(
-            (1..=3660).contains(&lookback),
-            "billing.monthly_lookback_days",
-            "from 1 to 3660",
-            f64::from(lookback),
-        );
-        for (section, prior) in [
-            ("provisioning.count_prior", &self.provisioning.count_prior),
-            (
-                "provisioning.sporadic_size_prior",
-                &self.provisioning.sporadic_size_prior,
-            ),
-            (
-                "provisioning.first_use_size_prior",
-                &self.provisioning.first_use_size_prior,
-            ),
-            (
-                "provisioning.cold_size_prior",
-                &self.provisioning.cold_size_prior,
-            ),
-            (
-                "credential_stuffing.d24_prior",
-                &self.credential_stuffing.d24_prior,
-            ),
-        ] {
-            let key = |name: &str| format!("{section}.{name}");
-            check(
-                prior.pseudo_count.is_finite() && prior.pseudo_count >= 0.0,
-                &key("pseudo_count"),
-                "0 or more",
-                prior.pseudo_count,
-            );
-            check(
-                prior.pseudo_days.is_finite() && prior.pseudo_days > 0.0,
-                &key("pseudo_days"),
-                "more than 0",
-                prior.pseudo_days,
-            );
-            check(
-                prior.dispersion.is_finite() && (0.0..=1e6).contains(&prior.dispersion),
-                &key("dispersion"),
-                "from 0 to 1e6",
-                prior.dispersion,
-            );
-            check(
-                prior.dispersion_days.is_finite() && prior.dispersion_days >= 0.0,
-                &key("dispersion_days"),
-                "0 or more",
-                prior.dispersion_days,
-            );
-        }
-        let p = &self.provisioning;
-        check(
-            fraction(p.prior_hosting_source),
-            "provisioning.prior_hosting_source",
-            "between 0 and 1",
-            p.prior_hosting_source,
-        );
-        check(
-            p.prior_weight >= 0.0,
-            "provisioning.prior_weight",
-            "0 or more",
-            p.prior_weight,
-        );
-        check(
-            p.trim_p > 0.0 && p.trim_p <= 1.0,
-            "provisioning.trim_p",
-            "in (0, 1]",
-            p.trim_p,
-        );
-        check(
-            fraction(p.prior_vps_source),
-            "provisioning.prior_vps_source",
-            "between 0 and 1",
-            p.prior_vps_source,
-        );
-        check(
-            fraction(p.cold_cloud_source),
-            "provisioning.cold_cloud_source",
-            "between 0 and 1",
-            p.cold_cloud_source,
-        );
-        check(
-            fraction(p.prior_accelerator),
-            "provisioning.prior_accelerator",
-            "between 0 and 1",
-            p.prior_accelerator,
-        );
-        check(
-            p.novelty_prior_weight.is_finite() && p.novelty_prior_weight > 0.0,
-            "provisioning.novelty_prior_weight",
-            "more than 0",
-            p.novelty_prior_weight,
-        );
-        for (k, value) in p.novelty_prior.iter().enumerate() {
-            check(
-                value.is_finite() && *value > 0.0,
-                &format!("provisioning.novelty_prior[{k}]"),
-                "more than 0",
-                *value,
-            );
-        }
-        let tail = &self.credential_stuffing.f24_tail;
-        let falling = tail.survival.windows(2).all(|w| w[1] <= w[0]);
-        check(
-            !tail.survival.is_empty()
-                && falling
-                && tail
-                    .survival
-                    .iter()
-                    .all(|s| s.is_finite() && *s > 0.0 && *s <= 1.0),
-            "credential_stuffing.f24_tail.survival",
-            "a non-empty, non-increasing list of probabilities above 0",
-            tail.survival.first().copied().unwrap_or(f64::NAN),
-        );
-        check(
-            fraction(tail.decay),
-            "credential_stuffing.f24_tail.decay",
-            "between 0 and 1",
-            tail.decay,
-        );
-        check(
-            self.credential_stuffing.trim_p > 0.0 && self.credential_stuffing.trim_p <= 1.0,
-            "credential_stuffing.trim_p",
-            "in (0, 1]",
-            self.credential_stuffing.trim_p,
-        );
-        let c = &self.credential_stuffing;
-        for (key, value) in [
-            ("credential_stuffing.prior_new_network", c.prior_new_network),
-            (
-                "credential_stuffing.prior_hosting_source",
-                c.prior_hosting_source,
-            ),
-            ("credential_stuffing.prior_no_mfa", c.prior_no_mfa),
-            ("credential_stuffing.prior_vps_source", c.prior_vps_source),
-        ] {
-            check(fraction(value), key, "between 0 and 1", value);
-        }
-        check(
-            c.prior_weight >= 0.0,
-            "credential_stuffing.prior_weight",
-            "0 or more",
-            c.prior_weight,
-        );
-        let b = &self.billing;
-        check(
-            b.min_increase >= 0.0,
-            "billing.min_increase",
-            "0 or more",
-            b.min_increase,
-        );
-        check(
-            b.min_ratio >= 1.0,
-            "billing.min_ratio",
-            "1 or more",
-            b.min_ratio,
-        );
-        check(
-            b.relative_sd_floor >= 0.0,
-            "billing.relative_sd_floor",
-            "0 or more",
-            b.relative_sd_floor,
-        );
-        check(
-            b.absolute_sd_floor > 0.0,
-            "billing.absolute_sd_floor",
-            "more than 0",
-            b.absolute_sd_floor,
-        );
-        check(
-            b.trim_p > 0.0 && b.trim_p <= 1.0,
-            "billing.trim_p",
-            "in (0, 1]",
-            b.trim_p,
-        );
-        check(
-            b.linked_weight.is_finite() && (1.0..=1000.0).contains(&b.linked_weight),
-            "billing.linked_weight",
-            "from 1 to 1000",
-            b.linked_weight,
-        );
         if problems.is_empty() {
             Ok(())
         } else {
@@ -571,6 +642,68 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
         }
     }
     true
+}
+
+enum Capped {
+    Io(std::io::Error),
+    Refused(String),
+}
+
+/// Reads a config file of at most [`MAX_CONFIG_BYTES`]: a regular file or a pipe
+/// (`--config <(...)`); a device, directory or socket is refused before it is opened.
+fn read_capped(path: &Path) -> Result<String, Capped> {
+    use std::io::Read;
+    let metadata = std::fs::metadata(path).map_err(Capped::Io)?;
+    let kind = metadata.file_type();
+    #[cfg(unix)]
+    let pipe = std::os::unix::fs::FileTypeExt::is_fifo(&kind);
+    #[cfg(not(unix))]
+    let pipe = false;
+    if !kind.is_file() && !pipe {
+        let what = if kind.is_dir() {
+            "a directory"
+        } else {
+            "a device or socket"
+        };
+        return Err(Capped::Refused(format!("{what}, not a config file")));
+    }
+    let too_large = || {
+        Capped::Refused(format!(
+            "larger than {} KiB, not a config file",
+            MAX_CONFIG_BYTES / 1024
+        ))
+    };
+    if metadata.len() > MAX_CONFIG_BYTES {
+        return Err(too_large());
+    }
+    let file = std::fs::File::open(path).map_err(Capped::Io)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(Capped::Io)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| Capped::Refused("not UTF-8 text".to_string()))
+}
+
+/// A TOML error on one line (the parser's own message spans several, with a caret): the line
+/// and column, the problem, and the line of the file it is on, which names the key.
+fn one_line(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message().trim();
+    let Some(span) = err.span() else {
+        return message.to_string();
+    };
+    let mut start = span.start.min(text.len());
+    while !text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let line_start = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |i| start + i);
+    let line = text[..start].matches('\n').count() + 1;
+    let column = text[line_start..start].chars().count() + 1;
+    let source = text[line_start..line_end].trim();
+    format!("line {line}, column {column}: {message}: `{source}`")
 }
 
 #[cfg(test)]

@@ -20,3 +20,4 @@ pub mod report;
 pub mod run;
 pub mod schema;
 pub mod sweep;
+pub mod terminal;

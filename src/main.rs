@@ -13,8 +13,12 @@ fn main() -> ExitCode {
             if auditsweep::cli::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
+            // Paths in the message may hold control characters: escaped, never echoed raw; and
+            // secrets are redacted.
             let message = format!("{err:#}");
-            eprintln!("auditsweep: error: {}", auditsweep::redact::text(&message));
+            let message = auditsweep::redact::text(&message);
+            let message = auditsweep::terminal::Escaped(format_args!("{message}"));
+            eprintln!("auditsweep: error: {message}");
             ExitCode::from(auditsweep::cli::EXIT_ERROR)
         }
     }

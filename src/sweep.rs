@@ -42,6 +42,38 @@ pub struct RefusedInputs {
     pub refused: Vec<(PathBuf, String)>,
 }
 
+/// Why a sweep did not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("refusing to run: {0}")]
+    Refused(#[from] RefusedInputs),
+    /// `--tenant` names nothing in the inputs: its report would be empty and look all clear.
+    #[error(
+        "--tenant {tenant}: no tenant or account of that name in the inputs; {}",
+        seen_list(seen)
+    )]
+    UnknownTenant {
+        tenant: String,
+        seen: BTreeSet<String>,
+    },
+}
+
+/// Tenants named in an error: sorted, the first few.
+fn seen_list(seen: &BTreeSet<String>) -> String {
+    const SHOWN: usize = 20;
+    if seen.is_empty() {
+        return "they hold no records".to_string();
+    }
+    let shown: Vec<&str> = seen.iter().take(SHOWN).map(String::as_str).collect();
+    let more = seen.len().saturating_sub(SHOWN);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    format!("tenants and accounts seen: {}{more}", shown.join(", "))
+}
+
 /// What a sweep produced besides the report: for the human summary.
 #[derive(Debug, Default)]
 pub struct SweepStats {
@@ -50,14 +82,15 @@ pub struct SweepStats {
     pub failed_user_names: Vec<String>,
 }
 
-pub fn run(request: &SweepRequest) -> Result<(Report, SweepStats), RefusedInputs> {
+pub fn run(request: &SweepRequest) -> Result<(Report, SweepStats), SweepError> {
     let mut inputs = list_inputs(&request.paths);
     if !inputs.refused.is_empty() || !inputs.missing.is_empty() {
         let missing = inputs.missing.drain(..);
         let missing = missing.map(|path| (path, "no such file or directory".to_string()));
         return Err(RefusedInputs {
             refused: missing.chain(inputs.refused).collect(),
-        });
+        }
+        .into());
     }
     if let Some(out) = request.out {
         let files: Vec<PathBuf> = inputs
@@ -75,11 +108,90 @@ pub fn run(request: &SweepRequest) -> Result<(Report, SweepStats), RefusedInputs
             );
             return Err(RefusedInputs {
                 refused: vec![(out.to_path_buf(), why)],
+            }
+            .into());
+        }
+    }
+    let (aggregates, summary, unused) = read_files(&inputs, request.hosting, request.threads);
+    if let Some(tenant) = &request.tenant {
+        let seen = tenants_seen(&aggregates, &summary);
+        if !seen.contains(tenant) {
+            return Err(SweepError::UnknownTenant {
+                tenant: tenant.clone(),
+                seen,
             });
         }
     }
-    let (aggregates, summary) = read(&inputs, request.hosting, request.threads);
-    Ok(judge(request, aggregates, summary))
+    let empty = empty_arguments(&request.paths, &inputs, &unused);
+    for warning in &empty {
+        tracing::warn!("{warning}");
+    }
+    let (mut report, stats) = judge(request, aggregates, summary);
+    report.warnings.splice(0..0, empty);
+    Ok((report, stats))
+}
+
+/// Every tenant and account the inputs name, as `--tenant` may give them.
+fn tenants_seen(aggregates: &Aggregates, summary: &InputSummary) -> BTreeSet<String> {
+    let mut seen = BTreeSet::new();
+    for key in summary.by_source.keys() {
+        if let Some((_, tenant)) = key.split_once('/').filter(|(_, t)| *t != "-") {
+            seen.insert(tenant.to_string());
+        }
+    }
+    for ((_, account), tenant) in &aggregates.tenant_of_account {
+        seen.insert(account.clone());
+        seen.insert(tenant.clone());
+    }
+    seen.extend(
+        aggregates
+            .provisioning
+            .last_days()
+            .map(|(k, _)| k.account.clone()),
+    );
+    seen.extend(
+        aggregates
+            .billing
+            .last_days()
+            .map(|((_, a), _)| a.to_string()),
+    );
+    seen.extend(aggregates.logins.last_days().map(|((_, s), _)| s.clone()));
+    seen
+}
+
+/// Warnings for the arguments that gave the detectors nothing: an empty file or directory, or
+/// one whose every record was skipped. `unused` are the indices of such files in `inputs`.
+fn empty_arguments(paths: &[PathBuf], inputs: &Inputs, unused: &[usize]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for path in paths {
+        let under: Vec<usize> = (0..inputs.inputs.len())
+            .filter(|&i| match &inputs.inputs[i] {
+                Input::File(file) => file.starts_with(path),
+                Input::Stdin => path.as_os_str() == "-",
+            })
+            .collect();
+        let name = if path.as_os_str() == "-" {
+            "<stdin>".to_string()
+        } else {
+            path.display().to_string()
+        };
+        if under.is_empty() {
+            if path.is_dir() {
+                warnings.push(format!("{name}: no input files in this directory"));
+            }
+        } else if under.iter().all(|i| unused.binary_search(i).is_ok()) {
+            let files = match under.len() {
+                1 if !path.is_dir() => String::new(),
+                1 => " in its 1 file".to_string(),
+                n => format!(" in its {n} files"),
+            };
+            warnings.push(format!(
+                "{name}: no records{files} (empty, or every record skipped)"
+            ));
+        }
+    }
+    warnings.dedup();
+    warnings
 }
 
 /// Reads every input into the detectors' aggregates and the ledger, on `threads` threads (0:
@@ -97,6 +209,16 @@ pub fn read(
     (read.aggregates, read.summary)
 }
 
+/// [`read`], and the indices (sorted) of the inputs that gave no event or billing row.
+fn read_files(
+    inputs: &Inputs,
+    hosting: &dyn HostingLookup,
+    threads: usize,
+) -> (Aggregates, InputSummary, Vec<usize>) {
+    let read = read_new(inputs, hosting, threads, &|_| 0);
+    (read.aggregates, read.summary, read.unused)
+}
+
 /// What [`read_new`] read.
 pub struct Read {
     pub aggregates: Aggregates,
@@ -105,6 +227,8 @@ pub struct Read {
     pub last_record: BTreeMap<PathBuf, u64>,
     /// Records left out because an earlier run read them (the head of an appended file).
     pub already_read: u64,
+    /// Indices (sorted) of the inputs that gave no event or billing row.
+    pub unused: Vec<usize>,
 }
 
 /// [`read`], leaving out the first `already(file)` records of each file: those an earlier
@@ -122,7 +246,7 @@ pub fn read_new(
         normalizer.note_listing(inputs);
         listed.merge(normalizer.finish());
     }
-    let read_one = |mut read: Read, input: &Input| {
+    let read_one = |mut read: Read, (i, input): (usize, &Input)| {
         let skip = already(input);
         let mut last = 0;
         let mut dropped = 0;
@@ -137,7 +261,11 @@ pub fn read_new(
         };
         let mut normalizer = Normalizer::new(&mut sink);
         normalizer.read_input(input);
-        read.summary.merge(normalizer.finish());
+        let file = normalizer.finish();
+        if file.events + file.billing_rows == 0 {
+            read.unused.push(i);
+        }
+        read.summary.merge(file);
         read.already_read += dropped;
         if let Input::File(path) = input {
             read.last_record.insert(path.clone(), last.max(skip));
@@ -149,22 +277,25 @@ pub fn read_new(
         summary: InputSummary::default(),
         last_record: BTreeMap::new(),
         already_read: 0,
+        unused: Vec::new(),
     };
     let merge = |mut a: Read, b: Read| {
         a.aggregates.merge(b.aggregates);
         a.summary.merge(b.summary);
         a.last_record.extend(b.last_record);
         a.already_read += b.already_read;
+        a.unused.extend(b.unused);
         a
     };
     let mut read = if threads == 1 || inputs.inputs.len() <= 1 {
-        inputs.inputs.iter().fold(start(), read_one)
+        inputs.inputs.iter().enumerate().fold(start(), read_one)
     } else {
         use rayon::prelude::*;
         let parallel = || {
             inputs
                 .inputs
                 .par_iter()
+                .enumerate()
                 .fold(start, read_one)
                 .reduce(start, merge)
         };
@@ -180,6 +311,7 @@ pub fn read_new(
     };
     listed.merge(read.summary);
     read.summary = listed;
+    read.unused.sort_unstable();
     read
 }
 
@@ -204,23 +336,35 @@ pub fn judge(
     let data_last = last.map(|t| t.date_naive());
     let test_first = request.since.map(|t| t.date_naive()).or(data_first);
     let test_last = request.until.map(|t| t.date_naive()).or(data_last);
-    let window = Window {
-        start: request.since.or(first).unwrap_or_else(Utc::now),
-        end: request.until.or(last).unwrap_or_else(Utc::now),
+    let now = Utc::now();
+    let mut window = Window {
+        start: request.since.or(first).unwrap_or(now),
+        end: request.until.or(last).unwrap_or(now),
+    };
+    let warnings = nothing_to_judge(request, &summary, first.zip(last));
+    for warning in &warnings {
+        tracing::warn!("{warning}");
+    }
+    if window.start > window.end {
+        // `--since` after the data (or `--until` before it): the window is empty, never inverted.
+        if request.since.is_some() {
+            window.end = window.start;
+        } else {
+            window.start = window.end;
+        }
+    }
+    let empty = |window: Window| {
+        let mut report = Report::new(window, &summary, Coverage::default(), Vec::new());
+        report.warnings = warnings.clone();
+        (report, SweepStats::default())
     };
     let (Some(data_first), Some(test_first), Some(test_last)) = (data_first, test_first, test_last)
     else {
-        return (
-            Report::new(window, &summary, Coverage::default(), Vec::new()),
-            SweepStats::default(),
-        );
+        return empty(window);
     };
     if test_first > test_last {
         // A window with no data in it (`--since` after the last record, say): nothing to judge.
-        return (
-            Report::new(window, &summary, Coverage::default(), Vec::new()),
-            SweepStats::default(),
-        );
+        return empty(window);
     }
     let window_days = TestDays {
         first: test_first,
@@ -425,7 +569,56 @@ pub fn judge(
             belongs(&Provider::from_name(provider), id)
         });
     }
-    (Report::new(window, &summary, coverage, findings), stats)
+    let mut report = Report::new(window, &summary, coverage, findings);
+    report.warnings = warnings;
+    (report, stats)
+}
+
+fn plural(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// What the report must say when the run judged nothing: no records at all, or a window
+/// that misses the data, with the span the data has.
+fn nothing_to_judge(
+    request: &SweepRequest,
+    summary: &InputSummary,
+    span: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Vec<String> {
+    let time = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let Some((first, last)) = span else {
+        let warning = if summary.records_read == 0 {
+            format!(
+                "no records in the inputs ({} read): nothing was judged",
+                plural(summary.files, "file")
+            )
+        } else {
+            format!(
+                "none of the {} records read could be used (all skipped): nothing was judged",
+                summary.records_read
+            )
+        };
+        return vec![warning];
+    };
+    let data = format!("the data spans {} to {}", time(first), time(last));
+    let mut warnings = Vec::new();
+    if let Some(since) = request.since.filter(|since| *since > last) {
+        warnings.push(format!(
+            "--since {} is after the newest record: the window holds no data ({data})",
+            time(since)
+        ));
+    }
+    if let Some(until) = request.until.filter(|until| *until < first) {
+        warnings.push(format!(
+            "--until {} is before the oldest record: the window holds no data ({data})",
+            time(until)
+        ));
+    }
+    warnings
 }
 
 /// Whether significant provisioning in the billing candidate's account began on its day or in

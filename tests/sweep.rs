@@ -321,12 +321,14 @@ fn reruns_keep_finding_ids_and_windows_and_tenants_filter() {
     );
     assert!(report_of(&after).1.findings.is_empty());
 
-    let (other_value, other) = report_of(&sweep(&[path, "--tenant", "999999999999"]));
-    assert!(other.findings.is_empty());
-    let other_text = other_value.to_string();
+    // A tenant the inputs do not hold is an error, not an empty report that looks all clear.
+    let other = sweep(&[path, "--tenant", "999999999999"]);
+    assert_eq!(other.status.code(), Some(2));
+    assert!(other.stdout.is_empty());
     assert!(
-        !other_text.contains(ACCOUNT),
-        "a report for another tenant names nothing of this one"
+        String::from_utf8_lossy(&other.stderr).contains(&format!("seen: {ACCOUNT}")),
+        "{}",
+        String::from_utf8_lossy(&other.stderr)
     );
     let (_, mine) = report_of(&sweep(&[path, "--tenant", ACCOUNT]));
     assert_eq!(ids(&mine), ids(&first));

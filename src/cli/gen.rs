@@ -49,7 +49,7 @@ pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
     let summary = match gen::generate(&options) {
         Ok(summary) => summary,
         Err(gen::GenError::InvalidOption(message)) => {
-            eprintln!("auditsweep: {message}");
+            eprintln!("auditsweep: {}", crate::terminal::escape(&message));
             return Ok(ExitCode::from(super::EXIT_ERROR));
         }
         Err(err) => return Err(err.into()),

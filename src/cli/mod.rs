@@ -11,6 +11,7 @@ mod sweep;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tracing_subscriber::field::MakeExt;
 
 /// Exit code for usage errors, unreadable inputs and failed runs.
 pub const EXIT_ERROR: u8 = 2;
@@ -70,7 +71,9 @@ pub enum LogFormat {
     Json,
 }
 
-/// Logs go to stderr, so stdout carries only data. `RUST_LOG` overrides the flags.
+/// Logs go to stderr, so stdout carries only data. `RUST_LOG` overrides the flags. Colour only
+/// on a terminal without `NO_COLOR`; every field (a file name, a record's tenant) is escaped, and
+/// every line passes the redaction table.
 pub fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
@@ -80,14 +83,26 @@ pub fn init_logging(verbose: u8, quiet: bool, format: LogFormat) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("auditsweep={level}")));
+    let fields = tracing_subscriber::fmt::format::debug_fn(|writer, field, value| {
+        let text = crate::terminal::Escaped(format_args!("{value:?}"));
+        match field.name() {
+            "message" => write!(writer, "{text}"),
+            name => write!(writer, "{name}={text}"),
+        }
+    })
+    .delimited(" ");
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| crate::redact::Stderr)
         .with_target(false);
     match format {
-        // Collectors need the time; a terminal reader does not.
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.without_time().init(),
+        // Collectors need the time; JSON escapes control characters itself and has no colour.
+        LogFormat::Json => builder.json().with_ansi(false).init(),
+        LogFormat::Text => builder
+            .with_ansi(crate::terminal::colour_on_stderr())
+            .fmt_fields(fields)
+            .without_time()
+            .init(),
     }
 }
 

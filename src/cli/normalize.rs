@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::normalize::{list_inputs, InputSummary, Normalizer};
+use crate::terminal::escape;
 
 #[derive(Debug, clap::Args)]
 pub struct NormalizeArgs {
@@ -74,7 +75,7 @@ fn print_summary(summary: &InputSummary) {
         let _ = writeln!(err, "  skipped {count} ({reason})");
     }
     for path in &summary.unreadable {
-        let line = format!("  unreadable: {}: {}", path.path, path.error);
-        let _ = writeln!(err, "{}", crate::redact::text(&line));
+        let line = format!("{}: {}", path.path, path.error);
+        let _ = writeln!(err, "  unreadable: {}", escape(&crate::redact::text(&line)));
     }
 }

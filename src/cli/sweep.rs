@@ -15,6 +15,7 @@ use crate::output;
 use crate::ranges::HostingRanges;
 use crate::report::{Report, Severity};
 use crate::sweep::{self, SweepRequest};
+use crate::terminal::escape;
 
 /// Exit code when `--fail-on` is met: findings at or above the given severity.
 pub const EXIT_FINDINGS: u8 = 1;
@@ -89,7 +90,7 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         threads: args.threads,
         out: args.out.as_deref(),
     };
-    let (report, stats) = sweep::run(&request).context("refusing to run")?;
+    let (report, stats) = sweep::run(&request)?;
     // Everything below writes the redacted report only.
     let mut document = serde_json::to_value(&report).context("serializing the report")?;
     let user_names = config.redaction.user_names(&stats.failed_user_names);
@@ -130,12 +131,16 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
 }
 
 /// `--ip-ranges DIR`, else the `ranges update` cache, else the snapshot built into the binary;
-/// stderr says which, and warns when the cache or snapshot is stale.
+/// stderr says which, and warns when the cache or snapshot is stale, or the lists hold no prefix.
 pub(crate) fn load_ranges(dir: Option<&Path>) -> anyhow::Result<HostingRanges> {
     let cache = crate::ranges::default_cache_dir();
     let loaded =
         crate::ranges::load_ranges(dir, cache.as_deref()).context("loading hosting ranges")?;
     loaded.log(Utc::now().date_naive());
+    if loaded.ranges.is_empty() {
+        // An empty directory, or lists of another format: the same as having none.
+        tracing::warn!("No prefixes in the hosting range lists: the hosting_source signal is off");
+    }
     Ok(loaded.ranges)
 }
 
@@ -183,13 +188,13 @@ fn print_summary(report: &Report, suppressed: &std::collections::BTreeMap<String
         );
     }
     for (reason, count) in suppressed {
-        let _ = writeln!(err, "  allowed by config ({reason}): {count}");
+        let _ = writeln!(err, "  allowed by config ({}): {count}", escape(reason));
     }
     let _ = writeln!(err, "  findings: {}", report.findings.len());
     for finding in &report.findings {
-        let _ = writeln!(
-            err,
-            "  [{:?}] {} {}/{} {}{}  ({})",
+        // Tenants and titles come from the records: escaped like every other text on stderr.
+        let line = format!(
+            "[{:?}] {} {}/{} {}{}  ({})",
             finding.severity,
             finding.first_seen.format("%Y-%m-%d %H:%M"),
             finding.provider,
@@ -198,5 +203,6 @@ fn print_summary(report: &Report, suppressed: &std::collections::BTreeMap<String
             if finding.escalate { "  ESCALATE" } else { "" },
             finding.id,
         );
+        let _ = writeln!(err, "  {}", escape(&line));
     }
 }

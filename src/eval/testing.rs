@@ -126,6 +126,7 @@ pub fn report(findings: Vec<Finding>) -> Report {
             start: at(1, 0),
             end: at(31, 0),
         },
+        warnings: Vec::new(),
         inputs: serde_json::Value::Null,
         coverage: Coverage::default(),
         findings,

@@ -214,6 +214,10 @@ pub struct Report {
     pub schema_version: String,
     pub generated_at: DateTime<Utc>,
     pub window: Window,
+    /// Why the run judged less than it was asked to (an input without records, a window that
+    /// misses the data), in words; empty when it judged everything.
+    #[serde(default)]
+    pub warnings: Vec<String>,
     pub inputs: InputSummaryView,
     pub coverage: Coverage,
     pub findings: Vec<Finding>,
@@ -235,6 +239,7 @@ impl Report {
             schema_version: SCHEMA_VERSION.to_string(),
             generated_at: Utc::now(),
             window,
+            warnings: Vec::new(),
             inputs: serde_json::to_value(inputs).unwrap_or(serde_json::Value::Null),
             coverage,
             findings,
