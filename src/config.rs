@@ -26,6 +26,61 @@ pub struct Config {
     pub redaction: RedactionParams,
     /// The scheduled run (`auditsweep run`): state, inputs and where incidents go.
     pub run: RunParams,
+    /// `[pull]`: how far back and how hard `sweep --pull` asks the clouds.
+    pub pull: PullParams,
+    /// `[[tenant]]`: the clouds to pull from (`sweep --pull`, `config check`).
+    pub tenant: Vec<TenantSource>,
+}
+
+/// The clouds with an adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Cloud {
+    Aws,
+    Azure,
+    Gcp,
+}
+
+impl Cloud {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Cloud::Aws => "aws",
+            Cloud::Azure => "azure",
+            Cloud::Gcp => "gcp",
+        }
+    }
+}
+
+/// `[pull]`: settings every adapter shares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PullParams {
+    /// Days pulled before the first day judged: the baselines need them (the longest
+    /// `baseline_days` and a margin). Billing's monthly lookback wants more; CloudTrail's
+    /// `LookupEvents` keeps only 90.
+    pub history_days: u32,
+    /// Tries per request, the first included.
+    pub attempts: u32,
+}
+
+impl Default for PullParams {
+    fn default() -> PullParams {
+        PullParams {
+            history_days: 35,
+            attempts: 6,
+        }
+    }
+}
+
+/// One `[[tenant]]` table: its name, its cloud, and the cloud's own keys (accounts, regions,
+/// sources, authentication, endpoints), which the provider's adapter crate reads and checks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantSource {
+    /// The tenant's name in cursors, saved files and `--tenant`.
+    pub name: String,
+    pub provider: Cloud,
+    #[serde(flatten)]
+    pub settings: toml::Table,
 }
 
 /// `[run]`: what the hourly job reads, where it keeps its state and where changes go.
@@ -473,6 +528,16 @@ impl Config {
             f64::from(c.spray_users),
             Bounds::closed(1.0, 1e6),
         );
+        whole(
+            "pull.history_days",
+            f64::from(self.pull.history_days),
+            Bounds::closed(0.0, 3660.0),
+        );
+        whole(
+            "pull.attempts",
+            f64::from(self.pull.attempts),
+            Bounds::closed(1.0, 20.0),
+        );
         list
     }
 
@@ -548,6 +613,21 @@ impl Config {
             }
             if sink.format == WebhookFormat::Jira && sink.project.is_none() {
                 problems.push(format!("{key}.project is required for format = \"jira\""));
+            }
+        }
+        let mut tenants = std::collections::BTreeSet::new();
+        for (index, tenant) in self.tenant.iter().enumerate() {
+            let valid = !tenant.name.is_empty()
+                && tenant
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                && !tenant.name.starts_with('.');
+            if !valid || !tenants.insert(tenant.name.clone()) {
+                problems.push(format!(
+                    "tenant[{index}].name must be unique, of letters, digits, '-', '_' and '.', got {:?}",
+                    tenant.name
+                ));
             }
         }
         if let Err(err) = regex::Regex::new(&self.redaction.identity_pattern) {

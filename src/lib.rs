@@ -14,6 +14,7 @@ pub mod gen;
 pub mod normalize;
 pub mod output;
 pub mod playbook;
+pub mod pull;
 pub mod ranges;
 pub mod redact;
 pub mod report;

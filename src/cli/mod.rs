@@ -1,6 +1,7 @@
 //! Command-line interface: one module per subcommand; each parses nothing itself and calls
 //! the library.
 
+mod config;
 mod eval;
 mod gen;
 mod normalize;
@@ -50,6 +51,8 @@ pub enum Command {
     /// The scheduled job: read what is new since the last run, update the stored baselines,
     /// and deliver new and changed incidents exactly once (docs/operations.md).
     Run(run::RunArgs),
+    /// Check a config file: every key and range, and what a pull would fetch, offline.
+    Config(config::ConfigArgs),
     /// Write a generated multi-cloud world with labelled attacks, in the providers' native formats.
     Gen(gen::GenArgs),
 }
@@ -62,6 +65,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ranges(args) => ranges::run(args),
         Command::Gen(args) => gen::run(args),
         Command::Run(args) => run::run(args, cli.quiet),
+        Command::Config(args) => config::run(args),
     }
 }
 

@@ -24,8 +24,15 @@ pub const EXIT_FINDINGS: u8 = 1;
 pub struct SweepArgs {
     /// Files or directories of provider records (read recursively; gzip detected by content),
     /// pipes, or `-` for stdin. A file named twice is read once.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "pull")]
     pub paths: Vec<PathBuf>,
+    /// Also fetch live from the clouds of the config's `[[tenant]]` tables (all, or the one
+    /// `--tenant` names), from `[pull] history_days` before `--since` up to `--until`.
+    #[arg(long, requires = "config")]
+    pub pull: bool,
+    /// Keep what `--pull` fetched here, as native files the readers accept (replay: sweep DIR).
+    #[arg(long, requires = "pull")]
+    pub save_raw: Option<PathBuf>,
     /// Threads that read the inputs (0: one per core). The report is the same for any number.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -80,9 +87,34 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     }
     let ranges = load_ranges(args.ip_ranges.as_deref())?;
     let hosting: &dyn HostingLookup = &ranges;
+    let mut paths = args.paths.clone();
+    let mut tenant = args.tenant.clone();
+    let mut pull_warnings = Vec::new();
+    // Kept until the sweep has read the pulled files, when no --save-raw keeps them.
+    let mut _scratch = None;
+    if args.pull {
+        let pulled = pull(&args, &config, &mut _scratch)?;
+        // `--tenant` named a configured tenant: its pull is the filter (its records name
+        // accounts and organizations, not the config's name).
+        if tenant
+            .as_deref()
+            .is_some_and(|t| config.tenant.iter().any(|c| c.name == t))
+        {
+            tenant = None;
+        }
+        for source in &pulled.sources {
+            if let Some((why, _)) = &source.failed {
+                pull_warnings.push(format!(
+                    "{}: the pull stopped after {} pages: {why}; its records after that are missing from this report",
+                    source.source, source.pages
+                ));
+            }
+        }
+        paths.extend(pulled.files);
+    }
     let request = SweepRequest {
-        paths: args.paths.clone(),
-        tenant: args.tenant.clone(),
+        paths,
+        tenant,
         since: args.since,
         until: args.until,
         config: &config,
@@ -90,7 +122,9 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         threads: args.threads,
         out: args.out.as_deref(),
     };
-    let (report, stats) = sweep::run(&request)?;
+    let (mut report, stats) = sweep::run(&request)?;
+    let pull_failed = !pull_warnings.is_empty();
+    report.warnings.extend(pull_warnings);
     // Everything below writes the redacted report only.
     let mut document = serde_json::to_value(&report).context("serializing the report")?;
     let user_names = config.redaction.user_names(&stats.failed_user_names);
@@ -117,7 +151,7 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         .get("unreadable")
         .and_then(|u| u.as_array())
         .is_some_and(|u| !u.is_empty());
-    if unreadable {
+    if unreadable || pull_failed {
         return Ok(ExitCode::from(super::EXIT_ERROR));
     }
     let failing = args
@@ -128,6 +162,42 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Pulls the configured tenants into `--save-raw` or a scratch directory.
+fn pull(
+    args: &SweepArgs,
+    config: &Config,
+    scratch: &mut Option<tempfile::TempDir>,
+) -> anyhow::Result<crate::pull::Pulled> {
+    let only = args
+        .tenant
+        .as_deref()
+        .filter(|t| config.tenant.iter().any(|c| c.name == *t));
+    let tenants = crate::pull::tenants(config, only);
+    if tenants.is_empty() {
+        bail!("--pull: the config declares no [[tenant]] to pull from (docs/configuration.md)");
+    }
+    let end = args.until.unwrap_or_else(Utc::now);
+    let first_judged = args.since.unwrap_or(end - chrono::Duration::days(1));
+    let start = crate::sweep::day_start(first_judged.date_naive())
+        - chrono::Duration::days(i64::from(config.pull.history_days));
+    let window = auditsweep_source::Window { start, end };
+    let dir = match &args.save_raw {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating --save-raw {}", dir.display()))?;
+            dir.clone()
+        }
+        None => scratch.insert(tempfile::tempdir()?).path().to_path_buf(),
+    };
+    tracing::info!(
+        "Pulling {} tenant(s) from {} to {}",
+        tenants.len(),
+        window.start.to_rfc3339(),
+        window.end.to_rfc3339()
+    );
+    crate::pull::pull_into(config, &tenants, window, &dir)
 }
 
 /// `--ip-ranges DIR`, else the `ranges update` cache, else the snapshot built into the binary;
