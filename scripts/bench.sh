@@ -27,7 +27,7 @@ world() { # name events-scale
   if [ ! -d "$worlds/$1" ]; then
     rm -rf "$worlds/$1.tmp"
     echo "generating the $1 world (once; cached in $worlds/$1)" >&2
-    "$bin" -q gen --out "$worlds/$1.tmp" --tenants 40 --days 60 --seed 8 --events-scale "$2"
+    target/release/auditsweep-gen -q --out "$worlds/$1.tmp" --tenants 40 --days 60 --seed 8 --events-scale "$2"
     mv "$worlds/$1.tmp" "$worlds/$1"
   fi
 }

@@ -10,7 +10,7 @@ bin=target/release/auditsweep
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for scale in 0.25 1; do
-  "$bin" -q gen --out "$work/$scale" --tenants 30 --days 60 --seed "$seed" --events-scale "$scale"
+  target/release/auditsweep-gen -q --out "$work/$scale" --tenants 30 --days 60 --seed "$seed" --events-scale "$scale"
   /usr/bin/time -f "%M %e" -o "$work/time" "$bin" -q sweep "$work/$scale/aws" "$work/$scale/azure" "$work/$scale/gcp" --ip-ranges fixtures/ip-ranges --out "$work/$scale.json"
   read -r kb seconds < "$work/time"
   records=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["inputs"]["records_read"])' "$work/$scale.json")

@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 seeds=("$@"); [ ${#seeds[@]} -gt 0 ] || seeds=(2 12)
 scale=${QUALITY_SCALE:-0.1}
 cargo build --release --quiet --example priors
+cargo build --release --quiet -p auditsweep-gen
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 worlds=()
 for s in "${seeds[@]}"; do
-  target/release/auditsweep -q gen --out "$work/$s" --tenants 30 --days 60 --seed "$s" --attacks none --events-scale "$scale"
+  target/release/auditsweep-gen -q --out "$work/$s" --tenants 30 --days 60 --seed "$s" --attacks none --events-scale "$scale"
   worlds+=("$work/$s")
 done
 echo "== benign worlds, seeds ${seeds[*]}, events scale $scale"

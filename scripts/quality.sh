@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 for kind in attacks benign; do
   s=$seed; flags=()
   if [ "$kind" = benign ]; then s=$((seed + 1)); flags=(--attacks none); fi
-  "$bin" -q gen --out "$work/$kind" --tenants 30 --days 60 --seed "$s" --events-scale "$scale" "${flags[@]}"
+  target/release/auditsweep-gen -q --out "$work/$kind" --tenants 30 --days 60 --seed "$s" --events-scale "$scale" "${flags[@]}"
   start=$(date +%s)
   "$bin" -q sweep "$work/$kind/aws" "$work/$kind/azure" "$work/$kind/gcp" --ip-ranges "$ranges" --out "$work/$kind.json"
   echo "== $kind world (seed $s, events scale $scale), swept in $(( $(date +%s) - start )) s"

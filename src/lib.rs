@@ -10,7 +10,6 @@ pub mod cli;
 pub mod config;
 pub mod detect;
 pub mod eval;
-pub mod gen;
 pub mod normalize;
 pub mod output;
 pub mod playbook;

@@ -6,10 +6,10 @@ use std::process::{Command, Output, Stdio};
 
 use auditsweep::config::Config;
 use auditsweep::detect::HostingLookup;
-use auditsweep::gen::{generate, GenOptions};
 use auditsweep::ranges::HostingRanges;
 use auditsweep::report::Report;
 use auditsweep::sweep::{self, SweepRequest};
+use auditsweep_gen::{generate, GenOptions};
 
 fn manifest() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))

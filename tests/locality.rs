@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use auditsweep::config::Config;
 use auditsweep::detect::HostingLookup;
 use auditsweep::eval::input::read_labels;
-use auditsweep::gen::{generate, GenOptions};
 use auditsweep::ranges::HostingRanges;
 use auditsweep::report::Report;
 use auditsweep::sweep::{self, day_start, SweepRequest};
+use auditsweep_gen::{generate, GenOptions};
 
 fn ranges() -> HostingRanges {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ip-ranges");

@@ -12,9 +12,9 @@ use std::path::Path;
 use auditsweep::config::Config;
 use auditsweep::detect::HostingLookup;
 use auditsweep::eval::{evaluate, EvalOptions, Evaluation};
-use auditsweep::gen::{generate, GenOptions};
 use auditsweep::ranges::HostingRanges;
 use auditsweep::sweep::{self, SweepRequest};
+use auditsweep_gen::{generate, GenOptions};
 
 const TENANTS: u32 = 30;
 const DAYS: u32 = 60;

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use auditsweep::gen::{CLOUD_AUTOMATION_PREFIXES, HOSTING_PREFIXES};
 use auditsweep::ranges::snapshot::{self, Snapshot};
 use auditsweep::ranges::{HostingRanges, ListFormat, RangeError};
+use auditsweep_gen::{CLOUD_AUTOMATION_PREFIXES, HOSTING_PREFIXES};
 use ipnet::IpNet;
 
 /// The real lists, read in place from the shared data beside the repository.

@@ -3,7 +3,6 @@
 
 mod config;
 mod eval;
-mod gen;
 mod normalize;
 mod ranges;
 mod run;
@@ -53,8 +52,6 @@ pub enum Command {
     Run(run::RunArgs),
     /// Check a config file: every key and range, and what a pull would fetch, offline.
     Config(config::ConfigArgs),
-    /// Write a generated multi-cloud world with labelled attacks, in the providers' native formats.
-    Gen(gen::GenArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -63,7 +60,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Normalize(args) => normalize::run(args, cli.quiet),
         Command::Eval(args) => eval::run(args),
         Command::Ranges(args) => ranges::run(args),
-        Command::Gen(args) => gen::run(args),
         Command::Run(args) => run::run(args, cli.quiet),
         Command::Config(args) => config::run(args),
     }

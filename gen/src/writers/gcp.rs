@@ -16,11 +16,11 @@ use chrono::{Datelike, Duration, NaiveDate, Timelike};
 use serde_json::{json, Value};
 
 use super::{later, micros, DayFiles, Layout, Scope, WriteStats};
-use crate::gen::activity::{Action, Activity, Actor, CostLine, LaunchApi, SignInResult};
-use crate::gen::catalog::{self, Cloud};
-use crate::gen::random::Rand;
-use crate::gen::world::AutomationKind;
-use crate::gen::GenError;
+use crate::activity::{Action, Activity, Actor, CostLine, LaunchApi, SignInResult};
+use crate::catalog::{self, Cloud};
+use crate::random::Rand;
+use crate::world::AutomationKind;
+use crate::GenError;
 
 /// How long a Compute Engine operation takes between its first and last entry (milliseconds).
 pub(crate) const OPERATION_MILLIS: (u32, u32) = (8_000, 60_000);

@@ -268,8 +268,8 @@ mod tests {
     use serde_json::Value;
 
     use super::*;
-    use crate::gen::activity::{Action, Actor, Launch, LaunchApi, Origin, SignIn, SignInResult};
-    use crate::gen::world::World;
+    use crate::activity::{Action, Actor, Launch, LaunchApi, Origin, SignIn, SignInResult};
+    use crate::world::World;
 
     fn world() -> World {
         World::build(3, NaiveDate::from_ymd_opt(2025, 3, 3).unwrap(), 14, 6, 1.0)

@@ -38,8 +38,8 @@ pub use net::Cidr;
 pub use world::CLOUD_AUTOMATION_PREFIXES;
 pub use writers::WriteStats;
 
-use crate::eval::labels::{AttackKind, LabeledTenant, Labels};
 use activity::{Activity, CostLine};
+use auditsweep::eval::labels::{AttackKind, LabeledTenant, Labels};
 use random::Rand;
 use world::World;
 

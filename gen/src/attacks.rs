@@ -49,7 +49,7 @@ use super::normal::{self, round_cost};
 use super::random::Rand;
 use super::world::{AutomationKind, Company, Presence, Role, World};
 use super::writers;
-use crate::eval::labels::{Attack as Label, AttackKind};
+use auditsweep::eval::labels::{Attack as Label, AttackKind};
 
 /// A hosting or VPS prefix attackers rent servers in, and where it geolocates.
 #[derive(Debug, Clone, Copy)]

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use auditsweep::eval::labels::{AttackKind, Labels};
-use auditsweep::gen::{self, GenOptions};
 use auditsweep::normalize::normalize_paths;
 use auditsweep::schema::{Category, Provider, Record};
+use auditsweep_gen::{self as gen, GenOptions};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
@@ -400,11 +400,11 @@ fn attack_kinds_parse_from_the_command_line_spelling() {
 
 #[test]
 fn the_cli_writes_a_world_and_rejects_bad_options() {
-    let binary = env!("CARGO_BIN_EXE_auditsweep");
+    let binary = env!("CARGO_BIN_EXE_auditsweep-gen");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("world");
     let status = Command::new(binary)
-        .args(["-q", "gen", "--out"])
+        .args(["-q", "--out"])
         .arg(&out)
         .args([
             "--tenants",
@@ -423,7 +423,7 @@ fn the_cli_writes_a_world_and_rejects_bad_options() {
     assert!(status.success());
     assert!(read_labels(&out).attacks.is_empty());
     let bad = Command::new(binary)
-        .args(["-q", "gen", "--out"])
+        .args(["-q", "--out"])
         .arg(dir.path().join("other"))
         .args([
             "--tenants",
@@ -439,7 +439,7 @@ fn the_cli_writes_a_world_and_rejects_bad_options() {
         .unwrap();
     assert_eq!(bad.status.code(), Some(2));
     let zero = Command::new(binary)
-        .args(["-q", "gen", "--out"])
+        .args(["-q", "--out"])
         .arg(dir.path().join("zero"))
         .args(["--tenants", "0", "--days", "3", "--seed", "3"])
         .output()
@@ -450,7 +450,7 @@ fn the_cli_writes_a_world_and_rejects_bad_options() {
 #[test]
 fn the_demo_fixture_is_what_its_readme_command_writes() {
     // fixtures/demo/README.md: gen --tenants 3 --days 14 --seed 7 --events-scale 0.02
-    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo");
     let dir = tempfile::tempdir().unwrap();
     let mut options = GenOptions::new(dir.path(), 3, 14, 7);
     options.events_scale = 0.02;

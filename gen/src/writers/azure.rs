@@ -15,10 +15,10 @@ use chrono::{DateTime, Duration, NaiveDate, Timelike, Utc};
 use serde_json::{json, Value};
 
 use super::{later, seconds, DayFiles, Layout, Scope, WriteStats};
-use crate::gen::activity::{Action, Activity, Actor, CostLine, LaunchApi, SignInResult};
-use crate::gen::catalog::{self, Cloud};
-use crate::gen::random::Rand;
-use crate::gen::GenError;
+use crate::activity::{Action, Activity, Actor, CostLine, LaunchApi, SignInResult};
+use crate::catalog::{self, Cloud};
+use crate::random::Rand;
+use crate::GenError;
 
 /// How long after `Started` an operation logs its outcome (milliseconds): VM and scale-set
 /// creation, other writes, and refusals.
@@ -394,7 +394,7 @@ fn activity_log(scope: &Scope, activity: &Activity, rand: &mut Rand, files: &mut
                 }
             }
             "Failed" => {
-                let failure = failure.unwrap_or(crate::gen::activity::Failure {
+                let failure = failure.unwrap_or(crate::activity::Failure {
                     code: "Failed",
                     message: "",
                 });

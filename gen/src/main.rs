@@ -1,16 +1,29 @@
-//! `auditsweep gen`: writes a generated world (native-format logs, billing exports and
-//! `labels.json`) for testing and scoring detectors.
+//! `auditsweep-gen`: writes a generated world (native-format logs, billing exports and
+//! `labels.json`) for testing and scoring detectors. A binary of its own, so the product carries
+//! no simulation.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use chrono::NaiveDate;
 
-use crate::eval::labels::AttackKind;
-use crate::gen::{self, GenOptions};
+use auditsweep::eval::labels::AttackKind;
+use auditsweep_gen::{self as gen, GenOptions};
+use clap::Parser;
 
-#[derive(Debug, clap::Args)]
+/// Exit code for invalid options.
+const EXIT_ERROR: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "auditsweep-gen",
+    version,
+    about = "Write a generated multi-cloud world with labelled attacks, in the providers' native formats."
+)]
 pub struct GenArgs {
+    /// Only errors on stderr.
+    #[arg(short, long)]
+    pub quiet: bool,
     /// Directory to write the world into (created if missing; must not hold a world already).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
@@ -39,7 +52,31 @@ fn parse_kinds(spec: &str) -> Result<std::collections::BTreeSet<AttackKind>, Str
     gen::parse_attacks(spec).map_err(|err| err.to_string())
 }
 
-pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
+fn main() -> ExitCode {
+    let args = GenArgs::parse();
+    let level = if args.quiet { "error" } else { "info" };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("auditsweep_gen={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .with_ansi(auditsweep::terminal::colour_on_stderr())
+        .init();
+    match run(args) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!(
+                "auditsweep-gen: {}",
+                auditsweep::terminal::escape(&format!("{err:#}"))
+            );
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
     let mut options = GenOptions::new(args.out, args.tenants, args.days, args.seed);
     options.attacks = args.attacks;
     options.events_scale = args.events_scale;
@@ -49,8 +86,8 @@ pub fn run(args: GenArgs) -> anyhow::Result<ExitCode> {
     let summary = match gen::generate(&options) {
         Ok(summary) => summary,
         Err(gen::GenError::InvalidOption(message)) => {
-            eprintln!("auditsweep: {}", crate::terminal::escape(&message));
-            return Ok(ExitCode::from(super::EXIT_ERROR));
+            eprintln!("auditsweep-gen: {}", auditsweep::terminal::escape(&message));
+            return Ok(ExitCode::from(EXIT_ERROR));
         }
         Err(err) => return Err(err.into()),
     };

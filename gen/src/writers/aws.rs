@@ -15,13 +15,11 @@ use chrono::{Datelike, Duration, NaiveDate, Timelike};
 use serde_json::{json, Value};
 
 use super::{seconds, DayFiles, Layout, Scope, WriteStats};
-use crate::gen::activity::{
-    Action, Activity, Actor, CostLine, Launch, LaunchApi, Origin, SignInResult,
-};
-use crate::gen::catalog::{self, Cloud};
-use crate::gen::random::{fnv1a, Rand};
-use crate::gen::world::{Automation, AutomationKind};
-use crate::gen::GenError;
+use crate::activity::{Action, Activity, Actor, CostLine, Launch, LaunchApi, Origin, SignInResult};
+use crate::catalog::{self, Cloud};
+use crate::random::{fnv1a, Rand};
+use crate::world::{Automation, AutomationKind};
+use crate::GenError;
 
 const EVENT_VERSION: &str = "1.09";
 /// Where CloudTrail delivers global service events and console sign-ins.

@@ -5,7 +5,7 @@
 //! the vocabulary both draw from. Prices are public on-demand list prices (USD per hour, Linux,
 //! rounded), close enough that a GPU burst costs what it would in real life.
 
-use crate::schema::Provider;
+use auditsweep::schema::Provider;
 
 /// One of the three clouds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
