@@ -23,8 +23,43 @@ pub struct SourcePull {
     pub source: String,
     pub pages: u64,
     pub records: u64,
+    /// Where the pull stands: complete, or where to resume.
+    pub cursor: Cursor,
     /// Why the pull stopped before the end, and the cursor it could resume from.
     pub failed: Option<(String, Cursor)>,
+}
+
+/// One source to pull: over which window, resuming which cursor.
+pub struct Job {
+    pub source: Box<dyn Source>,
+    pub window: Window,
+    pub resume: Option<Cursor>,
+}
+
+/// The window the scheduled run pulls from a source. An interrupted pull resumes its own
+/// window first (nothing it handed over is asked for again); after a complete one, the next
+/// starts `overlap` before where it ended, for records the provider delivers late (the run drops
+/// the ones it already has by their event id). A source never pulled starts `history` back.
+pub fn next_window(
+    previous: Option<&Cursor>,
+    now: chrono::DateTime<chrono::Utc>,
+    overlap: chrono::Duration,
+    history: chrono::Duration,
+) -> (Window, Option<Cursor>) {
+    match previous {
+        Some(cursor) if !cursor.complete => (cursor.window, Some(cursor.clone())),
+        Some(cursor) => {
+            let start = (cursor.window.end - overlap).min(now);
+            (Window { start, end: now }, None)
+        }
+        None => (
+            Window {
+                start: now - history,
+                end: now,
+            },
+            None,
+        ),
+    }
 }
 
 /// Every file written, in order, and how each source fared.
@@ -67,52 +102,64 @@ pub fn pull_into(
                 Err(error) => anyhow::bail!("tenant {}: {error}", tenant.name),
             }
         }
-        Ok(pull_sources(all, window, dir, &policy).await)
+        let jobs = all
+            .into_iter()
+            .map(|source| Job {
+                source,
+                window,
+                resume: None,
+            })
+            .collect();
+        Ok(pull_sources(jobs, dir, &policy).await)
     })
 }
 
 /// Pulls each source in its own task; a page is written before the next is asked for.
-pub async fn pull_sources(
-    sources: Vec<Box<dyn Source>>,
-    window: Window,
-    dir: &Path,
-    policy: &RetryPolicy,
-) -> Pulled {
+pub async fn pull_sources(jobs: Vec<Job>, dir: &Path, policy: &RetryPolicy) -> Pulled {
     let mut tasks = tokio::task::JoinSet::new();
-    for (order, source) in sources.into_iter().enumerate() {
+    for (order, job) in jobs.into_iter().enumerate() {
+        let Job {
+            source,
+            window,
+            resume,
+        } = job;
         let dir = dir.to_path_buf();
         let policy = policy.clone();
         tasks.spawn(async move {
             let mut files = Vec::new();
-            let mut pages_of: std::collections::HashMap<String, u64> = Default::default();
+            // The token each stream's next page was asked with: it names the page's file, so a
+            // resumed pull never overwrites a page of the attempt before it.
+            let mut tokens: std::collections::HashMap<String, Option<String>> = Default::default();
+            if let Some((stream, token)) = resume.as_ref().and_then(|c| c.partial.clone()) {
+                tokens.insert(stream, token);
+            }
             let id = source.id().to_string();
             let (mut pages, mut records) = (0u64, 0u64);
             let mut sink = |stream: &Stream, page: Page| {
                 pages += 1;
                 records += page.records;
-                let index = pages_of.entry(stream.key.clone()).or_default();
-                *index += 1;
-                let path = page_path(&dir, &id, &stream.key, *index, page.extension);
+                let token = tokens.entry(stream.key.clone()).or_default();
+                let name = page_name(&window, token.as_deref());
+                let path = page_path(&dir, &id, &stream.key, &name, page.extension);
+                *token = page.next.clone();
                 save(&path, &page.bytes)
                     .map_err(|err| format!("saving {}: {err}", path.display()))?;
                 files.push(path);
                 Ok(())
             };
-            let result = pull(&*source, window, None, &policy, &mut sink).await;
-            let failed = match result {
-                Ok(_) => None,
-                Err((cursor, error)) => Some((describe(&error), cursor)),
+            let result = pull(&*source, window, resume, &policy, &mut sink).await;
+            let (cursor, failed) = match result {
+                Ok((cursor, _)) => (cursor, None),
+                Err((cursor, error)) => (cursor.clone(), Some((describe(&error), cursor))),
             };
-            (
-                order,
-                files,
-                SourcePull {
-                    source: id,
-                    pages,
-                    records,
-                    failed,
-                },
-            )
+            let pulled = SourcePull {
+                source: id,
+                pages,
+                records,
+                cursor,
+                failed,
+            };
+            (order, files, pulled)
         });
     }
     let mut done = Vec::new();
@@ -138,15 +185,30 @@ fn describe(error: &PullError) -> String {
     crate::redact::text(&error.to_string()).into_owned()
 }
 
-/// `<dir>/<source id>/<stream>/<page>.<ext>`: the source id's parts as directories, the stream
+/// A page's file name: the window's start and a digest of the token it was asked with, so the
+/// same page of the same pull always has the same name and no two pages share one.
+pub fn page_name(window: &Window, token: Option<&str>) -> String {
+    use sha2::Digest;
+    let start = window.start.format("%Y%m%dT%H%M%SZ");
+    match token {
+        None => format!("{start}-first"),
+        Some(token) => {
+            let digest = sha2::Sha256::digest(token.as_bytes());
+            let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            format!("{start}-{hex}")
+        }
+    }
+}
+
+/// `<dir>/<source id>/<stream>/<name>.<ext>`: the source id's parts as directories, the stream
 /// key escaped into one name (an S3 key's slashes, a `..` cannot climb out of `dir`).
-pub fn page_path(dir: &Path, source: &str, stream: &str, page: u64, extension: &str) -> PathBuf {
+pub fn page_path(dir: &Path, source: &str, stream: &str, name: &str, extension: &str) -> PathBuf {
     let mut path = dir.to_path_buf();
     for part in source.split('/') {
         path.push(escape(part));
     }
     path.push(escape(stream));
-    path.push(format!("{page:06}.{extension}"));
+    path.push(format!("{name}.{extension}"));
     path
 }
 

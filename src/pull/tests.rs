@@ -67,6 +67,14 @@ fn json_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
+fn job(files: Files) -> Job {
+    Job {
+        source: Box::new(files),
+        window: window(),
+        resume: None,
+    }
+}
+
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -81,13 +89,13 @@ fn pages_land_as_native_files_under_the_source_and_stream() {
         dir.path(),
         "aws/acme/s3-trail/111122223333",
         "AWSLogs/1/../x.json.gz",
-        3,
+        "20261101T000000Z-first",
         "json.gz",
     );
     let relative = path.strip_prefix(dir.path()).unwrap();
     assert_eq!(
         relative,
-        Path::new("aws/acme/s3-trail/111122223333/AWSLogs%2F1%2F..%2Fx.json.gz/000003.json.gz")
+        Path::new("aws/acme/s3-trail/111122223333/AWSLogs%2F1%2F..%2Fx.json.gz/20261101T000000Z-first.json.gz")
     );
     assert_eq!(escape(".."), "%2E.");
     assert_eq!(escape(""), "%00");
@@ -103,10 +111,10 @@ fn pulled_pages_give_the_report_their_files_give() {
     let files: Vec<PathBuf> = clouds.iter().flat_map(|c| json_files(c)).collect();
     assert!(files.len() > 3);
     let dir = tempfile::tempdir().unwrap();
-    let sources: Vec<Box<dyn Source>> = ["aws", "azure", "gcp"]
+    let sources: Vec<Job> = ["aws", "azure", "gcp"]
         .iter()
-        .map(|cloud| -> Box<dyn Source> {
-            Box::new(Files {
+        .map(|cloud| {
+            job(Files {
                 id: format!("{cloud}/demo/files"),
                 files: files
                     .iter()
@@ -117,12 +125,7 @@ fn pulled_pages_give_the_report_their_files_give() {
             })
         })
         .collect();
-    let pulled = rt().block_on(pull_sources(
-        sources,
-        window(),
-        dir.path(),
-        &RetryPolicy::default(),
-    ));
+    let pulled = rt().block_on(pull_sources(sources, dir.path(), &RetryPolicy::default()));
     assert_eq!(pulled.files.len(), files.len());
     assert!(pulled.sources.iter().all(|s| s.failed.is_none()));
     let config = Config::default();
@@ -172,24 +175,19 @@ fn a_failed_source_is_named_with_its_cursor_and_the_others_are_kept() {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/aws");
     let files = json_files(&demo);
     let dir = tempfile::tempdir().unwrap();
-    let sources: Vec<Box<dyn Source>> = vec![
-        Box::new(Files {
+    let sources = vec![
+        job(Files {
             id: "aws/a/files".into(),
             files: files.clone(),
             fail_after: Some(1),
         }),
-        Box::new(Files {
+        job(Files {
             id: "aws/b/files".into(),
             files: files.clone(),
             fail_after: None,
         }),
     ];
-    let pulled = rt().block_on(pull_sources(
-        sources,
-        window(),
-        dir.path(),
-        &RetryPolicy::default(),
-    ));
+    let pulled = rt().block_on(pull_sources(sources, dir.path(), &RetryPolicy::default()));
     let (why, cursor) = pulled.sources[0]
         .failed
         .clone()
@@ -199,4 +197,71 @@ fn a_failed_source_is_named_with_its_cursor_and_the_others_are_kept() {
     assert_eq!(pulled.sources[0].pages, 1);
     assert!(pulled.sources[1].failed.is_none());
     assert_eq!(pulled.files.len(), 1 + files.len());
+}
+
+#[test]
+fn resuming_a_failed_source_fetches_only_the_rest() {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/aws");
+    let files = json_files(&demo);
+    assert!(files.len() > 2);
+    let dir = tempfile::tempdir().unwrap();
+    let failing = Files {
+        id: "aws/a/files".into(),
+        files: files.clone(),
+        fail_after: Some(2),
+    };
+    let first = rt().block_on(pull_sources(
+        vec![job(failing)],
+        dir.path(),
+        &RetryPolicy::default(),
+    ));
+    let (_, cursor) = first.sources[0].failed.clone().unwrap();
+    let now = window().end;
+    let (window, resume) = next_window(
+        Some(&cursor),
+        now,
+        chrono::Duration::hours(24),
+        chrono::Duration::days(35),
+    );
+    assert_eq!(window, cursor.window);
+    let healed = Job {
+        source: Box::new(Files {
+            id: "aws/a/files".into(),
+            files: files.clone(),
+            fail_after: None,
+        }),
+        window,
+        resume,
+    };
+    let rest = rt().block_on(pull_sources(
+        vec![healed],
+        dir.path(),
+        &RetryPolicy::default(),
+    ));
+    assert!(rest.sources[0].cursor.complete);
+    assert_eq!(first.files.len() + rest.files.len(), files.len());
+    let mut all: Vec<_> = first.files.iter().chain(&rest.files).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), files.len(), "no page was fetched twice");
+}
+
+#[test]
+fn the_next_window_overlaps_the_last_for_late_records() {
+    let now = Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap();
+    let hour = chrono::Duration::hours(1);
+    let (first, resume) = next_window(None, now, hour * 24, chrono::Duration::days(35));
+    assert_eq!(first.start, now - chrono::Duration::days(35));
+    assert!(resume.is_none());
+    let mut done = auditsweep_source::Cursor::start("s", first);
+    done.complete = true;
+    let (next, resume) = next_window(
+        Some(&done),
+        now + hour,
+        hour * 24,
+        chrono::Duration::days(35),
+    );
+    assert_eq!(next.start, now - hour * 24);
+    assert_eq!(next.end, now + hour);
+    assert!(resume.is_none());
 }
