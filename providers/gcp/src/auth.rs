@@ -36,6 +36,7 @@ pub(crate) struct AuthSettings {
 /// early) is replaced by building the credentials again, which fetches a new one.
 pub(crate) struct GoogleCredential {
     settings: AuthSettings,
+    quota_project: Option<String>,
     current: Mutex<AccessTokenCredentials>,
 }
 
@@ -51,7 +52,26 @@ impl GoogleCredential {
     pub fn new(settings: AuthSettings) -> Result<GoogleCredential, PullError> {
         install_crypto_provider();
         let current = Mutex::new(build(&settings)?);
-        Ok(GoogleCredential { settings, current })
+        // As Google's clients choose it: the setting, `GOOGLE_CLOUD_QUOTA_PROJECT`, the
+        // credentials file's `quota_project_id`.
+        let quota_project = settings
+            .quota_project
+            .clone()
+            .or_else(|| std::env::var("GOOGLE_CLOUD_QUOTA_PROJECT").ok())
+            .or_else(|| {
+                let json = credentials_json(&settings).ok()??;
+                json["quota_project_id"].as_str().map(str::to_string)
+            })
+            .filter(|project| !project.is_empty());
+        Ok(GoogleCredential {
+            settings,
+            quota_project,
+            current,
+        })
+    }
+
+    pub fn quota_project(&self) -> Option<String> {
+        self.quota_project.clone()
     }
 }
 
@@ -74,18 +94,31 @@ impl Credential for GoogleCredential {
     }
 }
 
+/// One API's base URL and the means to call it, per source.
+pub(crate) struct Api {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub bearer: Bearer,
+}
+
 /// A credential and whether the API refused its last token. The driver retries a fetch without
 /// telling the source why the last one failed, so the source remembers a refusal itself and
 /// asks for a new token on the next try.
 pub(crate) struct Bearer {
     credential: std::sync::Arc<dyn Credential>,
+    /// Sent as `x-goog-user-project`: the token alone does not name a quota project.
+    quota_project: Option<String>,
     refused: std::sync::atomic::AtomicBool,
 }
 
 impl Bearer {
-    pub fn new(credential: std::sync::Arc<dyn Credential>) -> Bearer {
+    pub fn new(
+        credential: std::sync::Arc<dyn Credential>,
+        quota_project: Option<String>,
+    ) -> Bearer {
         Bearer {
             credential,
+            quota_project,
             refused: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -101,6 +134,10 @@ impl Bearer {
             .refused
             .swap(false, Ordering::SeqCst)
             .then_some(&refused);
+        let build = || match &self.quota_project {
+            Some(project) => build().header("x-goog-user-project", project),
+            None => build(),
+        };
         let result = auditsweep_source::http::get_json(build, &*self.credential, previous).await;
         // A refusal, or a failure right after one (the new token may not have come): the
         // next try asks again.

@@ -4,16 +4,13 @@
 //! with `pageToken`). Each page becomes a JSON array of rows in the export's own JSON
 //! ([`crate::rows`]).
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
-use auditsweep_source::http::Credential;
 use auditsweep_source::{Page, PullError, Source, Stream, Window};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::auth::Bearer;
+use crate::auth::Api;
 use crate::rows::{render_row, Field};
 
 /// Rows a page, and how long BigQuery may hold a request open waiting for the job (its own
@@ -26,9 +23,7 @@ pub(crate) struct BillingExport {
     table: String,
     project: String,
     location: Option<String>,
-    base: String,
-    client: reqwest::Client,
-    bearer: Bearer,
+    api: Api,
     /// Makes `requestId` unique to this instance: a retried `jobs.query` (after a timeout or a
     /// truncated answer) gets the same job instead of starting and paying for a second one,
     /// while a later run asks afresh.
@@ -75,18 +70,14 @@ impl BillingExport {
         table: String,
         project: String,
         location: Option<String>,
-        base: String,
-        client: reqwest::Client,
-        credential: Arc<dyn Credential>,
+        api: Api,
     ) -> BillingExport {
         BillingExport {
             id: format!("gcp/{tenant}/billing-export/{table}"),
             table,
             project,
             location,
-            base,
-            client,
-            bearer: Bearer::new(credential),
+            api,
             nonce: nonce(),
         }
     }
@@ -130,12 +121,14 @@ impl BillingExport {
     async fn first_page(&self, window: &Window) -> Result<Vec<u8>, PullError> {
         let url = format!(
             "{}/bigquery/v2/projects/{}/queries",
-            self.base, self.project
+            self.api.base, self.project
         );
         let body = self.query_body(window);
-        self.bearer
+        self.api
+            .bearer
             .send(|| {
-                self.client
+                self.api
+                    .client
                     .post(&url)
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body)
@@ -146,7 +139,7 @@ impl BillingExport {
     async fn later_page(&self, next: &Next) -> Result<Vec<u8>, PullError> {
         let url = format!(
             "{}/bigquery/v2/projects/{}/queries/{}",
-            self.base, self.project, next.job
+            self.api.base, self.project, next.job
         );
         let mut query: Vec<(&str, String)> = vec![
             ("maxResults", MAX_RESULTS.to_string()),
@@ -159,8 +152,9 @@ impl BillingExport {
         if let Some(page) = &next.page {
             query.push(("pageToken", page.clone()));
         }
-        self.bearer
-            .send(|| self.client.get(&url).query(&query))
+        self.api
+            .bearer
+            .send(|| self.api.client.get(&url).query(&query))
             .await
     }
 }

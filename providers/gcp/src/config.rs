@@ -8,7 +8,7 @@ use std::time::Duration;
 use auditsweep_source::{PullError, RateLimit, Source};
 use serde::Deserialize;
 
-use crate::auth::{AuthSettings, GoogleCredential};
+use crate::auth::{Api, AuthSettings, Bearer, GoogleCredential};
 use crate::bigquery::BillingExport;
 use crate::logging::{EntriesList, Scope};
 
@@ -297,25 +297,30 @@ impl TenantConfig {
             token_uri: self.endpoints.token.clone(),
             metadata: self.endpoints.metadata.clone(),
         })?);
+        let quota_project = credential.quota_project();
         let client = auditsweep_source::http::client(Duration::from_secs(self.timeout_secs))?;
         let quota = Arc::new(RateLimit::per_minute(self.requests_per_minute));
         let logging = base(self.endpoints.logging.as_deref(), LOGGING);
+        let credential: Arc<dyn auditsweep_source::http::Credential> = credential;
+        let api = |base: &str| Api {
+            base: base.to_string(),
+            client: client.clone(),
+            bearer: Bearer::new(credential.clone(), quota_project.clone()),
+        };
         let mut sources: Vec<Box<dyn Source>> = Vec::new();
-        let login_too = self.workspace_login;
         if !self.audit_logs.is_empty() {
             for scope in self.scopes() {
                 // The organization's data_access log also holds the Workspace logins; when
                 // they are pulled as their own source they are left out here.
-                let without_logins = login_too && matches!(scope, Scope::Organization(_));
+                let without_logins =
+                    self.workspace_login && matches!(scope, Scope::Organization(_));
                 sources.push(Box::new(EntriesList::audit(
                     tenant,
                     scope,
                     &self.audit_logs,
                     without_logins,
                     self.page_size,
-                    logging.clone(),
-                    client.clone(),
-                    credential.clone(),
+                    api(&logging),
                     quota.clone(),
                 )));
             }
@@ -325,9 +330,7 @@ impl TenantConfig {
                 tenant,
                 org.clone(),
                 self.page_size,
-                logging.clone(),
-                client.clone(),
-                credential.clone(),
+                api(&logging),
                 quota.clone(),
             )));
         }
@@ -341,9 +344,7 @@ impl TenantConfig {
                 billing.table.clone(),
                 project,
                 billing.location.clone(),
-                base(self.endpoints.bigquery.as_deref(), BIGQUERY),
-                client.clone(),
-                credential.clone(),
+                api(&base(self.endpoints.bigquery.as_deref(), BIGQUERY)),
             )));
         }
         Ok(sources)

@@ -6,12 +6,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use auditsweep_source::http::Credential;
 use auditsweep_source::{Page, PullError, RateLimit, Source, Stream, Window};
 use chrono::{DateTime, Duration, NaiveDate, SecondsFormat, Utc};
 use serde::Deserialize;
 
-use crate::auth::Bearer;
+use crate::auth::Api;
 use crate::config::AuditLog;
 
 /// Whose logs: `entries.list` takes them as `resourceNames`.
@@ -46,24 +45,20 @@ pub(crate) struct EntriesList {
     filter: String,
     page_size: u32,
     url: String,
-    client: reqwest::Client,
-    bearer: Bearer,
+    api: Api,
     quota: Arc<RateLimit>,
 }
 
 impl EntriesList {
     /// The audit logs named in `logs`; `without_logins` leaves out the Workspace logins that
     /// another source pulls.
-    #[allow(clippy::too_many_arguments)]
     pub fn audit(
         tenant: &str,
         scope: Scope,
         logs: &[AuditLog],
         without_logins: bool,
         page_size: u32,
-        endpoint: String,
-        client: reqwest::Client,
-        credential: Arc<dyn Credential>,
+        api: Api,
         quota: Arc<RateLimit>,
     ) -> EntriesList {
         let resource = scope.resource_name();
@@ -80,9 +75,8 @@ impl EntriesList {
             resource,
             filter,
             page_size,
-            url: format!("{endpoint}/v2/entries:list"),
-            client,
-            bearer: Bearer::new(credential),
+            url: format!("{}/v2/entries:list", api.base),
+            api,
             quota,
         }
     }
@@ -93,9 +87,7 @@ impl EntriesList {
         tenant: &str,
         organization: String,
         page_size: u32,
-        endpoint: String,
-        client: reqwest::Client,
-        credential: Arc<dyn Credential>,
+        api: Api,
         quota: Arc<RateLimit>,
     ) -> EntriesList {
         let scope = Scope::Organization(organization);
@@ -109,9 +101,8 @@ impl EntriesList {
             resource,
             filter,
             page_size,
-            url: format!("{endpoint}/v2/entries:list"),
-            client,
-            bearer: Bearer::new(credential),
+            url: format!("{}/v2/entries:list", api.base),
+            api,
             quota,
         }
     }
@@ -144,7 +135,7 @@ fn days(window: &Window) -> Vec<NaiveDate> {
     let mut day = window.start.date_naive();
     while window.start < window.end && day_start(day) < window.end {
         days.push(day);
-        day = day + Duration::days(1);
+        day += Duration::days(1);
     }
     days
 }
@@ -186,9 +177,11 @@ impl Source for EntriesList {
         let body = self.body(from, to, token);
         self.quota.acquire().await;
         let bytes = self
+            .api
             .bearer
             .send(|| {
-                self.client
+                self.api
+                    .client
                     .post(&self.url)
                     .header(reqwest::header::CONTENT_TYPE, "application/json")
                     .body(body)
