@@ -452,3 +452,78 @@ async fn a_missing_credentials_file_fails_sources() {
     };
     assert!(error.contains("absent.json"), "{error}");
 }
+
+/// A service-account key, as `gcloud iam service-accounts keys create` writes it, with a
+/// fresh RSA key made by `openssl` (no private key is kept in the repository). Returns the
+/// key file's JSON and the public key (PKCS#1 DER) to verify with.
+fn service_account_key(dir: &tempfile::TempDir) -> (Value, Vec<u8>) {
+    let pem = dir.path().join("key.pem");
+    let der = dir.path().join("public.der");
+    let run = |args: &[&str]| {
+        let status = std::process::Command::new("openssl")
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("openssl (Debian's openssl package) makes the test key");
+        assert!(status.success(), "openssl {args:?}");
+    };
+    run(&[
+        "genpkey",
+        "-algorithm",
+        "RSA",
+        "-pkeyopt",
+        "rsa_keygen_bits:2048",
+        "-out",
+        pem.to_str().unwrap(),
+    ]);
+    run(&[
+        "rsa",
+        "-in",
+        pem.to_str().unwrap(),
+        "-RSAPublicKey_out",
+        "-outform",
+        "DER",
+        "-out",
+        der.to_str().unwrap(),
+    ]);
+    let key = json!({
+        "type": "service_account",
+        "project_id": "example-prod-481516",
+        "private_key_id": "3f1c2b9a8e7d6c5b4a39281706f5e4d3c2b1a098",
+        "private_key": std::fs::read_to_string(&pem).unwrap(),
+        "client_email": "auditsweep-reader@example-prod-481516.iam.gserviceaccount.com",
+        "client_id": "104242424242424242424",
+        "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+        "token_uri": "http://127.0.0.1:9/token",
+        "universe_domain": "googleapis.com",
+    });
+    (key, std::fs::read(&der).unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_account_key_signs_its_own_tokens() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (key, public) = service_account_key(&dir);
+    let email = key["client_email"].as_str().unwrap().to_string();
+    server.accept_jwts(public, &email);
+    let file = dir.path().join("sa.json");
+    std::fs::write(&file, key.to_string()).unwrap();
+    let config = tenant(&server, &dir, json!({"credentials_file": file}));
+    let project = sources(&config).swap_remove(0);
+    let entries = entries_of(&pull_all(&*project).await);
+    assert_eq!(entries.len(), 7);
+    // google-cloud-auth signs a JWT with the key for each hour; no token endpoint is asked.
+    assert!(server.token_requests().is_empty());
+    let jwts = server.jwts();
+    assert_eq!(
+        jwts.len(),
+        server.seen().len(),
+        "every call carried a valid JWT"
+    );
+    let (header, claims) = &jwts[0];
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["kid"], key["private_key_id"]);
+    assert_eq!(claims["iss"], email.as_str());
+    assert_eq!(claims["scope"], auditsweep_gcp::SCOPE);
+}

@@ -36,6 +36,10 @@ struct State {
     /// Polls a job answers `jobComplete: false` to before it is done.
     polls_before_done: u32,
     jobs: Vec<Job>,
+    /// The public key (PKCS#1 DER) and issuer of service-account JWTs to accept.
+    jwt: Option<(Vec<u8>, String)>,
+    /// The header and claims of each JWT accepted.
+    jwts: Vec<(Value, Value)>,
 }
 
 struct Job {
@@ -69,6 +73,16 @@ impl Server {
 
     pub fn polls_before_done(&self, polls: u32) {
         self.state.lock().unwrap().polls_before_done = polls;
+    }
+
+    /// Accepts self-signed service-account JWTs that verify with this key and name this
+    /// issuer, as Google's APIs do.
+    pub fn accept_jwts(&self, public_key_der: Vec<u8>, issuer: &str) {
+        self.state.lock().unwrap().jwt = Some((public_key_der, issuer.to_string()));
+    }
+
+    pub fn jwts(&self) -> Vec<(Value, Value)> {
+        self.state.lock().unwrap().jwts.clone()
     }
 
     pub fn seen(&self) -> Vec<Seen> {
@@ -171,10 +185,15 @@ fn answer(state: &Arc<Mutex<State>>, mut request: tiny_http::Request) {
         user_project: header(&request, "x-goog-user-project"),
         body: body.clone(),
     });
+    let jwt = authorization
+        .as_deref()
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .and_then(|token| verify_jwt(&mut state, token));
     let token_number = authorization
         .as_deref()
         .and_then(|a| a.strip_prefix(&format!("Bearer {TOKEN_PREFIX}")))
-        .and_then(|n| n.parse::<u32>().ok());
+        .and_then(|n| n.parse::<u32>().ok())
+        .or(jwt);
     let Some(token_number) = token_number else {
         let body = google_error(
             401,
@@ -225,6 +244,32 @@ fn answer(state: &Arc<Mutex<State>>, mut request: tiny_http::Request) {
             reply(request, 401, &body, &[])
         }
     }
+}
+
+/// A service-account JWT: RS256 over `header.claims` with the accepted key, the accepted
+/// issuer, not expired. Accepted JWTs count as a token newer than any refused.
+fn verify_jwt(state: &mut State, token: &str) -> Option<u32> {
+    use base64::Engine;
+    let (key, issuer) = state.jwt.clone()?;
+    let mut parts = token.split('.');
+    let (header, claims, signature) = (parts.next()?, parts.next()?, parts.next()?);
+    let decode = |part: &str| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part)
+            .ok()
+    };
+    let signature = decode(signature)?;
+    ring::signature::UnparsedPublicKey::new(&ring::signature::RSA_PKCS1_2048_8192_SHA256, &key)
+        .verify(format!("{header}.{claims}").as_bytes(), &signature)
+        .ok()?;
+    let header: Value = serde_json::from_slice(&decode(header)?).ok()?;
+    let claims: Value = serde_json::from_slice(&decode(claims)?).ok()?;
+    let now = chrono::Utc::now().timestamp();
+    if claims["iss"] != issuer.as_str() || claims["exp"].as_i64()? <= now {
+        return None;
+    }
+    state.jwts.push((header, claims));
+    Some(u32::MAX)
 }
 
 /// `"..."` values following each `key` in a Logging query.
