@@ -128,6 +128,24 @@ impl Bearer {
         &self,
         build: impl FnOnce() -> reqwest::RequestBuilder,
     ) -> Result<Vec<u8>, PullError> {
+        self.call(build, None).await
+    }
+
+    /// [`auditsweep_source::http::get_bytes`] likewise: an object of `len` bytes.
+    pub async fn download(
+        &self,
+        build: impl FnOnce() -> reqwest::RequestBuilder,
+        len: u64,
+    ) -> Result<Vec<u8>, PullError> {
+        self.call(build, Some(len)).await
+    }
+
+    async fn call(
+        &self,
+        build: impl FnOnce() -> reqwest::RequestBuilder,
+        len: Option<u64>,
+    ) -> Result<Vec<u8>, PullError> {
+        use auditsweep_source::http::{get_bytes, get_json};
         use std::sync::atomic::Ordering;
         let refused = PullError::Unauthorized(String::new());
         let previous = self
@@ -138,7 +156,11 @@ impl Bearer {
             Some(project) => build().header("x-goog-user-project", project),
             None => build(),
         };
-        let result = auditsweep_source::http::get_json(build, &*self.credential, previous).await;
+        let credential = &*self.credential;
+        let result = match len {
+            None => get_json(build, credential, previous).await,
+            Some(len) => get_bytes(build, credential, previous, Some(len)).await,
+        };
         // A refusal, or a failure right after one (the new token may not have come): the
         // next try asks again.
         if matches!(result, Err(PullError::Unauthorized(_)))

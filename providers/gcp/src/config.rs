@@ -10,12 +10,14 @@ use serde::Deserialize;
 
 use crate::auth::{Api, AuthSettings, Bearer, GoogleCredential};
 use crate::bigquery::BillingExport;
+use crate::gcs::BucketObjects;
 use crate::logging::{EntriesList, Scope};
 
 /// Google's documented endpoints; `[tenant.endpoints]` replaces them (tests, sovereign clouds,
 /// Private Service Connect).
 pub const LOGGING: &str = "https://logging.googleapis.com";
 pub const BIGQUERY: &str = "https://bigquery.googleapis.com";
+pub const STORAGE: &str = "https://storage.googleapis.com";
 
 /// The provider-specific keys of one `[[tenant]]` table of auditsweep.toml (the main crate
 /// strips `name` and `provider` and hands the rest to this struct via serde).
@@ -46,6 +48,9 @@ pub struct TenantConfig {
     pub timeout_secs: u64,
     /// The Cloud Billing export table in BigQuery.
     pub billing: Option<BillingConfig>,
+    /// `[[tenant.buckets]]`: export files in Cloud Storage.
+    #[serde(default)]
+    pub buckets: Vec<BucketConfig>,
     /// A credentials JSON file (service-account key, `gcloud auth application-default login`
     /// user credentials, external account). Without it and without `credentials_env`:
     /// Application Default Credentials (`GOOGLE_APPLICATION_CREDENTIALS`, gcloud's file, the
@@ -104,12 +109,27 @@ pub struct BillingConfig {
     pub location: Option<String>,
 }
 
+/// `[[tenant.buckets]]`: a bucket of export files (a log sink's, billing rows exported from
+/// BigQuery). Objects under `prefix` updated within the window are pulled whole.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BucketConfig {
+    pub bucket: String,
+    #[serde(default)]
+    pub prefix: String,
+    /// Larger objects stop the pull with an error rather than filling memory: a page is
+    /// held whole.
+    #[serde(default = "default_max_object_mib")]
+    pub max_object_mib: u64,
+}
+
 /// `[tenant.endpoints]`: base URLs replacing Google's.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Endpoints {
     pub logging: Option<String>,
     pub bigquery: Option<String>,
+    pub storage: Option<String>,
     /// The OAuth token endpoint for user (`authorized_user`) credentials, replacing the file's
     /// `token_uri`.
     pub token: Option<String>,
@@ -138,6 +158,9 @@ fn default_page_size() -> u32 {
 fn default_timeout_secs() -> u64 {
     60
 }
+fn default_max_object_mib() -> u64 {
+    512
+}
 
 impl TenantConfig {
     /// Problems found without any network call, and the plan, for `auditsweep config check`.
@@ -162,7 +185,7 @@ impl TenantConfig {
             ));
         }
         let audit = !self.audit_logs.is_empty() && !self.scopes().is_empty();
-        if !audit && !self.workspace_login && self.billing.is_none() {
+        if !audit && !self.workspace_login && self.billing.is_none() && self.buckets.is_empty() {
             errors.push(format!(
                 "tenant {tenant}: nothing to pull: name `projects` or an `organization` with audit_logs, workspace_login, or `[tenant.billing]`"
             ));
@@ -195,6 +218,26 @@ impl TenantConfig {
                 }
             }
         }
+        let mut buckets = std::collections::BTreeSet::new();
+        for bucket in &self.buckets {
+            if !is_bucket_name(&bucket.bucket) {
+                errors.push(format!(
+                    "tenant {tenant}: `{}` is not a bucket name",
+                    bucket.bucket
+                ));
+            }
+            if !buckets.insert((&bucket.bucket, &bucket.prefix)) {
+                errors.push(format!(
+                    "tenant {tenant}: gs://{}/{} is named twice",
+                    bucket.bucket, bucket.prefix
+                ));
+            }
+            if bucket.max_object_mib == 0 {
+                errors.push(format!(
+                    "tenant {tenant}: max_object_mib must be at least 1"
+                ));
+            }
+        }
         let named = [
             self.credentials_file.is_some(),
             self.credentials_env.is_some(),
@@ -213,6 +256,7 @@ impl TenantConfig {
         let endpoints = [
             ("logging", &self.endpoints.logging),
             ("bigquery", &self.endpoints.bigquery),
+            ("storage", &self.endpoints.storage),
             ("token", &self.endpoints.token),
             ("metadata", &self.endpoints.metadata),
         ];
@@ -265,6 +309,12 @@ impl TenantConfig {
                     .as_deref()
                     .map(|l| format!(" (location {l})"))
                     .unwrap_or_default()
+            ));
+        }
+        for bucket in &self.buckets {
+            plan.push(format!(
+                "Cloud Storage objects.list and download: gs://{}/{}, objects updated in the window (json, csv, gzipped or not; at most {} MiB each)",
+                bucket.bucket, bucket.prefix, bucket.max_object_mib
             ));
         }
         plan
@@ -347,6 +397,15 @@ impl TenantConfig {
                 api(&base(self.endpoints.bigquery.as_deref(), BIGQUERY)),
             )));
         }
+        for bucket in &self.buckets {
+            sources.push(Box::new(BucketObjects::new(
+                tenant,
+                bucket.bucket.clone(),
+                bucket.prefix.clone(),
+                bucket.max_object_mib.saturating_mul(1 << 20),
+                api(&base(self.endpoints.storage.as_deref(), STORAGE)),
+            )));
+        }
         Ok(sources)
     }
 }
@@ -383,6 +442,18 @@ pub(crate) fn parse_table(table: &str) -> Option<(&str, &str, &str)> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     };
     (is_project_id(project) && word(dataset) && word(name)).then_some((project, dataset, name))
+}
+
+/// Bucket names: 3 to 63 lowercase letters, digits, `-`, `_` and `.`, starting and ending
+/// with a letter or digit (dotted names may be longer; they are rare and refused here).
+fn is_bucket_name(name: &str) -> bool {
+    let edge = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    (3..=63).contains(&name.len())
+        && edge(name.chars().next())
+        && edge(name.chars().last())
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        })
 }
 
 fn is_loopback(url: &str) -> bool {
@@ -498,6 +569,9 @@ mod tests {
         );
         assert_eq!(parse_table("example-billing.ds"), None);
         assert_eq!(parse_table("example-billing.ds.t`x"), None);
+        assert!(is_bucket_name("example-audit-sink"));
+        assert!(!is_bucket_name("Example"));
+        assert!(!is_bucket_name("gs://x"));
         assert!(is_loopback("http://127.0.0.1:8080/x"));
         assert!(!is_loopback("http://logging.example.net"));
     }

@@ -43,11 +43,16 @@ fn tenant(server: &Server, dir: &tempfile::TempDir, extra: Value) -> TenantConfi
         "page_size": 2,
         "requests_per_minute": 60000,
         "billing": {"table": TABLE, "location": "US"},
+        "buckets": [
+            {"bucket": "example-audit-sink", "prefix": "cloudaudit.googleapis.com/"},
+            {"bucket": "example-billing-files", "prefix": "billing/"},
+        ],
         "credentials_file": file,
         "quota_project": "example-billing",
         "endpoints": {
             "logging": server.url,
             "bigquery": server.url,
+            "storage": server.url,
             "token": format!("{}/token", server.url),
         },
     });
@@ -65,26 +70,50 @@ fn sources(config: &TenantConfig) -> Vec<Box<dyn Source>> {
     .expect("sources")
 }
 
-/// The provider's ids in a page: `insertId` of log entries, a key of billing rows.
+/// The provider's ids in a page: `insertId` of log entries, a key of billing rows, whatever
+/// the envelope (an `entries.list` page, a JSON array, NDJSON, gzipped or not, CSV lines).
 fn ids(page: &Page) -> Vec<String> {
-    let value: Value = serde_json::from_slice(&page.bytes).expect("a page is JSON");
-    match value {
-        Value::Array(rows) => rows
-            .iter()
-            .map(|row| {
-                format!(
-                    "{}|{}|{}|{}",
-                    row["sku"]["id"], row["project"]["id"], row["usage_start_time"], row["cost"]
-                )
-            })
-            .collect(),
-        page => page["entries"]
-            .as_array()
-            .expect("an entries.list page")
-            .iter()
-            .map(|entry| entry["insertId"].as_str().unwrap().to_string())
-            .collect(),
+    let bytes = if page.extension.ends_with(".gz") {
+        let mut text = Vec::new();
+        std::io::Read::read_to_end(
+            &mut flate2::read::GzDecoder::new(&page.bytes[..]),
+            &mut text,
+        )
+        .expect("gzip");
+        text
+    } else {
+        page.bytes.clone()
+    };
+    if page.extension.starts_with("csv") {
+        let text = String::from_utf8(bytes).unwrap();
+        return text.lines().skip(1).map(str::to_string).collect();
     }
+    let records: Vec<Value> = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Array(rows)) => rows,
+        Ok(page) if page.get("entries").is_some() => page["entries"]
+            .as_array()
+            .expect("an entries array")
+            .clone(),
+        // NDJSON: one record a line.
+        _ => bytes
+            .split(|b| *b == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| serde_json::from_slice(line).expect("an NDJSON line"))
+            .collect(),
+    };
+    records
+        .iter()
+        .map(|record| match record["insertId"].as_str() {
+            Some(id) => id.to_string(),
+            None => format!(
+                "{}|{}|{}|{}",
+                record["sku"]["id"],
+                record["project"]["id"],
+                record["usage_start_time"],
+                record["cost"]
+            ),
+        })
+        .collect()
 }
 
 async fn pull_all(source: &dyn Source) -> Vec<Page> {
@@ -141,7 +170,10 @@ async fn every_source_passes_the_conformance_test() {
     let dir = tempfile::tempdir().unwrap();
     let config = tenant(&server, &dir, json!({}));
     let count = sources(&config).len();
-    assert_eq!(count, 4, "project logs, organization logs, logins, billing");
+    assert_eq!(
+        count, 6,
+        "project logs, organization logs, logins, billing, two buckets"
+    );
     for index in 0..count {
         let make = || sources(&config).swap_remove(index);
         let inject = |faults| server.inject(faults);
@@ -177,6 +209,8 @@ async fn pages_hold_the_documented_records_unchanged() {
             "gcp/acme/audit-logs/organization-123456789012",
             "gcp/acme/workspace-login/organization-123456789012",
             &format!("gcp/acme/billing-export/{TABLE}"),
+            "gcp/acme/gcs/example-audit-sink:cloudaudit.googleapis.com/",
+            "gcp/acme/gcs/example-billing-files:billing/",
         ]
     );
 
@@ -352,7 +386,7 @@ async fn requests_carry_the_filters_bounds_and_tokens() {
         .starts_with("auditsweep-"));
     let gets: Vec<&str> = seen
         .iter()
-        .filter(|r| r.method == "GET")
+        .filter(|r| r.method == "GET" && r.url.starts_with("/bigquery/"))
         .map(|r| r.url.as_str())
         .collect();
     assert_eq!(
@@ -367,7 +401,7 @@ async fn a_query_job_still_running_is_polled_until_it_is_done() {
     server.polls_before_done(2);
     let dir = tempfile::tempdir().unwrap();
     let config = tenant(&server, &dir, json!({}));
-    let billing = sources(&config).pop().unwrap();
+    let billing = sources(&config).swap_remove(3);
     let pages = pull_all(&*billing).await;
     assert_eq!(pages[0].records, 0, "the job was not done at first");
     let rows: usize = pages.iter().map(|p| p.records as usize).sum();
@@ -375,7 +409,9 @@ async fn a_query_job_still_running_is_polled_until_it_is_done() {
     let polls = server
         .seen()
         .iter()
-        .filter(|r| r.method == "GET" && !r.url.contains("pageToken"))
+        .filter(|r| {
+            r.url.starts_with("/bigquery/") && r.method == "GET" && !r.url.contains("pageToken")
+        })
         .count();
     assert_eq!(polls, 2);
 }
@@ -526,4 +562,54 @@ async fn a_service_account_key_signs_its_own_tokens() {
     assert_eq!(header["kid"], key["private_key_id"]);
     assert_eq!(claims["iss"], email.as_str());
     assert_eq!(claims["scope"], auditsweep_gcp::SCOPE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bucket_objects_written_in_the_window_are_pulled_as_stored() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    let config = tenant(&server, &dir, json!({}));
+    let mut sources = sources(&config);
+    let files = sources.pop().unwrap();
+    let sink = sources.pop().unwrap();
+    let window = window();
+    for (source, bucket, prefix) in [
+        (&sink, "example-audit-sink", "cloudaudit.googleapis.com/"),
+        (&files, "example-billing-files", "billing/"),
+    ] {
+        let pages = pull_all(&**source).await;
+        let expected: Vec<server::StoredObject> = server::stored_objects()
+            .into_iter()
+            .filter(|o| {
+                let updated = at(&o.updated);
+                o.bucket == bucket
+                    && o.name.starts_with(prefix)
+                    && updated >= window.start
+                    && updated < window.end
+                    && !o.name.ends_with(".txt")
+            })
+            .collect();
+        assert_eq!(pages.len(), expected.len(), "{bucket}");
+        assert!(pages.len() >= 2, "{bucket}");
+        for (page, object) in pages.iter().zip(&expected) {
+            assert_eq!(page.bytes, server::object_bytes(object), "{}", object.name);
+            assert!(object.name.ends_with(page.extension), "{}", object.name);
+            assert_eq!(page.next, None);
+        }
+    }
+    let seen = server.seen();
+    let listings: Vec<&str> = seen
+        .iter()
+        .filter(|r| r.url.starts_with("/storage/v1/b/example-audit-sink/o?"))
+        .map(|r| r.url.as_str())
+        .collect();
+    assert_eq!(
+        listings,
+        [
+            "/storage/v1/b/example-audit-sink/o?prefix=cloudaudit.googleapis.com%2F&fields=items%28name%2Csize%2Cupdated%2Cgeneration%29%2CnextPageToken",
+            "/storage/v1/b/example-audit-sink/o?prefix=cloudaudit.googleapis.com%2F&fields=items%28name%2Csize%2Cupdated%2Cgeneration%29%2CnextPageToken&pageToken=CgRnY3Mt2",
+        ]
+    );
+    assert!(seen.iter().any(|r| r.url
+        == "/storage/v1/b/example-audit-sink/o/cloudaudit.googleapis.com%2Factivity%2F2024%2F09%2F18%2F22%3A00%3A00_22%3A59%3A59_S0.json?alt=media&generation=1726700407530112"));
 }

@@ -129,9 +129,12 @@ pub fn billing_table() -> (Value, Vec<Value>) {
 
 fn reply(request: tiny_http::Request, status: u16, body: &[u8], headers: &[(&str, &str)]) {
     let mut response = tiny_http::Response::from_data(body.to_vec()).with_status_code(status);
-    response.add_header(
-        tiny_http::Header::from_bytes("Content-Type", "application/json; charset=UTF-8").unwrap(),
-    );
+    if !headers.iter().any(|(name, _)| *name == "Content-Type") {
+        response.add_header(
+            tiny_http::Header::from_bytes("Content-Type", "application/json; charset=UTF-8")
+                .unwrap(),
+        );
+    }
     for (name, value) in headers {
         response.add_header(tiny_http::Header::from_bytes(*name, *value).unwrap());
     }
@@ -207,10 +210,13 @@ fn answer(state: &Arc<Mutex<State>>, mut request: tiny_http::Request) {
         return reply(request, 401, &body, &[]);
     }
 
+    let media = url.contains("alt=media");
     let page = if method == "POST" && url.starts_with("/v2/entries:list") {
         entries_list(&body)
     } else if url.starts_with("/bigquery/v2/projects/") {
         bigquery(&mut state, &method, &url, &body)
+    } else if method == "GET" && url.starts_with("/storage/v1/b/") {
+        storage(&url)
     } else {
         Err((404, google_error(404, "NOT_FOUND", "no such method")))
     };
@@ -218,8 +224,17 @@ fn answer(state: &Arc<Mutex<State>>, mut request: tiny_http::Request) {
         Ok(page) => page,
         Err((status, body)) => return reply(request, status, &body, &[]),
     };
+    let content_type: &[(&str, &str)] = if media {
+        &[("Content-Type", "application/octet-stream")]
+    } else {
+        &[]
+    };
+    // Listing objects is not a page request: faults are for pages.
+    if url.starts_with("/storage/v1/b/") && !media {
+        return reply(request, 200, &page, &[]);
+    }
     match state.faults.pop_front().unwrap_or(Fault::Pass) {
-        Fault::Pass => reply(request, 200, &page, &[]),
+        Fault::Pass => reply(request, 200, &page, content_type),
         Fault::Throttle { retry_after_secs } => {
             let body = google_error(429, "RESOURCE_EXHAUSTED", "Quota exceeded for quota metric 'Read requests' and limit 'Read requests per minute' of service 'logging.googleapis.com'.");
             reply(
@@ -233,7 +248,7 @@ fn answer(state: &Arc<Mutex<State>>, mut request: tiny_http::Request) {
             let body = google_error(500, "INTERNAL", "Internal error encountered.");
             reply(request, 500, &body, &[])
         }
-        Fault::Truncated => reply(request, 200, &page[..page.len() / 2], &[]),
+        Fault::Truncated => reply(request, 200, &page[..page.len() / 2], content_type),
         Fault::ExpiredToken => {
             state.refused_up_to = token_number;
             let body = google_error(
@@ -515,4 +530,109 @@ fn bigquery(
         ));
     }
     Err((404, google_error(404, "NOT_FOUND", "no such method")))
+}
+
+/// An object the server's buckets hold (`tests/data/gcs-objects.json`).
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct StoredObject {
+    pub bucket: String,
+    pub name: String,
+    pub file: String,
+    pub updated: String,
+    pub generation: String,
+}
+
+pub fn stored_objects() -> Vec<StoredObject> {
+    serde_json::from_value(data("gcs-objects.json")).unwrap()
+}
+
+pub fn object_bytes(object: &StoredObject) -> Vec<u8> {
+    let path = format!(
+        "{}/tests/data/gcs/{}",
+        env!("CARGO_MANIFEST_DIR"),
+        object.file
+    );
+    std::fs::read(path).unwrap()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else if bytes[i] == b'+' {
+            out.push(b' ');
+            i += 1;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(&format!("{name}=")))
+        .map(percent_decode)
+}
+
+/// Objects a listing page: few, so that listing pages too.
+const OBJECTS_PAGE: usize = 2;
+
+/// `objects.list` (prefix, page token) and `objects.get` with `alt=media` (pinned generation).
+fn storage(url: &str) -> Result<Vec<u8>, (u16, Vec<u8>)> {
+    let (path, query) = url.split_once('?').unwrap_or((url, ""));
+    let rest = path.strip_prefix("/storage/v1/b/").unwrap();
+    let (bucket, object) = rest.split_once("/o").unwrap_or((rest, ""));
+    let objects: Vec<StoredObject> = stored_objects()
+        .into_iter()
+        .filter(|o| o.bucket == bucket)
+        .collect();
+    if let Some(name) = object.strip_prefix('/') {
+        let name = percent_decode(name);
+        let generation = query_param(query, "generation");
+        let found = objects
+            .iter()
+            .find(|o| o.name == name && Some(&o.generation) == generation.as_ref());
+        return match (found, query_param(query, "alt").as_deref()) {
+            (Some(object), Some("media")) => Ok(object_bytes(object)),
+            _ => Err((404, google_error(404, "NOT_FOUND", "No such object"))),
+        };
+    }
+    let prefix = query_param(query, "prefix").unwrap_or_default();
+    let matching: Vec<&StoredObject> = objects
+        .iter()
+        .filter(|o| o.name.starts_with(&prefix))
+        .collect();
+    let offset: usize = query_param(query, "pageToken")
+        .and_then(|t| t.strip_prefix("CgRnY3Mt").and_then(|n| n.parse().ok()))
+        .unwrap_or(0);
+    let items: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(OBJECTS_PAGE)
+        .map(|o| {
+            json!({
+                "kind": "storage#object",
+                "name": o.name,
+                "bucket": o.bucket,
+                "generation": o.generation,
+                "size": object_bytes(o).len().to_string(),
+                "updated": o.updated,
+            })
+        })
+        .collect();
+    let mut response = json!({"kind": "storage#objects"});
+    if !items.is_empty() {
+        response["items"] = Value::Array(items);
+    }
+    if offset + OBJECTS_PAGE < matching.len() {
+        response["nextPageToken"] = format!("CgRnY3Mt{}", offset + OBJECTS_PAGE).into();
+    }
+    Ok(response.to_string().into_bytes())
 }
