@@ -29,6 +29,9 @@ pub(crate) struct AuthSettings {
     pub token_uri: Option<String>,
     /// Replaces the metadata server.
     pub metadata: Option<String>,
+    /// How long fetching a token may take: google-cloud-auth's own requests have no timeout,
+    /// and a metadata server or token endpoint that never answers would stall the pull.
+    pub timeout: std::time::Duration,
 }
 
 /// Google credentials behind the adapters' [`Credential`] trait. `google-cloud-auth` caches
@@ -82,7 +85,15 @@ impl Credential for GoogleCredential {
         if refresh {
             *current = build(&self.settings)?;
         }
-        match current.access_token().await {
+        let token = tokio::time::timeout(self.settings.timeout, current.access_token())
+            .await
+            .map_err(|_| {
+                PullError::Transient(format!(
+                    "fetching a Google access token timed out after {:?}",
+                    self.settings.timeout
+                ))
+            })?;
+        match token {
             Ok(token) => Ok(Secret::new(token.token)),
             Err(err) if err.is_transient() => Err(PullError::Transient(format!(
                 "fetching a Google access token: {err}"

@@ -346,6 +346,7 @@ impl TenantConfig {
             quota_project: self.quota_project.clone(),
             token_uri: self.endpoints.token.clone(),
             metadata: self.endpoints.metadata.clone(),
+            timeout: Duration::from_secs(self.timeout_secs),
         })?);
         let quota_project = credential.quota_project();
         let client = auditsweep_source::http::client(Duration::from_secs(self.timeout_secs))?;

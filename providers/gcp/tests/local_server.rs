@@ -613,3 +613,37 @@ async fn bucket_objects_written_in_the_window_are_pulled_as_stored() {
     assert!(seen.iter().any(|r| r.url
         == "/storage/v1/b/example-audit-sink/o/cloudaudit.googleapis.com%2Factivity%2F2024%2F09%2F18%2F22%3A00%3A00_22%3A59%3A59_S0.json?alt=media&generation=1726700407530112"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_endpoint_that_never_answers_times_out() {
+    let server = Server::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Accepts connections and never answers; dropped at the end of the test.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_url = format!("http://{}/token", silent.local_addr().unwrap());
+    let config = tenant(
+        &server,
+        &dir,
+        json!({"timeout_secs": 1, "endpoints": {"logging": server.url, "token": silent_url}}),
+    );
+    let project = sources(&config).swap_remove(0);
+    let once = RetryPolicy {
+        attempts: 1,
+        ..RetryPolicy::default()
+    };
+    let started = Instant::now();
+    let mut sink = |_: &auditsweep_source::Stream, _: Page| Ok(());
+    let (_, error) = pull(&*project, window(), None, &once, &mut sink)
+        .await
+        .expect_err("no token, no pull");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        matches!(&error, auditsweep_source::PullError::Transient(m) if m.contains("timed out")),
+        "{error:?}"
+    );
+    drop(silent);
+}
