@@ -187,7 +187,7 @@ impl TenantConfig {
         let audit = !self.audit_logs.is_empty() && !self.scopes().is_empty();
         if !audit && !self.workspace_login && self.billing.is_none() && self.buckets.is_empty() {
             errors.push(format!(
-                "tenant {tenant}: nothing to pull: name `projects` or an `organization` with audit_logs, workspace_login, or `[tenant.billing]`"
+                "tenant {tenant}: nothing to pull: name `projects` or an `organization` with audit_logs, workspace_login, `[tenant.billing]` or `[[tenant.buckets]]`"
             ));
         }
         if !(self.requests_per_minute.is_finite() && self.requests_per_minute > 0.0) {
@@ -272,11 +272,11 @@ impl TenantConfig {
                 ));
             }
         }
-        check.plan = self.plan(tenant);
+        check.plan = self.plan();
         check
     }
 
-    fn plan(&self, _tenant: &str) -> Vec<String> {
+    fn plan(&self) -> Vec<String> {
         let mut plan = Vec::new();
         let rate = format!(
             "{} requests/min shared, {} entries a page",
@@ -333,7 +333,10 @@ impl TenantConfig {
             .or_else(|| parse_table(&billing.table).map(|(project, _, _)| project))
     }
 
-    /// The sources to pull, credentials resolved through Google's own chain.
+    /// The sources to pull, credentials resolved through Google's own chain: project logs,
+    /// organization logs, Workspace logins, the billing table, then the buckets, in that
+    /// order. Call it inside a Tokio runtime (google-cloud-auth's token cache runs a task);
+    /// a config with `check` errors, or credentials that cannot be read, fail here.
     pub async fn sources(&self, tenant: &str) -> Result<Vec<Box<dyn Source>>, PullError> {
         let check = self.check(tenant);
         if let Some(error) = check.errors.first() {
