@@ -62,6 +62,40 @@ pub async fn get_json(
     Err(classify(status.as_u16(), retry_after, &body))
 }
 
+/// Like [`get_json`], for bodies that are not JSON (an object download: gzip, CSV, NDJSON).
+/// `expected_len`, when the listing gave the size, catches a body that ended early.
+pub async fn get_bytes(
+    build: impl FnOnce() -> reqwest::RequestBuilder,
+    credential: &dyn Credential,
+    previous: Option<&PullError>,
+    expected_len: Option<u64>,
+) -> Result<Vec<u8>, PullError> {
+    let refresh = matches!(previous, Some(PullError::Unauthorized(_)));
+    let token = credential.token(refresh).await?;
+    let response = build()
+        .bearer_auth(token.expose())
+        .send()
+        .await
+        .map_err(transport)?;
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(parse_retry_after);
+    let body = response.bytes().await.map_err(transport)?;
+    if !status.is_success() {
+        return Err(classify(status.as_u16(), retry_after, &body));
+    }
+    match expected_len {
+        Some(len) if body.len() as u64 != len => Err(PullError::Transient(format!(
+            "HTTP {status}: the answer broke off ({} of {len} bytes)",
+            body.len()
+        ))),
+        _ => Ok(body.to_vec()),
+    }
+}
+
 /// A failed answer, in the retry policy's classes, with the provider's error code and message.
 pub fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> PullError {
     let message = format!("HTTP {status}{}", error_text(body));
