@@ -107,13 +107,21 @@ async fn conformance(kind: &str, window: Window) {
         window,
         inject: &inject,
         ids: &ids,
-        secrets: vec![SECRET.to_string()],
+        // The client secret and the access tokens the server will issue (it numbers them).
+        secrets: std::iter::once(SECRET.to_string())
+            .chain((1..=9).map(|n| format!("test-access-token-{n}")))
+            .collect(),
     })
     .await;
-    // Tokens are secrets too: none of those issued reached the logs (checked above for the
-    // client secret; the harness's log capture ended with it, so this checks the errors).
     let issued = setup.server.issued();
-    assert!(issued.len() >= 2, "a refused token was refreshed: {issued:?}");
+    assert!(
+        issued.len() >= 2,
+        "a refused token was refreshed: {issued:?}"
+    );
+    assert!(
+        issued.len() <= 9,
+        "more tokens than the secrets checked: {issued:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -133,7 +141,11 @@ async fn directory_audits_pass_the_conformance_test() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cost_passes_the_conformance_test() {
-    conformance("cost", window("2026-10-31T00:00:00Z", "2026-11-03T00:00:00Z")).await;
+    conformance(
+        "cost",
+        window("2026-10-31T00:00:00Z", "2026-11-03T00:00:00Z"),
+    )
+    .await;
 }
 
 /// Pulls every page of `source`, returning the pages.
@@ -154,17 +166,30 @@ async fn pull_all(source: &dyn Source, window: Window) -> Vec<(String, Page)> {
 /// records.
 fn fixture_items(name: &str, pointer: &str) -> Value {
     let text = data(name).unwrap().replace("{{next}}", "x");
-    serde_json::from_str::<Value>(&text).unwrap().pointer(pointer).unwrap().clone()
+    serde_json::from_str::<Value>(&text)
+        .unwrap()
+        .pointer(pointer)
+        .unwrap()
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_activity_log_is_asked_per_day_with_the_documented_filter() {
     let setup = setup().await;
     let source = setup.source("activity-log").await;
-    assert_eq!(source.id(), format!("azure/acme/activity-log/{SUBSCRIPTION}"));
+    assert_eq!(
+        source.id(),
+        format!("azure/acme/activity-log/{SUBSCRIPTION}")
+    );
     let pages = pull_all(&*source, days()).await;
-    let keys: Vec<_> = pages.iter().map(|(key, page)| (key.as_str(), page.records)).collect();
-    assert_eq!(keys, [("2026-11-01", 2), ("2026-11-01", 1), ("2026-11-02", 2)]);
+    let keys: Vec<_> = pages
+        .iter()
+        .map(|(key, page)| (key.as_str(), page.records))
+        .collect();
+    assert_eq!(
+        keys,
+        [("2026-11-01", 2), ("2026-11-01", 1), ("2026-11-02", 2)]
+    );
     for (page, fixture) in pages.iter().zip([
         "activity-log.2026-11-01.1.json",
         "activity-log.2026-11-01.2.json",
@@ -176,10 +201,15 @@ async fn the_activity_log_is_asked_per_day_with_the_documented_filter() {
     }
     let requests = setup.server.requests();
     assert_eq!(requests.len(), 3);
-    let path = format!("/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Insights/eventtypes/management/values");
+    let path = format!(
+        "/subscriptions/{SUBSCRIPTION}/providers/Microsoft.Insights/eventtypes/management/values"
+    );
     let token = setup.server.issued()[0].clone();
     for request in &requests {
-        assert_eq!((request.method.as_str(), request.path.as_str()), ("GET", path.as_str()));
+        assert_eq!(
+            (request.method.as_str(), request.path.as_str()),
+            ("GET", path.as_str())
+        );
         assert_eq!(request.query["api-version"], "2015-04-01");
         assert_eq!(request.bearer.as_deref(), Some(token.as_str()));
     }
@@ -210,14 +240,20 @@ async fn graph_is_asked_with_the_documented_filters_and_audience() {
     let ids: Vec<_> = sources.iter().map(|s| s.id().to_string()).collect();
     assert_eq!(
         ids,
-        [format!("azure/acme/signins/{TENANT}"), format!("azure/acme/directory-audits/{TENANT}")]
+        [
+            format!("azure/acme/signins/{TENANT}"),
+            format!("azure/acme/directory-audits/{TENANT}")
+        ]
     );
     let signins = pull_all(&*sources[0], days()).await;
     assert_eq!(signins.iter().map(|(_, p)| p.records).sum::<u64>(), 4);
     let audits = pull_all(&*sources[1], days()).await;
     assert_eq!(audits.iter().map(|(_, p)| p.records).sum::<u64>(), 3);
     let document: Value = serde_json::from_slice(&signins[0].1.bytes).unwrap();
-    assert_eq!(document["value"], fixture_items("signins.2026-11-01.1.json", "/value"));
+    assert_eq!(
+        document["value"],
+        fixture_items("signins.2026-11-01.1.json", "/value")
+    );
     let requests = setup.server.requests();
     let first = |path: &str| {
         requests
@@ -240,9 +276,16 @@ async fn graph_is_asked_with_the_documented_filters_and_audience() {
             "activityDateTime ge 2026-11-02T00:00:00Z and activityDateTime lt 2026-11-03T00:00:00Z"
         ]
     );
-    assert!(requests.iter().any(|r| r.query.get("$skiptoken").map(String::as_str) == Some("signins.2026-11-01.2")));
+    assert!(requests
+        .iter()
+        .any(|r| r.query.get("$skiptoken").map(String::as_str) == Some("signins.2026-11-01.2")));
     // The two Graph sources share one token for Graph's audience.
-    let scopes: Vec<_> = setup.server.token_requests().iter().map(|f| f["scope"].clone()).collect();
+    let scopes: Vec<_> = setup
+        .server
+        .token_requests()
+        .iter()
+        .map(|f| f["scope"].clone())
+        .collect();
     assert_eq!(scopes, [GRAPH_SCOPE]);
 }
 
@@ -251,15 +294,25 @@ async fn cost_posts_the_documented_query_and_posts_it_again_to_the_next_link() {
     let setup = setup().await;
     let source = setup.source("cost").await;
     assert_eq!(source.id(), format!("azure/acme/cost/{SUBSCRIPTION}"));
-    let pages = pull_all(&*source, window("2026-10-31T00:00:00Z", "2026-11-03T00:00:00Z")).await;
-    let keys: Vec<_> = pages.iter().map(|(key, page)| (key.as_str(), page.records)).collect();
+    let pages = pull_all(
+        &*source,
+        window("2026-10-31T00:00:00Z", "2026-11-03T00:00:00Z"),
+    )
+    .await;
+    let keys: Vec<_> = pages
+        .iter()
+        .map(|(key, page)| (key.as_str(), page.records))
+        .collect();
     assert_eq!(keys, [("2026-10", 2), ("2026-11", 2), ("2026-11", 1)]);
     let requests = setup.server.requests();
     let path = format!("/subscriptions/{SUBSCRIPTION}/providers/Microsoft.CostManagement/query");
     let bodies: Vec<Value> = requests
         .iter()
         .map(|r| {
-            assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", path.as_str()));
+            assert_eq!(
+                (r.method.as_str(), r.path.as_str()),
+                ("POST", path.as_str())
+            );
             assert_eq!(r.query["api-version"], "2023-11-01");
             serde_json::from_str(&r.body).unwrap()
         })
@@ -277,8 +330,14 @@ async fn cost_posts_the_documented_query_and_posts_it_again_to_the_next_link() {
             }
         })
     );
-    assert_eq!(bodies[1]["timePeriod"], serde_json::json!({"from": "2026-11-01T00:00:00Z", "to": "2026-11-02T23:59:59Z"}));
-    assert_eq!(bodies[2], bodies[1], "the next link is posted the same body");
+    assert_eq!(
+        bodies[1]["timePeriod"],
+        serde_json::json!({"from": "2026-11-01T00:00:00Z", "to": "2026-11-02T23:59:59Z"})
+    );
+    assert_eq!(
+        bodies[2], bodies[1],
+        "the next link is posted the same body"
+    );
     assert_eq!(requests[2].query["$skiptoken"], "cost.2026-11.2");
 }
 
@@ -295,7 +354,10 @@ async fn a_wrong_secret_fails_at_once_and_never_shows_the_secret() {
     assert!(error.to_string().contains("AADSTS7000215"), "{error}");
     assert!(!error.to_string().contains("not-the-secret-Zz9"));
     assert!(!cursor.complete);
-    assert!(setup.server.requests().is_empty(), "no API call without a token");
+    assert!(
+        setup.server.requests().is_empty(),
+        "no API call without a token"
+    );
     // azure_core retries a token request itself only for transient answers: one request.
     assert_eq!(setup.server.token_requests().len(), 1);
 }
@@ -308,12 +370,75 @@ async fn a_token_for_another_audience_is_refused_and_the_refusal_is_not_looped_o
     let mut config = setup.config(r#""activity-log""#);
     config.endpoints.cloud = auditsweep_azure::Cloud::UsGovernment;
     let source = config.sources("acme").await.unwrap().remove(0);
-    let policy = RetryPolicy { attempts: 3, base: std::time::Duration::from_millis(1), max_wait: std::time::Duration::from_millis(10) };
+    let policy = RetryPolicy {
+        attempts: 3,
+        base: std::time::Duration::from_millis(1),
+        max_wait: std::time::Duration::from_millis(10),
+    };
     let mut sink = |_: &auditsweep_source::Stream, _: Page| Ok(());
-    let (_, error) = pull(&*source, days(), None, &policy, &mut sink).await.unwrap_err();
-    assert!(matches!(&error, PullError::Unauthorized(m) if m.contains("InvalidAuthenticationToken")), "{error:?}");
-    let scopes: BTreeSet<_> = setup.server.token_requests().iter().map(|f| f["scope"].clone()).collect();
-    assert_eq!(scopes, BTreeSet::from(["https://management.usgovcloudapi.net/.default".to_string()]));
+    let (_, error) = pull(&*source, days(), None, &policy, &mut sink)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, PullError::Unauthorized(m) if m.contains("InvalidAuthenticationToken")),
+        "{error:?}"
+    );
+    let scopes: BTreeSet<_> = setup
+        .server
+        .token_requests()
+        .iter()
+        .map(|f| f["scope"].clone())
+        .collect();
+    assert_eq!(
+        scopes,
+        BTreeSet::from(["https://management.usgovcloudapi.net/.default".to_string()])
+    );
     // Each refusal got a new token before the next try.
     assert_eq!(setup.server.token_requests().len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workload_identity_exchanges_its_federated_token() {
+    let setup = setup().await;
+    let assertion = "eyJhbGciOiJSUzI1NiJ9.federated-service-account-token.sig";
+    setup.server.state.lock().unwrap().assertion = Some(assertion.to_string());
+    let token_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(token_file.path(), assertion).unwrap();
+    let mut config = setup.config(r#""activity-log""#);
+    config.auth = toml::from_str::<toml::Table>(&format!(
+        "method = \"workload-identity\"\ntenant_id = \"{TENANT}\"\nclient_id = \"{CLIENT}\"\ntoken_file = \"{}\"",
+        token_file.path().display()
+    ))
+    .unwrap()
+    .try_into()
+    .unwrap();
+    let source = config.sources("acme").await.unwrap().remove(0);
+    let pages = pull_all(&*source, days()).await;
+    assert_eq!(pages.iter().map(|(_, p)| p.records).sum::<u64>(), 5);
+    let form = &setup.server.token_requests()[0];
+    assert_eq!(form["client_assertion"], assertion);
+    assert_eq!(
+        form["client_assertion_type"],
+        "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+    );
+    assert_eq!(form["scope"], MANAGEMENT_SCOPE);
+    assert!(!form.contains_key("client_secret"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_secret_is_read_from_the_named_environment_variable() {
+    let setup = setup().await;
+    // A name no other test uses; the value is the one the server accepts.
+    std::env::set_var("AUDITSWEEP_AZURE_TEST_SECRET", SECRET);
+    let mut config = setup.config(r#""directory-audits""#);
+    config.auth = toml::from_str::<toml::Table>(&format!(
+        "method = \"client-secret\"\ntenant_id = \"{TENANT}\"\nclient_id = \"{CLIENT}\"\nsecret_env = \"AUDITSWEEP_AZURE_TEST_SECRET\""
+    ))
+    .unwrap()
+    .try_into()
+    .unwrap();
+    assert!(config.check("acme").warnings.is_empty());
+    let source = config.sources("acme").await.unwrap().remove(0);
+    assert_eq!(pull_all(&*source, days()).await.len(), 3);
+    assert_eq!(setup.server.token_requests()[0]["client_secret"], SECRET);
 }

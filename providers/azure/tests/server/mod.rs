@@ -94,7 +94,11 @@ impl Server {
                     };
                     let service = hyper::service::service_fn(move |request| {
                         let (state, origin) = (state.clone(), origin.clone());
-                        async move { Ok::<_, std::convert::Infallible>(handle(request, &state, &origin).await) }
+                        async move {
+                            Ok::<_, std::convert::Infallible>(
+                                handle(request, &state, &origin).await,
+                            )
+                        }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
@@ -165,7 +169,11 @@ impl Api {
     }
 }
 
-fn answer(status: u16, headers: &[(&str, String)], body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+fn answer(
+    status: u16,
+    headers: &[(&str, String)],
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
     let mut response = Response::builder()
         .status(status)
         .header("content-type", "application/json; charset=utf-8");
@@ -180,7 +188,11 @@ fn error(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
     answer(status, &[], body)
 }
 
-async fn handle(request: Request<Incoming>, state: &Mutex<State>, origin: &str) -> Response<Full<Bytes>> {
+async fn handle(
+    request: Request<Incoming>,
+    state: &Mutex<State>,
+    origin: &str,
+) -> Response<Full<Bytes>> {
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let raw_query = request.uri().query().unwrap_or("").to_string();
@@ -211,12 +223,29 @@ async fn handle(request: Request<Incoming>, state: &Mutex<State>, origin: &str) 
         bearer: bearer.clone(),
     });
     // The bearer must be one the token endpoint issued, for this API's audience, not expired.
-    let audience = if api.graph() { GRAPH_SCOPE } else { MANAGEMENT_SCOPE };
-    let known = bearer.as_ref().and_then(|token| state.tokens.get(token)).cloned();
+    let audience = if api.graph() {
+        GRAPH_SCOPE
+    } else {
+        MANAGEMENT_SCOPE
+    };
+    let known = bearer
+        .as_ref()
+        .and_then(|token| state.tokens.get(token))
+        .cloned();
     match known {
-        None => return error(401, "InvalidAuthenticationToken", "The access token is invalid."),
+        None => {
+            return error(
+                401,
+                "InvalidAuthenticationToken",
+                "The access token is invalid.",
+            )
+        }
         Some((scope, _)) if scope != audience => {
-            return error(401, "InvalidAuthenticationToken", "Access token validation failure. Invalid audience.")
+            return error(
+                401,
+                "InvalidAuthenticationToken",
+                "Access token validation failure. Invalid audience.",
+            )
         }
         Some((_, true)) => return expired(api),
         Some(_) => {}
@@ -228,7 +257,13 @@ async fn handle(request: Request<Incoming>, state: &Mutex<State>, origin: &str) 
             let body = json!({"error": {"code": "TooManyRequests", "message": "Too many requests, retry after some time."}}).to_string();
             return answer(429, &[("retry-after", retry_after_secs.to_string())], body);
         }
-        Fault::ServerError => return error(500, "InternalServerError", "Encountered internal server error."),
+        Fault::ServerError => {
+            return error(
+                500,
+                "InternalServerError",
+                "Encountered internal server error.",
+            )
+        }
         Fault::ExpiredToken => {
             let token = bearer.unwrap();
             state.tokens.get_mut(&token).unwrap().1 = true;
@@ -248,7 +283,11 @@ async fn handle(request: Request<Incoming>, state: &Mutex<State>, origin: &str) 
 /// Resource Manager and Graph say "expired" in their own words.
 fn expired(api: Api) -> Response<Full<Bytes>> {
     if api.graph() {
-        error(401, "InvalidAuthenticationToken", "Lifetime validation failed, the token is expired.")
+        error(
+            401,
+            "InvalidAuthenticationToken",
+            "Lifetime validation failed, the token is expired.",
+        )
     } else {
         error(401, "ExpiredAuthenticationToken", "The access token expiry UTC time '11/1/2026 9:00:00 AM' is earlier than current UTC time '11/1/2026 10:00:00 AM'.")
     }
@@ -263,8 +302,12 @@ fn token(state: &Mutex<State>, path: &str, body: &str) -> Response<Full<Bytes>> 
     state.token_requests.push(form.clone());
     let tenant = path.trim_start_matches('/').split('/').next().unwrap_or("");
     let secret_ok = form.get("client_secret").map(String::as_str) == Some(SECRET);
-    let assertion_ok = state.assertion.is_some() && form.get("client_assertion") == state.assertion.as_ref();
-    if tenant != TENANT || form.get("client_id").map(String::as_str) != Some(CLIENT) || !(secret_ok || assertion_ok) {
+    let assertion_ok =
+        state.assertion.is_some() && form.get("client_assertion") == state.assertion.as_ref();
+    if tenant != TENANT
+        || form.get("client_id").map(String::as_str) != Some(CLIENT)
+        || !(secret_ok || assertion_ok)
+    {
         let body = json!({
             "error": "invalid_client",
             "error_description": "AADSTS7000215: Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID.",
@@ -276,7 +319,10 @@ fn token(state: &Mutex<State>, path: &str, body: &str) -> Response<Full<Bytes>> 
         return answer(401, &[], body.to_string());
     }
     let scope = form.get("scope").cloned().unwrap_or_default();
-    let token = format!("eyJ0eXAiOiJKV1Qi.test-access-token-{}", state.issued.len() + 1);
+    let token = format!(
+        "eyJ0eXAiOiJKV1Qi.test-access-token-{}",
+        state.issued.len() + 1
+    );
     state.tokens.insert(token.clone(), (scope, false));
     state.issued.push(token.clone());
     let body = json!({"token_type": "Bearer", "expires_in": 3599, "ext_expires_in": 3599, "access_token": token});
@@ -284,7 +330,9 @@ fn token(state: &Mutex<State>, path: &str, body: &str) -> Response<Full<Bytes>> 
 }
 
 pub fn data(name: &str) -> Option<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name);
     std::fs::read_to_string(path).ok()
 }
 
@@ -304,12 +352,23 @@ fn page(
                 Api::Cost => {
                     let body: Value = serde_json::from_str(body)
                         .map_err(|_| error(400, "BadRequest", "the body is not JSON"))?;
-                    body["timePeriod"]["from"].as_str().unwrap_or("").get(..7).unwrap_or("").to_string()
+                    body["timePeriod"]["from"]
+                        .as_str()
+                        .unwrap_or("")
+                        .get(..7)
+                        .unwrap_or("")
+                        .to_string()
                 }
                 _ => {
-                    let filter = query.get("$filter").ok_or_else(|| error(400, "BadRequest", "$filter is required"))?;
+                    let filter = query
+                        .get("$filter")
+                        .ok_or_else(|| error(400, "BadRequest", "$filter is required"))?;
                     let at = filter.find(" ge ").map(|i| i + 4).unwrap_or(0);
-                    filter[at..].trim_start_matches('\'').get(..10).unwrap_or("").to_string()
+                    filter[at..]
+                        .trim_start_matches('\'')
+                        .get(..10)
+                        .unwrap_or("")
+                        .to_string()
                 }
             };
             format!("{}.{period}.1", api.prefix())
@@ -317,7 +376,9 @@ fn page(
     };
     let Some(text) = data(&format!("{name}.json")) else {
         return Ok(match api {
-            Api::Cost => json!({"properties": {"nextLink": null, "columns": [], "rows": []}}).to_string(),
+            Api::Cost => {
+                json!({"properties": {"nextLink": null, "columns": [], "rows": []}}).to_string()
+            }
             _ => json!({"value": []}).to_string(),
         });
     };
