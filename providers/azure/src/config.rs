@@ -566,7 +566,6 @@ impl TenantConfig {
                     ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
                         user_assigned_id,
                         client_options: options(),
-                        ..Default::default()
                     }))
                     .map_err(failed("managed identity"))?;
                 Ok(credential as Arc<dyn TokenCredential>)
@@ -584,7 +583,6 @@ impl TenantConfig {
                         client_id: client_id.clone(),
                         tenant_id: tenant_id.clone(),
                         token_file_path: token_file.clone(),
-                        ..Default::default()
                     }))
                     .map_err(failed("workload identity"))?;
                 Ok(credential as Arc<dyn TokenCredential>)

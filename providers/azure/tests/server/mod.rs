@@ -272,7 +272,7 @@ async fn handle(
     }
     let page = match page(api, &path, &query, &body, origin) {
         Ok(page) => page,
-        Err(response) => return response,
+        Err(why) => return error(400, "BadRequest", why),
     };
     if fault == Fault::Truncated {
         return answer(200, &[], page.as_bytes()[..page.len() / 2].to_vec());
@@ -344,14 +344,14 @@ fn page(
     query: &BTreeMap<String, String>,
     body: &str,
     origin: &str,
-) -> Result<String, Response<Full<Bytes>>> {
+) -> Result<String, &'static str> {
     let name = match query.get("$skiptoken") {
         Some(token) => token.clone(),
         None => {
             let period = match api {
                 Api::Cost => {
-                    let body: Value = serde_json::from_str(body)
-                        .map_err(|_| error(400, "BadRequest", "the body is not JSON"))?;
+                    let body: Value =
+                        serde_json::from_str(body).map_err(|_| "the body is not JSON")?;
                     body["timePeriod"]["from"]
                         .as_str()
                         .unwrap_or("")
@@ -360,9 +360,7 @@ fn page(
                         .to_string()
                 }
                 _ => {
-                    let filter = query
-                        .get("$filter")
-                        .ok_or_else(|| error(400, "BadRequest", "$filter is required"))?;
+                    let filter = query.get("$filter").ok_or("$filter is required")?;
                     let at = filter.find(" ge ").map(|i| i + 4).unwrap_or(0);
                     filter[at..]
                         .trim_start_matches('\'')
