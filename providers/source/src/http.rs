@@ -46,11 +46,7 @@ pub async fn get_json(
         .await
         .map_err(transport)?;
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(parse_retry_after);
+    let retry_after = retry_after(response.headers());
     let body = response.bytes().await.map_err(transport)?;
     if status.is_success() {
         if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
@@ -95,6 +91,22 @@ impl Refreshing {
         }
         result
     }
+}
+
+/// The wait a throttled answer asks for: `Retry-After`, else the longest of the headers named
+/// `...-retry-after` that some APIs send instead (Azure Cost Management's
+/// `x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after`, in seconds).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let read =
+        |value: &reqwest::header::HeaderValue| value.to_str().ok().and_then(parse_retry_after);
+    if let Some(wait) = headers.get(reqwest::header::RETRY_AFTER).and_then(read) {
+        return Some(wait);
+    }
+    headers
+        .iter()
+        .filter(|(name, _)| name.as_str().ends_with("-retry-after"))
+        .filter_map(|(_, value)| read(value))
+        .max()
 }
 
 /// A failed answer, in the retry policy's classes, with the provider's error code and message.
@@ -172,6 +184,24 @@ mod tests {
             classify(403, None, google),
             PullError::Fatal("HTTP 403: PERMISSION_DENIED: denied".into())
         );
+    }
+
+    #[test]
+    fn the_wait_comes_from_retry_after_or_a_named_variant() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(
+            "x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after",
+            HeaderValue::from_static("4"),
+        );
+        headers.insert(
+            "x-ms-ratelimit-microsoft.costmanagement-entity-retry-after",
+            HeaderValue::from_static("9"),
+        );
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(9)));
+        headers.insert("retry-after", HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
     }
 
     /// Counts tokens handed out and whether each was a refresh.
