@@ -255,7 +255,13 @@ async fn handle(
         Fault::Pass | Fault::Truncated => {}
         Fault::Throttle { retry_after_secs } => {
             let body = json!({"error": {"code": "TooManyRequests", "message": "Too many requests, retry after some time."}}).to_string();
-            return answer(429, &[("retry-after", retry_after_secs.to_string())], body);
+            // Cost Management names its wait in its own header and sends no Retry-After.
+            let header = if api == Api::Cost {
+                "x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after"
+            } else {
+                "retry-after"
+            };
+            return answer(429, &[(header, retry_after_secs.to_string())], body);
         }
         Fault::ServerError => {
             return error(
