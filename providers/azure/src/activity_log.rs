@@ -6,7 +6,6 @@ use async_trait::async_trait;
 use auditsweep_source::http::Refreshing;
 use auditsweep_source::{Page, PullError, Source, Stream, Window};
 use azure_core::http::Url;
-use chrono::{DateTime, Utc};
 
 use crate::paging;
 
@@ -53,23 +52,12 @@ impl ActivityLog {
     }
 }
 
-/// The API only has an inclusive upper bound (`le`); Azure writes event times to 100 ns, so the
-/// last tick before the window's end is the same as `lt end` and adjacent days never overlap.
+/// `eventTimestamp ge '<start>' and eventTimestamp le '<last tick>'` ([`paging::last_tick`]).
 pub(crate) fn filter(window: &Window) -> String {
-    let last = window.end - chrono::Duration::nanoseconds(100);
     format!(
         "eventTimestamp ge '{}' and eventTimestamp le '{}'",
-        ticks(window.start),
-        ticks(last)
-    )
-}
-
-/// `2026-11-01T00:00:00.0000000Z`: the 7 fractional digits Azure writes.
-fn ticks(at: DateTime<Utc>) -> String {
-    format!(
-        "{}.{:07}Z",
-        at.format("%Y-%m-%dT%H:%M:%S"),
-        at.timestamp_subsec_nanos() / 100
+        paging::ticks(window.start),
+        paging::ticks(paging::last_tick(window))
     )
 }
 

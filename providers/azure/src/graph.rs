@@ -66,16 +66,15 @@ impl GraphLog {
     }
 }
 
-/// `createdDateTime ge 2026-11-01T00:00:00Z and createdDateTime lt 2026-11-02T00:00:00Z`: Graph
-/// takes unquoted date-time literals and an exclusive upper bound.
+/// `createdDateTime ge 2026-11-01T00:00:00.0000000Z and createdDateTime le
+/// 2026-11-01T23:59:59.9999999Z`: Graph documents `eq`, `ge` and `le` on both time properties
+/// (not `lt`), and takes unquoted date-time literals.
 pub(crate) fn filter(kind: GraphKind, window: &Window) -> String {
-    let at =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
     let time = kind.time();
     format!(
-        "{time} ge {} and {time} lt {}",
-        at(window.start),
-        at(window.end)
+        "{time} ge {} and {time} le {}",
+        paging::ticks(window.start),
+        paging::ticks(paging::last_tick(window))
     )
 }
 
@@ -128,11 +127,11 @@ mod tests {
         };
         assert_eq!(
             filter(GraphKind::SignIns, &window),
-            "createdDateTime ge 2026-11-01T00:00:00Z and createdDateTime lt 2026-11-02T00:00:00Z"
+            "createdDateTime ge 2026-11-01T00:00:00.0000000Z and createdDateTime le 2026-11-01T23:59:59.9999999Z"
         );
         assert_eq!(
             filter(GraphKind::DirectoryAudits, &window),
-            "activityDateTime ge 2026-11-01T00:00:00Z and activityDateTime lt 2026-11-02T00:00:00Z"
+            "activityDateTime ge 2026-11-01T00:00:00.0000000Z and activityDateTime le 2026-11-01T23:59:59.9999999Z"
         );
     }
 }

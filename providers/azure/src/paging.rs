@@ -4,6 +4,7 @@
 
 use auditsweep_source::{Page, PullError, Window};
 use azure_core::http::Url;
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 /// Reads a whole JSON page: the records under `records` and the next link under `next`
@@ -81,6 +82,22 @@ pub(crate) fn endpoint(base: &Url, path: &str) -> Url {
     );
     url.set_path(&joined);
     url
+}
+
+/// The last instant of a window at Azure's precision. The Activity Log and Graph filters have
+/// only an inclusive upper bound (`le`); Azure writes times to 100 ns, so the window's end less
+/// one tick is the same as "before the end", and adjacent windows never share a record.
+pub(crate) fn last_tick(window: &Window) -> DateTime<Utc> {
+    window.end - chrono::Duration::nanoseconds(100)
+}
+
+/// `2026-11-01T00:00:00.0000000Z`: the 7 fractional digits Azure writes.
+pub(crate) fn ticks(at: DateTime<Utc>) -> String {
+    format!(
+        "{}.{:07}Z",
+        at.format("%Y-%m-%dT%H:%M:%S"),
+        at.timestamp_subsec_nanos() / 100
+    )
 }
 
 /// A query string as Microsoft's docs write it: `$filter` with its dollar sign, spaces as

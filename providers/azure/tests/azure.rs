@@ -265,15 +265,15 @@ async fn graph_is_asked_with_the_documented_filters_and_audience() {
     assert_eq!(
         first("/v1.0/auditLogs/signIns"),
         [
-            "createdDateTime ge 2026-11-01T00:00:00Z and createdDateTime lt 2026-11-02T00:00:00Z",
-            "createdDateTime ge 2026-11-02T00:00:00Z and createdDateTime lt 2026-11-03T00:00:00Z"
+            "createdDateTime ge 2026-11-01T00:00:00.0000000Z and createdDateTime le 2026-11-01T23:59:59.9999999Z",
+            "createdDateTime ge 2026-11-02T00:00:00.0000000Z and createdDateTime le 2026-11-02T23:59:59.9999999Z"
         ]
     );
     assert_eq!(
         first("/v1.0/auditLogs/directoryAudits"),
         [
-            "activityDateTime ge 2026-11-01T00:00:00Z and activityDateTime lt 2026-11-02T00:00:00Z",
-            "activityDateTime ge 2026-11-02T00:00:00Z and activityDateTime lt 2026-11-03T00:00:00Z"
+            "activityDateTime ge 2026-11-01T00:00:00.0000000Z and activityDateTime le 2026-11-01T23:59:59.9999999Z",
+            "activityDateTime ge 2026-11-02T00:00:00.0000000Z and activityDateTime le 2026-11-02T23:59:59.9999999Z"
         ]
     );
     assert!(requests

@@ -18,7 +18,11 @@ async fn every_source_pulls_yesterday() {
     let config: TenantConfig = toml::from_str(&text).unwrap();
     let check = config.check("live");
     assert!(check.errors.is_empty(), "{:?}", check.errors);
-    let today = Utc::now().date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let today = Utc::now()
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
     let window = Window {
         start: today - Duration::days(1),
         end: today,
@@ -27,8 +31,8 @@ async fn every_source_pulls_yesterday() {
         let mut pages = 0u64;
         let mut records = 0u64;
         let mut sink = |_: &Stream, page: Page| {
-            let document: serde_json::Value = serde_json::from_slice(&page.bytes)
-                .map_err(|err| format!("not JSON: {err}"))?;
+            let document: serde_json::Value =
+                serde_json::from_slice(&page.bytes).map_err(|err| format!("not JSON: {err}"))?;
             let items = document
                 .get("value")
                 .or_else(|| document.pointer("/properties/rows"))
