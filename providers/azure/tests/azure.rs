@@ -442,3 +442,14 @@ async fn the_secret_is_read_from_the_named_environment_variable() {
     assert_eq!(pull_all(&*source, days()).await.len(), 3);
     assert_eq!(setup.server.token_requests()[0]["client_secret"], SECRET);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_cut_mid_page_is_retried() {
+    let setup = setup().await;
+    setup.server.state.lock().unwrap().cut = 2;
+    let source = setup.source("signins").await;
+    let pages = pull_all(&*source, days()).await;
+    assert_eq!(pages.iter().map(|(_, p)| p.records).sum::<u64>(), 4);
+    // Two cut answers and the three pages.
+    assert_eq!(setup.server.requests().len(), 5);
+}

@@ -12,8 +12,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use auditsweep_source::conformance::Fault;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
+use hyper::body::{Body, Bytes, Frame, Incoming};
 use hyper::{Request, Response};
 use serde_json::{json, Value};
 
@@ -46,6 +47,8 @@ pub struct State {
     pub faults: VecDeque<Fault>,
     /// The assertion a workload identity must present.
     pub assertion: Option<String>,
+    /// Pages still to cut off mid-body: the connection closes before the announced length.
+    pub cut: u32,
 }
 
 pub struct Server {
@@ -169,30 +172,64 @@ impl Api {
     }
 }
 
-fn answer(
-    status: u16,
-    headers: &[(&str, String)],
-    body: impl Into<Bytes>,
-) -> Response<Full<Bytes>> {
+type Reply = BoxBody<Bytes, std::io::Error>;
+
+/// A body that sends its first half and then breaks the connection, as a dropped link does.
+/// It waits a moment between the two, so the half is on the wire before the break.
+struct CutOff {
+    half: Option<Bytes>,
+    waited: bool,
+}
+
+impl Body for CutOff {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        if let Some(half) = self.half.take() {
+            return std::task::Poll::Ready(Some(Ok(Frame::data(half))));
+        }
+        if !self.waited {
+            self.waited = true;
+            let waker = context.waker().clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                waker.wake();
+            });
+            return std::task::Poll::Pending;
+        }
+        std::task::Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "cut off",
+        ))))
+    }
+}
+
+fn answer(status: u16, headers: &[(&str, String)], body: impl Into<Bytes>) -> Response<Reply> {
     let mut response = Response::builder()
         .status(status)
         .header("content-type", "application/json; charset=utf-8");
     for (name, value) in headers {
         response = response.header(*name, value);
     }
-    response.body(Full::new(body.into())).unwrap()
+    response
+        .body(
+            Full::new(body.into())
+                .map_err(|never| match never {})
+                .boxed(),
+        )
+        .unwrap()
 }
 
-fn error(status: u16, code: &str, message: &str) -> Response<Full<Bytes>> {
+fn error(status: u16, code: &str, message: &str) -> Response<Reply> {
     let body = json!({"error": {"code": code, "message": message}}).to_string();
     answer(status, &[], body)
 }
 
-async fn handle(
-    request: Request<Incoming>,
-    state: &Mutex<State>,
-    origin: &str,
-) -> Response<Full<Bytes>> {
+async fn handle(request: Request<Incoming>, state: &Mutex<State>, origin: &str) -> Response<Reply> {
     let method = request.method().to_string();
     let path = request.uri().path().to_string();
     let raw_query = request.uri().query().unwrap_or("").to_string();
@@ -280,6 +317,22 @@ async fn handle(
         Ok(page) => page,
         Err(why) => return error(400, "BadRequest", why),
     };
+    if state.cut > 0 {
+        state.cut -= 1;
+        let half = Bytes::copy_from_slice(&page.as_bytes()[..page.len() / 2]);
+        return Response::builder()
+            .status(200)
+            .header("content-type", "application/json; charset=utf-8")
+            .header("content-length", page.len())
+            .body(
+                CutOff {
+                    half: Some(half),
+                    waited: false,
+                }
+                .boxed(),
+            )
+            .unwrap();
+    }
     if fault == Fault::Truncated {
         return answer(200, &[], page.as_bytes()[..page.len() / 2].to_vec());
     }
@@ -287,7 +340,7 @@ async fn handle(
 }
 
 /// Resource Manager and Graph say "expired" in their own words.
-fn expired(api: Api) -> Response<Full<Bytes>> {
+fn expired(api: Api) -> Response<Reply> {
     if api.graph() {
         error(
             401,
@@ -300,7 +353,7 @@ fn expired(api: Api) -> Response<Full<Bytes>> {
 }
 
 /// The client-credentials grant (a secret, or a workload identity's assertion).
-fn token(state: &Mutex<State>, path: &str, body: &str) -> Response<Full<Bytes>> {
+fn token(state: &Mutex<State>, path: &str, body: &str) -> Response<Reply> {
     let form: BTreeMap<String, String> = url::form_urlencoded::parse(body.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect();
