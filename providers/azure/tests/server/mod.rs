@@ -242,11 +242,19 @@ async fn handle(request: Request<Incoming>, state: &Mutex<State>, origin: &str) 
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.strip_prefix("Bearer "))
         .map(str::to_string);
+    let identity_header = request
+        .headers()
+        .get("x-identity-header")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_string);
     let body = request.into_body().collect().await.unwrap().to_bytes();
     let body = String::from_utf8_lossy(&body).into_owned();
 
     if method == "POST" && path.ends_with("/oauth2/v2.0/token") {
         return token(state, &path, &body);
+    }
+    if method == "GET" && path == "/msi/token" {
+        return managed_identity(state, query, identity_header);
     }
     let Some(api) = Api::of(&path) else {
         return error(404, "NotFound", "no such route");
@@ -350,6 +358,47 @@ fn expired(api: Api) -> Response<Reply> {
     } else {
         error(401, "ExpiredAuthenticationToken", "The access token expiry UTC time '11/1/2026 9:00:00 AM' is earlier than current UTC time '11/1/2026 10:00:00 AM'.")
     }
+}
+
+/// The secret App Service puts in `IDENTITY_HEADER` for its managed identity endpoint.
+pub const IDENTITY_HEADER: &str = "identity-header-for-tests-6f1c";
+
+/// App Service's managed identity endpoint (`IDENTITY_ENDPOINT`): `GET ?api-version=2019-08-01
+/// &resource=...` with `X-IDENTITY-HEADER`, answering an MSI token (`expires_on` as text).
+fn managed_identity(
+    state: &Mutex<State>,
+    mut query: BTreeMap<String, String>,
+    header: Option<String>,
+) -> Response<Reply> {
+    let mut state = state.lock().unwrap();
+    query.insert(
+        "x-identity-header".into(),
+        header.clone().unwrap_or_default(),
+    );
+    state.token_requests.push(query.clone());
+    if header.as_deref() != Some(IDENTITY_HEADER) {
+        return error(
+            401,
+            "Unauthorized",
+            "the identity header is missing or wrong",
+        );
+    }
+    let resource = query.get("resource").cloned().unwrap_or_default();
+    let token = format!(
+        "eyJ0eXAiOiJKV1Qi.test-access-token-{}",
+        state.issued.len() + 1
+    );
+    state
+        .tokens
+        .insert(token.clone(), (format!("{resource}/.default"), false));
+    state.issued.push(token.clone());
+    let expires_on = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 3600;
+    let body = json!({"access_token": token, "expires_on": expires_on.to_string(), "resource": resource, "token_type": "Bearer"});
+    answer(200, &[], body.to_string())
 }
 
 /// The client-credentials grant (a secret, or a workload identity's assertion).
