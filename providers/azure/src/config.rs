@@ -221,6 +221,14 @@ impl TenantConfig {
                 ));
             }
         }
+        let mut seen = std::collections::BTreeSet::new();
+        for subscription in &self.subscriptions {
+            if !seen.insert(subscription.to_ascii_lowercase()) {
+                errors.push(format!(
+                    "tenant {tenant}: subscription {subscription} is listed twice"
+                ));
+            }
+        }
         let wants = |kind| self.sources.contains(&kind);
         if wants(SourceKind::ActivityLog) && self.subscriptions.is_empty() {
             errors.push(format!(
@@ -632,10 +640,9 @@ fn read_secret(
 /// `billing:<id>`; other scopes by their path with `:` for `/`.
 pub(crate) fn scope_label(scope: &str) -> Result<String, String> {
     let parts: Vec<&str> = scope.split('/').collect();
-    if parts
-        .iter()
-        .any(|part| part.is_empty() || part.contains(['?', '#', ' ']))
-    {
+    if parts.iter().any(|part| {
+        part.is_empty() || *part == "." || *part == ".." || part.contains(['?', '#', ' ', '%'])
+    }) {
         return Err("not a scope path".into());
     }
     let lower: Vec<String> = parts.iter().map(|part| part.to_ascii_lowercase()).collect();

@@ -57,19 +57,22 @@ auth = {{ method = "client-secret", tenant_id = "{TENANT}", client_id = "{CLIENT
 fn mistakes_are_errors_that_name_the_key() {
     let config = parse(&format!(
         r#"
-subscriptions = ["not-a-guid"]
-cost_scopes = ["resourceGroups/rg"]
+subscriptions = ["not-a-guid", "{SUB}", "{upper}"]
+cost_scopes = ["resourceGroups/rg", "subscriptions/{SUB}/../x"]
 auth = {{ method = "client-secret", tenant_id = "{TENANT}", client_id = "{CLIENT}" }}
 [endpoints]
 management = "http://127.0.0.1:8080"
 ca_file = "/nonexistent/ca.pem"
-"#
+"#,
+        upper = SUB.to_uppercase()
     ))
     .unwrap();
     let errors = config.check("acme").errors;
     let expect = [
         "subscription \"not-a-guid\" is not a subscription id",
         "cost scope \"resourceGroups/rg\"",
+        "cost scope \"subscriptions/5f2c8a61-3d4e-4b7a-9c1d-2e3f4a5b6c7d/../x\": not a scope path",
+        "is listed twice",
         "a client secret needs `secret_env`",
         "endpoints.management \"http://127.0.0.1:8080\" is not https",
         "endpoints.ca_file /nonexistent/ca.pem cannot be read",
