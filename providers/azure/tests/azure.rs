@@ -453,3 +453,33 @@ async fn a_connection_cut_mid_page_is_retried() {
     // Two cut answers and the three pages.
     assert_eq!(setup.server.requests().len(), 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_token_is_replaced_by_a_new_one_from_the_token_endpoint() {
+    let setup = setup().await;
+    let source = setup.source("directory-audits").await;
+    setup
+        .server
+        .inject(vec![auditsweep_source::conformance::Fault::ExpiredToken]);
+    let pages = pull_all(&*source, days()).await;
+    assert_eq!(pages.iter().map(|(_, p)| p.records).sum::<u64>(), 3);
+    let issued = setup.server.issued();
+    assert_eq!(issued.len(), 2, "one token, then one after the refusal");
+    let bearers: Vec<_> = setup
+        .server
+        .requests()
+        .iter()
+        .map(|r| r.bearer.clone().unwrap())
+        .collect();
+    // The refused request, its retry with the new token, and the other pages with it too.
+    assert_eq!(bearers[0], issued[0]);
+    assert!(bearers[1..].iter().all(|b| *b == issued[1]), "{bearers:?}");
+    assert_eq!(bearers.len(), 4);
+    let scopes: Vec<_> = setup
+        .server
+        .token_requests()
+        .iter()
+        .map(|f| f["scope"].clone())
+        .collect();
+    assert_eq!(scopes, [GRAPH_SCOPE, GRAPH_SCOPE]);
+}
