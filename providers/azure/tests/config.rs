@@ -145,3 +145,24 @@ fn sovereign_clouds_are_named() {
     );
     assert!(config.check("acme").errors.is_empty());
 }
+
+#[test]
+fn the_readme_example_is_a_valid_table() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("```toml\n").unwrap() + "```toml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let document: toml::Table = toml::from_str(&readme[start..end]).unwrap();
+    let mut table = document["tenant"].as_array().unwrap()[0]
+        .as_table()
+        .unwrap()
+        .clone();
+    assert_eq!(table.remove("provider").unwrap().as_str(), Some("azure"));
+    table.remove("name").unwrap();
+    let config: TenantConfig = toml::Value::Table(table).try_into().unwrap();
+    let check = config.check("acme");
+    // Only what depends on this machine: the example's CA file is not here.
+    assert_eq!(check.errors.len(), 1, "{:?}", check.errors);
+    assert!(check.errors[0].contains("ca_file"));
+    assert_eq!(check.plan.len(), 4);
+}
