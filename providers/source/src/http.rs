@@ -3,6 +3,8 @@
 //! retry policy, truncated pages caught, and error messages without URLs (a SAS or a key can
 //! sit in a query string).
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -44,11 +46,7 @@ pub async fn get_json(
         .await
         .map_err(transport)?;
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(parse_retry_after);
+    let retry_after = retry_after(response.headers());
     let body = response.bytes().await.map_err(transport)?;
     if status.is_success() {
         if serde_json::from_slice::<serde::de::IgnoredAny>(&body).is_err() {
@@ -94,6 +92,55 @@ pub async fn get_bytes(
         ))),
         _ => Ok(body.to_vec()),
     }
+}
+
+/// A credential whose refusal is remembered until the next request. The pull driver retries
+/// [`crate::Source::fetch`] without handing it the last error, so a source sends through this and
+/// the try after a 401 asks for a new token.
+pub struct Refreshing {
+    credential: Arc<dyn Credential>,
+    refused: AtomicBool,
+}
+
+impl Refreshing {
+    pub fn new(credential: Arc<dyn Credential>) -> Refreshing {
+        Refreshing {
+            credential,
+            refused: AtomicBool::new(false),
+        }
+    }
+
+    /// [`get_json`] with a new token when the last one was refused.
+    pub async fn get_json(
+        &self,
+        build: impl FnOnce() -> reqwest::RequestBuilder,
+    ) -> Result<Vec<u8>, PullError> {
+        let previous = self
+            .refused
+            .swap(false, Ordering::SeqCst)
+            .then(|| PullError::Unauthorized("the last token was refused".into()));
+        let result = get_json(build, &*self.credential, previous.as_ref()).await;
+        if matches!(result, Err(PullError::Unauthorized(_))) {
+            self.refused.store(true, Ordering::SeqCst);
+        }
+        result
+    }
+}
+
+/// The wait a throttled answer asks for: `Retry-After`, else the longest of the headers named
+/// `...-retry-after` that some APIs send instead (Azure Cost Management's
+/// `x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after`, in seconds).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let read =
+        |value: &reqwest::header::HeaderValue| value.to_str().ok().and_then(parse_retry_after);
+    if let Some(wait) = headers.get(reqwest::header::RETRY_AFTER).and_then(read) {
+        return Some(wait);
+    }
+    headers
+        .iter()
+        .filter(|(name, _)| name.as_str().ends_with("-retry-after"))
+        .filter_map(|(_, value)| read(value))
+        .max()
 }
 
 /// A failed answer, in the retry policy's classes, with the provider's error code and message.
@@ -171,5 +218,68 @@ mod tests {
             classify(403, None, google),
             PullError::Fatal("HTTP 403: PERMISSION_DENIED: denied".into())
         );
+    }
+
+    #[test]
+    fn the_wait_comes_from_retry_after_or_a_named_variant() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let mut headers = HeaderMap::new();
+        assert_eq!(retry_after(&headers), None);
+        headers.insert(
+            "x-ms-ratelimit-microsoft.costmanagement-qpu-retry-after",
+            HeaderValue::from_static("4"),
+        );
+        headers.insert(
+            "x-ms-ratelimit-microsoft.costmanagement-entity-retry-after",
+            HeaderValue::from_static("9"),
+        );
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(9)));
+        headers.insert("retry-after", HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+    }
+
+    /// Counts tokens handed out and whether each was a refresh.
+    struct Counting(std::sync::Mutex<Vec<bool>>);
+
+    #[async_trait]
+    impl Credential for Counting {
+        async fn token(&self, refresh: bool) -> Result<Secret, PullError> {
+            let mut calls = self.0.lock().unwrap();
+            calls.push(refresh);
+            Ok(Secret::new(format!("token-{}", calls.len())))
+        }
+    }
+
+    #[tokio::test]
+    async fn the_try_after_a_refusal_gets_a_new_token() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        // Refuses the first request, accepts the others (one connection each).
+        tokio::spawn(async move {
+            for n in 0.. {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = vec![0; 4096];
+                let _ = socket.read(&mut request).await.unwrap();
+                let answer: &[u8] = if n == 0 {
+                    b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}"
+                } else {
+                    b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n[]"
+                };
+                socket.write_all(answer).await.unwrap();
+            }
+        });
+        let calls = Arc::new(Counting(std::sync::Mutex::new(Vec::new())));
+        let refreshing = Refreshing::new(calls.clone());
+        let http = client(Duration::from_secs(5)).unwrap();
+        let url = format!("http://{address}/");
+        let first = refreshing.get_json(|| http.get(&url)).await;
+        assert!(
+            matches!(first, Err(PullError::Unauthorized(_))),
+            "{first:?}"
+        );
+        assert_eq!(refreshing.get_json(|| http.get(&url)).await.unwrap(), b"[]");
+        assert_eq!(refreshing.get_json(|| http.get(&url)).await.unwrap(), b"[]");
+        assert_eq!(*calls.0.lock().unwrap(), [false, true, false]);
     }
 }
