@@ -90,6 +90,7 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     let mut paths = args.paths.clone();
     let mut tenant = args.tenant.clone();
     let mut pull_warnings = Vec::new();
+    let mut pulled_files = Vec::new();
     // Kept until the sweep has read the pulled files, when no --save-raw keeps them.
     let mut _scratch = None;
     if args.pull {
@@ -110,6 +111,7 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
                 ));
             }
         }
+        pulled_files = pulled.files.clone();
         paths.extend(pulled.files);
     }
     let request = SweepRequest {
@@ -123,6 +125,20 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         out: args.out.as_deref(),
     };
     let (mut report, stats) = sweep::run(&request)?;
+    // A pulled page without records is the provider saying it had none (a quiet day), not an
+    // export that came out empty.
+    let empty_pages: std::collections::HashSet<String> = pulled_files
+        .iter()
+        .map(|file| {
+            format!(
+                "{}: no records (empty, or every record skipped)",
+                file.display()
+            )
+        })
+        .collect();
+    report
+        .warnings
+        .retain(|warning| !empty_pages.contains(warning));
     let pull_failed = !pull_warnings.is_empty();
     report.warnings.extend(pull_warnings);
     // Everything below writes the redacted report only.

@@ -438,10 +438,19 @@ fn token(state: &Mutex<State>, path: &str, body: &str) -> Response<Reply> {
 }
 
 pub fn data(name: &str) -> Option<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name);
-    std::fs::read_to_string(path).ok()
+    std::fs::read_to_string(data_dir().join(name)).ok()
+}
+
+/// The fixtures beside this module, also when the product's tests include it (`#[path]`) to
+/// sweep what they pulled through it.
+pub fn data_dir() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let from_root = manifest.join("providers/azure/tests/data");
+    if from_root.is_dir() {
+        from_root
+    } else {
+        manifest.join("tests/data")
+    }
 }
 
 /// The fixture page a request asks for: named by `$skiptoken` on later pages, by the day (or,

@@ -109,7 +109,7 @@ impl Server {
 }
 
 fn data(name: &str) -> Value {
-    let path = format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/{name}", data_dir().display());
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -547,11 +547,7 @@ pub fn stored_objects() -> Vec<StoredObject> {
 }
 
 pub fn object_bytes(object: &StoredObject) -> Vec<u8> {
-    let path = format!(
-        "{}/tests/data/gcs/{}",
-        env!("CARGO_MANIFEST_DIR"),
-        object.file
-    );
+    let path = format!("{}/gcs/{}", data_dir().display(), object.file);
     std::fs::read(path).unwrap()
 }
 
@@ -635,4 +631,16 @@ fn storage(url: &str) -> Result<Vec<u8>, (u16, Vec<u8>)> {
         response["nextPageToken"] = format!("CgRnY3Mt{}", offset + OBJECTS_PAGE).into();
     }
     Ok(response.to_string().into_bytes())
+}
+
+/// The fixtures beside this module, also when the product's tests include it (`#[path]`) to
+/// sweep what they pulled through it.
+pub fn data_dir() -> std::path::PathBuf {
+    let manifest = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let from_root = manifest.join("providers/gcp/tests/data");
+    if from_root.is_dir() {
+        from_root
+    } else {
+        manifest.join("tests/data")
+    }
 }
