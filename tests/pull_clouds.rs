@@ -3,7 +3,6 @@
 //! report of sweeping the same records from files, and `--save-raw` keeps exactly those files.
 
 #[path = "../providers/azure/tests/server/mod.rs"]
-#[allow(dead_code)]
 mod azure_server;
 #[path = "../providers/gcp/tests/server/mod.rs"]
 #[allow(dead_code)]
@@ -126,7 +125,7 @@ fn pull_and_replay(config: &str, since: &str, until: &str) -> (Value, Vec<PathBu
             "--out",
             replay_path.to_str().unwrap(),
         ],
-        &[raw.clone()],
+        std::slice::from_ref(&raw),
     );
     let replayed = report(&output, &replay_path);
     same(
@@ -245,7 +244,7 @@ token = "{url}/token"
             let kind = log.ends_with("%2Factivity")
                 || log.ends_with("%2Fsystem_event")
                 || (login && log.starts_with("organizations/") && log.ends_with("%2Fdata_access"));
-            scope && kind && ("2024-09-17" <= time && time < "2024-09-21")
+            scope && kind && ("2024-09-17".."2024-09-21").contains(&time)
         })
         .collect();
     assert!(selected.len() >= 5, "{}", selected.len());
