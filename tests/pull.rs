@@ -70,3 +70,44 @@ fn a_pull_without_tenants_is_refused() {
         text(&output)
     );
 }
+
+#[test]
+fn config_check_lists_what_each_cloud_would_pull_and_never_prints_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("auditsweep.toml");
+    std::fs::write(
+        &config,
+        r#"
+[[tenant]]
+name = "acme-azure"
+provider = "azure"
+subscriptions = ["5f2c8a61-3d4e-4b7a-9c1d-2e3f4a5b6c7d"]
+auth = { method = "client-secret", tenant_id = "7d3b4b5e-1f2a-4c3d-9e8f-0a1b2c3d4e5f", client_id = "0b5e3a1f-0000-4000-8000-0000000000c1", secret = "Zz9~inline-secret-never-printed" }
+
+[[tenant]]
+name = "acme-gcp"
+provider = "gcp"
+projects = ["example-prod-481516"]
+organization = "123456789012"
+workspace_login = true
+"#,
+    )
+    .unwrap();
+    let output = auditsweep(&["config", "check"], &config);
+    let out = text(&output);
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("tenant acme-azure (azure):"), "{out}");
+    assert!(out.contains("tenant acme-gcp (gcp):"), "{out}");
+    assert!(out.matches("would pull:").count() >= 4, "{out}");
+    assert!(out.contains("warning:"), "{out}");
+    assert!(!out.contains("inline-secret-never-printed"), "{out}");
+
+    std::fs::write(
+        &config,
+        "[[tenant]]\nname = \"g\"\nprovider = \"gcp\"\nprojects = [\"p-1\"]\nworkspace_login = true\nbogus = 1\n",
+    )
+    .unwrap();
+    let output = auditsweep(&["config", "check"], &config);
+    assert_eq!(output.status.code(), Some(2), "{}", text(&output));
+    assert!(text(&output).contains("bogus"), "{}", text(&output));
+}
