@@ -72,6 +72,8 @@ pub struct TrailBucketConfig {
     /// The account that owns the bucket, when `role_arn` is to be assumed there; the base
     /// credentials when absent.
     pub account: Option<String>,
+    /// Keys per `ListObjectsV2` page; the API's maximum (1000) when absent.
+    pub list_page_size: Option<i32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -214,6 +216,15 @@ impl TenantConfig {
                 error(
                     &mut check,
                     "trail_bucket lists no folder: it needs accounts and regions".into(),
+                );
+            }
+            if bucket
+                .list_page_size
+                .is_some_and(|n| !(1..=1000).contains(&n))
+            {
+                error(
+                    &mut check,
+                    "trail_bucket.list_page_size is not between 1 and 1000".into(),
                 );
             }
             if let Some(org) = &bucket.org_id {

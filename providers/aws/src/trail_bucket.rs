@@ -95,6 +95,7 @@ impl Source for TrailBucket {
                     .list_objects_v2()
                     .bucket(&self.bucket)
                     .prefix(&prefix)
+                    .set_max_keys(self.config.list_page_size)
                     .set_continuation_token(token.take())
                     .send()
                     .await
