@@ -164,7 +164,7 @@ pub fn render(events: &[Event], next: Option<&str>) -> Vec<u8> {
         event_source: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         username: Option<&'a str>,
-        #[serde(skip_serializing_if = "Vec::is_empty")]
+        // Always written: the API answers `[]` for an event without resources.
         resources: Vec<ResourceJson<'a>>,
         #[serde(skip_serializing_if = "Option::is_none")]
         cloud_trail_event: Option<&'a str>,

@@ -214,3 +214,24 @@ async fn conformance() {
     })
     .await;
 }
+
+/// The repository's Cost Explorer fixture (what `aws ce get-cost-and-usage` printed, and what
+/// the readers are tested on), answered by moto, comes back as the same document.
+#[tokio::test]
+async fn a_page_is_the_document_the_cli_prints() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/aws/cost-explorer.json"
+    );
+    let printed: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let moto = Moto::start();
+    seed(&moto, std::slice::from_ref(&printed));
+    let sources = config(&moto.url()).sources("acme").await.unwrap();
+    let page = sources[0]
+        .fetch(&Stream::new(day(-10).to_string()), &recent_window(10), None)
+        .await
+        .unwrap();
+    let handed: Value = serde_json::from_slice(&page.bytes).unwrap();
+    assert_eq!(handed, printed);
+    assert_eq!(page.records, rows(&page).len() as u64);
+}

@@ -426,3 +426,46 @@ async fn a_role_is_assumed_in_each_account() {
         assert!(body.contains("RoleSessionName=auditsweep"), "{body}");
     }
 }
+
+/// The repository's `lookup-events` fixture (what `aws cloudtrail lookup-events` printed, and
+/// what the readers are tested on), served on the wire, comes back as the same document.
+#[tokio::test]
+async fn a_page_is_the_document_the_cli_prints() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../fixtures/aws/lookup-events.json"
+    );
+    let printed: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let mut wire = printed.clone();
+    for event in wire["Events"].as_array_mut().unwrap() {
+        let time =
+            chrono::DateTime::parse_from_rfc3339(event["EventTime"].as_str().unwrap()).unwrap();
+        event["EventTime"] = json!(time.timestamp());
+    }
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", server.server_addr());
+    let body = wire.to_string();
+    std::thread::spawn(move || {
+        for request in server.incoming_requests() {
+            let header =
+                tiny_http::Header::from_bytes("Content-Type", "application/x-amz-json-1.1")
+                    .unwrap();
+            let _ =
+                request.respond(tiny_http::Response::from_string(body.clone()).with_header(header));
+        }
+    });
+    let source = source(&config(
+        &url,
+        &["111122223333"],
+        json!({"regions": ["ap-southeast-2"]}),
+    ))
+    .await;
+    let page = source
+        .fetch(&Stream::new("ap-southeast-2"), &recent_window(1), None)
+        .await
+        .unwrap();
+    let handed: Value = serde_json::from_slice(&page.bytes).unwrap();
+    assert_eq!(handed, printed);
+    assert_eq!(page.next.as_deref(), printed["NextToken"].as_str());
+    assert_eq!(page.records, 2);
+}
