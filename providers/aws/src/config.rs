@@ -141,6 +141,14 @@ impl TenantConfig {
                 );
             }
         }
+        for (what, list) in [("accounts", &self.accounts), ("regions", &self.regions)] {
+            let mut seen = std::collections::BTreeSet::new();
+            for item in list {
+                if !seen.insert(item) {
+                    error(&mut check, format!("{what} names {item} twice"));
+                }
+            }
+        }
         for region in self.all_regions() {
             if !is_region(region) {
                 error(
@@ -481,6 +489,10 @@ mod tests {
             check.errors.iter().any(|e| e.contains("no source")),
             "{check:?}"
         );
+        let check =
+            config(r#"{"accounts":["111122223333","111122223333"],"regions":["us-east-1"]}"#)
+                .check("t");
+        assert_eq!(check.errors, ["t: accounts names 111122223333 twice"]);
         let check = config(r#"{"accounts":["111122223333"]}"#).check("t");
         assert!(
             check

@@ -14,8 +14,8 @@ use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 
 use crate::config::{StaticCredentials, TenantConfig};
 
-/// The region of calls that have no region of their own (Cost Explorer, STS, the bucket when
-/// not named).
+/// The region of calls that have no region of their own (Cost Explorer, the bucket when not
+/// named, everything when the tenant names no region).
 pub const HOME_REGION: &str = "us-east-1";
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
@@ -67,7 +67,8 @@ pub async fn for_account(
     if let Some(url) = &config.endpoints.sts {
         sts = sts.endpoint_url(url);
     }
-    let sts = sts.region(Region::new(HOME_REGION)).build();
+    // STS in the tenant's first region (regional endpoints; also right for other partitions).
+    let sts = sts.build();
     let mut role = AssumeRoleProvider::builder(arn.replace("{account}", account))
         .session_name("auditsweep")
         .configure(&sts);
