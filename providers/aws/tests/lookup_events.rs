@@ -470,3 +470,42 @@ async fn a_page_is_the_document_the_cli_prints() {
     assert_eq!(page.next.as_deref(), printed["NextToken"].as_str());
     assert_eq!(page.records, 2);
 }
+
+/// A `Retry-After` header, where a proxy or a future API sends one, is honoured: a 429 asking
+/// for 2 s is waited for 2 s (more than the 1 s a bare ThrottlingException gets).
+#[tokio::test]
+async fn a_retry_after_header_is_honoured() {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", server.server_addr());
+    let times = Arc::new(Mutex::new(Vec::new()));
+    let seen = times.clone();
+    std::thread::spawn(move || {
+        for (n, request) in server.incoming_requests().enumerate() {
+            seen.lock().unwrap().push(Instant::now());
+            let json = tiny_http::Header::from_bytes("Content-Type", "application/x-amz-json-1.1")
+                .unwrap();
+            let response = if n == 0 {
+                tiny_http::Response::from_string(
+                    r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+                )
+                .with_status_code(429)
+                .with_header(tiny_http::Header::from_bytes("Retry-After", "2").unwrap())
+            } else {
+                tiny_http::Response::from_string(r#"{"Events":[]}"#)
+            };
+            let _ = request.respond(response.with_header(json));
+        }
+    });
+    let source = source(&config(
+        &url,
+        &["111122223333"],
+        json!({"regions": ["us-east-1"]}),
+    ))
+    .await;
+    let pages = pull_all(&*source, recent_window(1)).await;
+    assert_eq!(pages.len(), 1);
+    let times = times.lock().unwrap();
+    assert_eq!(times.len(), 2);
+    let waited = times[1].duration_since(times[0]);
+    assert!(waited >= Duration::from_secs(2), "{waited:?}");
+}
