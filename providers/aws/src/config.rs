@@ -43,8 +43,9 @@ fn yes() -> bool {
 }
 
 /// Static keys. `*_env` names an environment variable read when the sources are built; the
-/// plain keys hold values written into the file, accepted with a warning.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// plain keys hold values written into the file, accepted with a warning. `Debug` shows which
+/// are set, never a secret's value (a config may be logged).
+#[derive(Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StaticCredentials {
     pub access_key_id_env: Option<String>,
@@ -53,6 +54,20 @@ pub struct StaticCredentials {
     pub access_key_id: Option<String>,
     pub secret_access_key: Option<String>,
     pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for StaticCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |value: &Option<String>| value.as_ref().map(|_| "<redacted>");
+        f.debug_struct("StaticCredentials")
+            .field("access_key_id_env", &self.access_key_id_env)
+            .field("secret_access_key_env", &self.secret_access_key_env)
+            .field("session_token_env", &self.session_token_env)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &redacted(&self.secret_access_key))
+            .field("session_token", &redacted(&self.session_token))
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -478,8 +493,21 @@ mod tests {
         assert_eq!(check.warnings.len(), 1, "{check:?}");
         assert!(check.warnings[0]
             .contains("credentials.secret_access_key is written in the config file"));
-        // The warning names the key, never its value.
+        // The warning names the key, never its value; nor does the config's Debug.
         assert!(!format!("{check:?}").contains("wJalrXUtnFEMI"));
+        let config = config(
+            r#"{"accounts":["111122223333"],"regions":["us-east-1"],
+                "credentials":{"access_key_id":"AKIAEXAMPLE","secret_access_key":"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY","session_token":"IQoJEXAMPLE"}}"#,
+        );
+        let debug = format!("{config:?}");
+        assert!(
+            !debug.contains("wJalrXUtnFEMI") && !debug.contains("IQoJEXAMPLE"),
+            "{debug}"
+        );
+        assert!(
+            debug.contains("secret_access_key: Some(\"<redacted>\")"),
+            "{debug}"
+        );
     }
 
     #[test]
