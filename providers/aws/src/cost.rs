@@ -21,6 +21,7 @@ use chrono::{Duration, NaiveDate, Utc};
 use serde::Serialize;
 
 use crate::error::classify;
+use crate::fresh::Fresh;
 use crate::sdk::HOME_REGION;
 
 /// The metric asked for: what CUR's `lineItem/UnblendedCost` holds, the reader's first choice.
@@ -33,7 +34,7 @@ const RECENT: &str = "recent/";
 
 pub struct CostAndUsage {
     id: String,
-    client: aws_sdk_costexplorer::Client,
+    client: Fresh<aws_sdk_costexplorer::Client>,
     final_after_days: u32,
 }
 
@@ -47,14 +48,18 @@ impl CostAndUsage {
         endpoint: Option<&str>,
         final_after_days: u32,
     ) -> CostAndUsage {
-        let mut config =
-            aws_sdk_costexplorer::config::Builder::from(sdk).region(Region::new(HOME_REGION));
-        if let Some(url) = endpoint {
-            config = config.endpoint_url(url);
-        }
+        let endpoint = endpoint.map(str::to_string);
+        let client = Fresh::new(sdk, move |sdk| {
+            let mut config =
+                aws_sdk_costexplorer::config::Builder::from(sdk).region(Region::new(HOME_REGION));
+            if let Some(url) = &endpoint {
+                config = config.endpoint_url(url);
+            }
+            aws_sdk_costexplorer::Client::from_conf(config.build())
+        });
         CostAndUsage {
             id: format!("aws/{tenant}/cost-and-usage/{scope}"),
-            client: aws_sdk_costexplorer::Client::from_conf(config.build()),
+            client,
             final_after_days,
         }
     }
@@ -123,6 +128,7 @@ impl Source for CostAndUsage {
             .map_err(|err| PullError::Fatal(format!("{what}: {err}")))?;
         let mut request = self
             .client
+            .get()
             .get_cost_and_usage()
             .time_period(interval)
             .granularity(Granularity::Daily)
@@ -136,7 +142,8 @@ impl Source for CostAndUsage {
                     .build(),
             );
         }
-        let output = request.send().await.map_err(|err| classify(&what, err))?;
+        let output = request.send().await.map_err(|err| classify(&what, err));
+        let output = self.client.after(output)?;
         let records = output
             .results_by_time()
             .iter()

@@ -13,6 +13,7 @@
 mod config;
 pub mod cost;
 pub mod error;
+mod fresh;
 pub mod lookup_events;
 mod sdk;
 mod tenant;

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::config::LOOKUP_EVENTS_PER_SECOND;
 use crate::error::classify;
+use crate::fresh::Fresh;
 
 /// Events a page holds, the API's maximum.
 pub const PAGE_SIZE: i32 = 50;
@@ -24,7 +25,7 @@ pub const HISTORY_DAYS: i64 = 90;
 pub struct LookupEvents {
     id: String,
     /// Per region: its client and its share of the quota.
-    regions: BTreeMap<String, (aws_sdk_cloudtrail::Client, RateLimit)>,
+    regions: BTreeMap<String, (Fresh<aws_sdk_cloudtrail::Client>, RateLimit)>,
     order: Vec<String>,
 }
 
@@ -39,12 +40,15 @@ impl LookupEvents {
     ) -> LookupEvents {
         let mut clients = BTreeMap::new();
         for region in regions {
-            let mut config =
-                aws_sdk_cloudtrail::config::Builder::from(sdk).region(Region::new(region.clone()));
-            if let Some(url) = endpoint {
-                config = config.endpoint_url(url);
-            }
-            let client = aws_sdk_cloudtrail::Client::from_conf(config.build());
+            let (name, endpoint) = (region.clone(), endpoint.map(str::to_string));
+            let client = Fresh::new(sdk, move |sdk| {
+                let mut config = aws_sdk_cloudtrail::config::Builder::from(sdk)
+                    .region(Region::new(name.clone()));
+                if let Some(url) = &endpoint {
+                    config = config.endpoint_url(url);
+                }
+                aws_sdk_cloudtrail::Client::from_conf(config.build())
+            });
             clients.insert(
                 region.clone(),
                 (client, RateLimit::per_second(LOOKUP_EVENTS_PER_SECOND)),
@@ -115,6 +119,7 @@ impl Source for LookupEvents {
         };
         limit.acquire().await;
         let output = client
+            .get()
             .lookup_events()
             .start_time(smithy_time(window.start))
             .end_time(smithy_time(window.end))
@@ -122,7 +127,8 @@ impl Source for LookupEvents {
             .set_next_token(token.map(str::to_string))
             .send()
             .await
-            .map_err(|err| classify(&what, err))?;
+            .map_err(|err| classify(&what, err));
+        let output = client.after(output)?;
         let next = output.next_token().map(str::to_string);
         Ok(Page {
             bytes: render(output.events(), next.as_deref()),

@@ -9,11 +9,12 @@ use chrono::{Duration, NaiveDate, Utc};
 
 use crate::config::TrailBucketConfig;
 use crate::error::classify;
+use crate::fresh::Fresh;
 use crate::sdk::HOME_REGION;
 
 pub struct TrailBucket {
     id: String,
-    client: aws_sdk_s3::Client,
+    client: Fresh<aws_sdk_s3::Client>,
     bucket: String,
     /// `(account, region)` folders, in the config's order.
     folders: Vec<(String, String)>,
@@ -32,19 +33,23 @@ impl TrailBucket {
         force_path_style: bool,
     ) -> TrailBucket {
         let region = config.region.as_deref().unwrap_or(HOME_REGION).to_string();
-        let mut s3 = aws_sdk_s3::config::Builder::from(sdk)
-            .region(Region::new(region))
-            .force_path_style(force_path_style);
-        if let Some(url) = endpoint {
-            s3 = s3.endpoint_url(url);
-        }
+        let endpoint = endpoint.map(str::to_string);
+        let client = Fresh::new(sdk, move |sdk| {
+            let mut s3 = aws_sdk_s3::config::Builder::from(sdk)
+                .region(Region::new(region.clone()))
+                .force_path_style(force_path_style);
+            if let Some(url) = &endpoint {
+                s3 = s3.endpoint_url(url);
+            }
+            aws_sdk_s3::Client::from_conf(s3.build())
+        });
         let folders = accounts
             .iter()
             .flat_map(|a| regions.iter().map(move |r| (a.clone(), r.clone())))
             .collect();
         TrailBucket {
             id: format!("aws/{tenant}/trail-bucket/{}", config.bucket),
-            client: aws_sdk_s3::Client::from_conf(s3.build()),
+            client,
             bucket: config.bucket.clone(),
             folders,
             config: config.clone(),
@@ -92,6 +97,7 @@ impl Source for TrailBucket {
             loop {
                 let output = self
                     .client
+                    .get()
                     .list_objects_v2()
                     .bucket(&self.bucket)
                     .prefix(&prefix)
@@ -99,7 +105,8 @@ impl Source for TrailBucket {
                     .set_continuation_token(token.take())
                     .send()
                     .await
-                    .map_err(|err| classify(&what, err))?;
+                    .map_err(|err| classify(&what, err));
+                let output = self.client.after(output)?;
                 for object in output.contents() {
                     match object.key() {
                         Some(key) if key.ends_with(".json.gz") => streams.push(Stream::new(key)),
@@ -129,12 +136,14 @@ impl Source for TrailBucket {
         let what = format!("{} {}", self.id, stream.key);
         let object = self
             .client
+            .get()
             .get_object()
             .bucket(&self.bucket)
             .key(&stream.key)
             .send()
             .await
-            .map_err(|err| classify(&what, err))?;
+            .map_err(|err| classify(&what, err));
+        let object = self.client.after(object)?;
         let bytes = object
             .body
             .collect()

@@ -509,3 +509,39 @@ async fn a_retry_after_header_is_honoured() {
     let waited = times[1].duration_since(times[0]);
     assert!(waited >= Duration::from_secs(2), "{waited:?}");
 }
+
+/// A session refused as expired is not signed again: the retry asks STS for new role
+/// credentials first (the SDK's cache alone would hand out the same ones until their own
+/// expiry time).
+#[tokio::test]
+async fn an_expired_session_is_replaced_before_the_retry() {
+    let moto = Moto::start();
+    let sts = Proxy::start(moto.port, |_| false, json_fault("Throttling"));
+    let fake = FakeCloudTrail::start();
+    let mut config = config(
+        &fake.url,
+        &["111122223333"],
+        json!({"role_arn": "arn:aws:iam::{account}:role/AuditsweepRead", "regions": ["eu-west-1"]}),
+    );
+    config.endpoints.sts = Some(sts.url.clone());
+    let source = source(&config).await;
+    fake.faults.lock().unwrap().push_back(Fault::ExpiredToken);
+    let pages = pull_all(&*source, recent_window(1)).await;
+    assert_eq!(pages.len(), 2);
+    let keys: Vec<String> = fake
+        .take()
+        .iter()
+        .map(|(_, seen)| key_id_of(seen))
+        .collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert_ne!(keys[0], keys[1], "the refused credentials were used again");
+    assert_eq!(
+        keys[1], keys[2],
+        "new credentials are asked for only after a refusal"
+    );
+    assert_eq!(
+        sts.take().len(),
+        2,
+        "one AssumeRole at first, one after the refusal"
+    );
+}
