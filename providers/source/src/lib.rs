@@ -9,6 +9,8 @@
 //! with `--save-raw` and what is read from an export all go through the one normalizer.
 
 mod cursor;
+mod days;
+pub mod document;
 mod error;
 #[cfg(feature = "http")]
 pub mod http;
