@@ -2,6 +2,8 @@
 //! adapters' own test servers, included from `providers/*/tests/server`): the report equals the
 //! report of sweeping the same records from files, and `--save-raw` keeps exactly those files.
 
+#[path = "../providers/aws/tests/common/mod.rs"]
+mod aws_common;
 #[path = "../providers/azure/tests/server/mod.rs"]
 mod azure_server;
 #[path = "../providers/gcp/tests/server/mod.rs"]
@@ -14,7 +16,12 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 fn auditsweep(args: &[&str], paths: &[PathBuf]) -> Output {
+    auditsweep_env(args, paths, &[])
+}
+
+fn auditsweep_env(args: &[&str], paths: &[PathBuf], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_auditsweep"))
+        .envs(env.iter().copied())
         .env_remove("RUST_LOG")
         .env("NO_COLOR", "1")
         .args(args)
@@ -82,12 +89,21 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// Pulls with `config` over `since..until`, then sweeps the saved files again.
 fn pull_and_replay(config: &str, since: &str, until: &str) -> (Value, Vec<PathBuf>) {
+    pull_and_replay_with(config, since, until, &[])
+}
+
+fn pull_and_replay_with(
+    config: &str,
+    since: &str,
+    until: &str,
+    env: &[(&str, &str)],
+) -> (Value, Vec<PathBuf>) {
     let dir = tempfile::tempdir().unwrap();
     let config_path = dir.path().join("auditsweep.toml");
     std::fs::write(&config_path, config).unwrap();
     let raw = dir.path().join("raw");
     let pulled_path = dir.path().join("pulled.json");
-    let output = auditsweep(
+    let output = auditsweep_env(
         &[
             "sweep",
             "--pull",
@@ -103,6 +119,7 @@ fn pull_and_replay(config: &str, since: &str, until: &str) -> (Value, Vec<PathBu
             pulled_path.to_str().unwrap(),
         ],
         &[],
+        env,
     );
     let pulled = report(&output, &pulled_path);
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -253,4 +270,72 @@ token = "{url}/token"
     let from_files = sweep_files(&[file], "2024-09-19", "2024-09-20");
     assert_eq!(from_files["inputs"]["events"], selected.len() as u64);
     same(judged(pulled), judged(from_files), "pulled and from files");
+}
+
+#[test]
+fn aws_pulled_from_the_trail_bucket_is_aws_from_files() {
+    let moto = aws_common::Moto::start();
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/demo/aws");
+    let trail = demo.join("AWSLogs");
+    let put = |target: &str, body: &[u8]| {
+        let (status, _, answer) = aws_common::http(moto.port, "PUT", target, &[], body).unwrap();
+        assert_eq!(
+            status,
+            200,
+            "{target}: {}",
+            String::from_utf8_lossy(&answer)
+        );
+    };
+    // The demo's trail, under the keys CloudTrail writes.
+    put("/acme-cloudtrail", b"");
+    let files = files_under(&trail);
+    assert!(files.len() > 100);
+    for file in &files {
+        let key = file.strip_prefix(&demo).unwrap().display().to_string();
+        put(
+            &format!("/acme-cloudtrail/{key}"),
+            &std::fs::read(file).unwrap(),
+        );
+    }
+    let config = format!(
+        r#"
+[pull]
+history_days = 0
+
+[[tenant]]
+name = "acme"
+provider = "aws"
+accounts = ["828501414602"]
+regions = ["us-east-1", "ap-northeast-2", "eu-central-1", "eu-west-3", "me-central-1"]
+lookup_events = false
+
+[tenant.trail_bucket]
+bucket = "acme-cloudtrail"
+
+[tenant.credentials]
+access_key_id_env = "AUDITSWEEP_TEST_AWS_KEY_ID"
+secret_access_key_env = "AUDITSWEEP_TEST_AWS_SECRET"
+session_token_env = "AUDITSWEEP_TEST_AWS_TOKEN"
+
+[tenant.endpoints]
+s3 = "{url}"
+s3_force_path_style = true
+"#,
+        url = moto.url(),
+    );
+    let env = [
+        ("AUDITSWEEP_TEST_AWS_KEY_ID", aws_common::KEY_ID),
+        ("AUDITSWEEP_TEST_AWS_SECRET", aws_common::SECRET),
+        ("AUDITSWEEP_TEST_AWS_TOKEN", aws_common::SESSION_TOKEN),
+    ];
+    // The trail is listed for each day of the window and the next (late deliveries).
+    let (pulled, saved) = pull_and_replay_with(&config, "2025-03-03", "2025-03-15", &env);
+    assert_eq!(saved.len(), files.len());
+    let from_files = sweep_files(&[trail], "2025-03-03", "2025-03-15");
+    assert!(!from_files["findings"].as_array().unwrap().is_empty());
+    same(
+        judged(pulled),
+        judged(from_files),
+        "aws pulled and from files",
+    );
 }

@@ -114,6 +114,43 @@ pub fn pull_into(
     })
 }
 
+/// The scheduled run's pull: every configured tenant, each source from where its stored
+/// cursor left off ([`next_window`]), into `dir`. Returns the files and each source's new
+/// cursor, for the run to store in the same transaction as what it read from them.
+pub fn pull_since(
+    config: &Config,
+    cursors: &std::collections::BTreeMap<String, Cursor>,
+    now: chrono::DateTime<chrono::Utc>,
+    overlap: chrono::Duration,
+    dir: &Path,
+) -> anyhow::Result<Pulled> {
+    let policy = RetryPolicy {
+        attempts: config.pull.attempts,
+        ..RetryPolicy::default()
+    };
+    let history = chrono::Duration::days(i64::from(config.pull.history_days));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let mut jobs = Vec::new();
+        for tenant in &config.tenant {
+            let made = sources(tenant)
+                .await
+                .map_err(|error| anyhow::anyhow!("tenant {}: {error}", tenant.name))?;
+            for source in made {
+                let (window, resume) = next_window(cursors.get(source.id()), now, overlap, history);
+                jobs.push(Job {
+                    source,
+                    window,
+                    resume,
+                });
+            }
+        }
+        Ok(pull_sources(jobs, dir, &policy).await)
+    })
+}
+
 /// Pulls each source in its own task; a page is written before the next is asked for.
 pub async fn pull_sources(jobs: Vec<Job>, dir: &Path, policy: &RetryPolicy) -> Pulled {
     let mut tasks = tokio::task::JoinSet::new();
