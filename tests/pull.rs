@@ -111,3 +111,28 @@ workspace_login = true
     assert_eq!(output.status.code(), Some(2), "{}", text(&output));
     assert!(text(&output).contains("bogus"), "{}", text(&output));
 }
+
+/// The full example of docs/configuration.md is a config `config check` reads: every key it
+/// shows is one the adapters know. Only what depends on the machine (a CA file) may fail.
+#[test]
+fn the_documented_full_example_is_a_valid_config() {
+    let docs = include_str!("../docs/configuration.md");
+    let example = docs
+        .split("### A full example")
+        .nth(1)
+        .and_then(|rest| rest.split("```toml\n").nth(1))
+        .and_then(|block| block.split("```").next())
+        .expect("docs/configuration.md has the full example");
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("auditsweep.toml");
+    std::fs::write(&config, example).unwrap();
+    let output = auditsweep(&["config", "check"], &config);
+    let out = text(&output);
+    for tenant in ["acme-aws (aws)", "acme-azure (azure)", "acme-gcp (gcp)"] {
+        assert!(out.contains(&format!("tenant {tenant}:")), "{out}");
+    }
+    assert!(out.matches("would pull:").count() >= 10, "{out}");
+    for line in out.lines().filter(|line| line.contains("error:")) {
+        assert!(line.contains("ca_file"), "{line}");
+    }
+}
