@@ -91,3 +91,34 @@ fn out_through_a_symlink_replaces_the_target_and_leaves_nothing_behind() {
         .collect();
     assert_eq!(names, ["latest.json"]);
 }
+
+#[test]
+fn out_onto_a_fifo_streams_into_it_and_leaves_it_a_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("report.fifo");
+    let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(&fifo).unwrap())
+    };
+    let output = sweep(&demo(), &fifo);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&reader.join().unwrap()).expect("the report came through the pipe");
+    assert!(report["findings"].is_array());
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["report.fifo"], "nothing left beside it");
+}
