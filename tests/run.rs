@@ -102,8 +102,13 @@ impl Receiver {
         }
     }
 
+    /// Every request received so far; each body is checked against the payload's schema.
     fn log(&self) -> Vec<Received> {
-        self.log.lock().unwrap().clone()
+        let log = self.log.lock().unwrap().clone();
+        for received in &log {
+            assert_valid_change(&received.body);
+        }
+        log
     }
 
     /// Changes the receiver holds, by idempotency key: what a receiver that honours the key
@@ -118,6 +123,66 @@ impl Receiver {
         }
         by_key
     }
+}
+
+/// docs/incident-change.schema.json, with the report schema its `finding` refers to.
+fn change_validator() -> &'static jsonschema::Validator {
+    static VALIDATOR: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        let read = |name: &str| -> Value {
+            let text = std::fs::read_to_string(manifest().join("docs").join(name)).unwrap();
+            serde_json::from_str(&text).unwrap()
+        };
+        let report = read("report.schema.json");
+        let uri = report["$id"].as_str().unwrap().to_string();
+        jsonschema::options()
+            .with_resource(uri, jsonschema::Resource::from_contents(report).unwrap())
+            .build(&read("incident-change.schema.json"))
+            .expect("the change schema is a valid JSON Schema")
+    })
+}
+
+/// A webhook body is an incident change as documented, and consistent in itself.
+fn assert_valid_change(body: &str) {
+    let change: Value = serde_json::from_str(body).expect("the body is JSON");
+    let errors: Vec<String> = change_validator()
+        .iter_errors(&change)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "body does not match docs/incident-change.schema.json: {errors:#?}"
+    );
+    assert_eq!(change["finding"]["id"], change["incident_id"]);
+    assert_eq!(change["change"] == "new", change["revision"] == 1, "{body}");
+}
+
+#[test]
+fn the_change_schema_refuses_what_a_run_never_sends() {
+    let dir = tempfile::tempdir().unwrap();
+    let receiver = Receiver::start(&[]);
+    let config = config(dir.path(), &demo_inputs(), Some(&receiver.url));
+    assert_eq!(run(&config, None).status.code(), Some(0));
+    let body = &receiver.log()[0].body;
+    let good: Value = serde_json::from_str(body).unwrap();
+    assert!(change_validator().is_valid(&good));
+    let broken = [
+        ("change", serde_json::json!("reopened")),
+        ("revision", serde_json::json!(0)),
+        ("schema", serde_json::json!("auditsweep.incident-change/2")),
+        ("extra", serde_json::json!(1)),
+    ];
+    for (key, value) in broken {
+        let mut bad = good.clone();
+        bad[key] = value;
+        assert!(!change_validator().is_valid(&bad), "{key}");
+    }
+    let mut bad = good.clone();
+    bad["finding"]["severity"] = serde_json::json!("apocalyptic");
+    assert!(
+        !change_validator().is_valid(&bad),
+        "the finding is checked too"
+    );
 }
 
 fn config(dir: &Path, inputs: &[PathBuf], url: Option<&str>) -> PathBuf {
@@ -140,6 +205,9 @@ fn config(dir: &Path, inputs: &[PathBuf], url: Option<&str>) -> PathBuf {
     path
 }
 
+const JIRA_AUTH: &str = "soc-bot@example.com:jira-api-token";
+const SNOW_AUTH: &str = "auditsweep.integration:snow-password";
+
 fn run(config: &Path, fault: Option<&str>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_auditsweep"));
     command
@@ -147,7 +215,9 @@ fn run(config: &Path, fault: Option<&str>) -> Output {
         .arg(manifest().join("fixtures/ip-ranges"))
         .arg("--config")
         .arg(config)
-        .env("AUDITSWEEP_TEST_SECRET", SECRET);
+        .env("AUDITSWEEP_TEST_SECRET", SECRET)
+        .env("AUDITSWEEP_TEST_JIRA_AUTH", JIRA_AUTH)
+        .env("AUDITSWEEP_TEST_SNOW_AUTH", SNOW_AUTH);
     match fault {
         Some(point) => command.env("AUDITSWEEP_TEST_FAULT", point),
         None => command.env_remove("AUDITSWEEP_TEST_FAULT"),
@@ -385,11 +455,12 @@ fn day_of(path: &Path) -> String {
     String::new()
 }
 
-#[test]
-fn daily_runs_over_a_growing_tree_give_the_incidents_of_one_sweep() {
-    let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("tree");
-    let mut by_day: BTreeMap<String, Vec<(PathBuf, PathBuf)>> = BTreeMap::new();
+/// The demo's files by day, each with where it goes under `tree`; and the inputs (one directory
+/// per cloud, created empty) a config names.
+type ByDay = BTreeMap<String, Vec<(PathBuf, PathBuf)>>;
+
+fn demo_by_day(tree: &Path) -> (ByDay, Vec<PathBuf>) {
+    let mut by_day: ByDay = BTreeMap::new();
     for cloud in demo_inputs() {
         for entry in walkdir::WalkDir::new(&cloud) {
             let entry = entry.unwrap();
@@ -417,13 +488,25 @@ fn daily_runs_over_a_growing_tree_give_the_incidents_of_one_sweep() {
     for input in &inputs {
         std::fs::create_dir_all(input).unwrap();
     }
+    (by_day, inputs)
+}
+
+/// Copies one day's files into the tree.
+fn deliver_day(files: &[(PathBuf, PathBuf)]) {
+    for (from, to) in files {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+    }
+}
+
+#[test]
+fn daily_runs_over_a_growing_tree_give_the_incidents_of_one_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let (by_day, inputs) = demo_by_day(&dir.path().join("tree"));
     let receiver = Receiver::start(&[]);
     let config = config(dir.path(), &inputs, Some(&receiver.url));
     for files in by_day.values() {
-        for (from, to) in files {
-            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-            std::fs::copy(from, to).unwrap();
-        }
+        deliver_day(files);
         let output = run(&config, None);
         assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     }
@@ -469,5 +552,335 @@ fn an_appended_file_is_read_from_its_first_new_record() {
         stderr(&second).contains("1 new records (1 already read"),
         "{}",
         stderr(&second)
+    );
+}
+
+/// One request to the fake Jira Cloud / ServiceNow site, with the run it came in.
+#[derive(Debug, Clone)]
+struct TicketRequest {
+    run: usize,
+    method: String,
+    path: String,
+    authorization: Option<String>,
+    content_type: Option<String>,
+    body: Value,
+    /// What the site answered.
+    answer: Value,
+}
+
+/// A site answering as Jira Cloud and ServiceNow document: `201 {"id","key","self"}` for a
+/// created issue, `201` for a comment, `201 {"result": {"sys_id", "number"}}` for a created
+/// incident and `200 {"result"}` for a patched one; 404 for anything else.
+struct Ticketing {
+    url: String,
+    run: Arc<Mutex<usize>>,
+    log: Arc<Mutex<Vec<TicketRequest>>>,
+}
+
+impl Ticketing {
+    fn start() -> Ticketing {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let port = server.server_addr().to_ip().unwrap().port();
+        let run = Arc::new(Mutex::new(0));
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (thread_run, thread_log) = (run.clone(), log.clone());
+        std::thread::spawn(move || {
+            let mut created = 0;
+            for mut request in server.incoming_requests() {
+                let header = |name: &'static str| {
+                    request
+                        .headers()
+                        .iter()
+                        .find(|h| h.field.equiv(name))
+                        .map(|h| h.value.to_string())
+                };
+                let (authorization, content_type) =
+                    (header("Authorization"), header("Content-Type"));
+                let method = request.method().to_string();
+                let path = request.url().to_string();
+                let mut text = String::new();
+                let _ = request.as_reader().read_to_string(&mut text);
+                let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+                let (status, answer) = match (method.as_str(), segments.as_slice()) {
+                    ("POST", ["rest", "api", "3", "issue"]) => {
+                        created += 1;
+                        let key = format!("SEC-{created}");
+                        (
+                            201,
+                            serde_json::json!({"id": (10000 + created).to_string(), "key": key,
+                            "self": format!("http://127.0.0.1:{port}/rest/api/3/issue/{}", 10000 + created)}),
+                        )
+                    }
+                    ("POST", ["rest", "api", "3", "issue", _, "comment"]) => {
+                        (201, serde_json::json!({"id": "20000"}))
+                    }
+                    ("POST", ["api", "now", "table", "incident"]) => {
+                        created += 1;
+                        (
+                            201,
+                            serde_json::json!({"result": {"sys_id": format!("{created:032x}"),
+                            "number": format!("INC{created:07}")}}),
+                        )
+                    }
+                    ("PATCH", ["api", "now", "table", "incident", sys_id]) => {
+                        (200, serde_json::json!({"result": {"sys_id": sys_id}}))
+                    }
+                    _ => (
+                        404,
+                        serde_json::json!({"errorMessages": ["no such resource"]}),
+                    ),
+                };
+                thread_log.lock().unwrap().push(TicketRequest {
+                    run: *thread_run.lock().unwrap(),
+                    method,
+                    path,
+                    authorization,
+                    content_type,
+                    body,
+                    answer: answer.clone(),
+                });
+                let response = tiny_http::Response::from_string(answer.to_string())
+                    .with_status_code(status)
+                    .with_header(
+                        tiny_http::Header::from_bytes("Content-Type", "application/json").unwrap(),
+                    );
+                let _ = request.respond(response);
+            }
+        });
+        Ticketing {
+            url: format!("http://127.0.0.1:{port}"),
+            run,
+            log,
+        }
+    }
+}
+
+/// Atlassian Document Format as Jira Cloud accepts it: a `doc` of version 1 holding
+/// paragraphs of non-empty text nodes. Returns the text, one line per paragraph.
+fn adf_text(doc: &Value) -> String {
+    assert_eq!(doc["type"], "doc", "{doc}");
+    assert_eq!(doc["version"], 1, "{doc}");
+    let paragraphs = doc["content"].as_array().expect("a doc has content");
+    assert!(!paragraphs.is_empty(), "{doc}");
+    let mut lines = Vec::new();
+    for paragraph in paragraphs {
+        assert_eq!(paragraph["type"], "paragraph", "{paragraph}");
+        let mut line = String::new();
+        for node in paragraph["content"]
+            .as_array()
+            .expect("a paragraph has content")
+        {
+            assert_eq!(node["type"], "text", "{node}");
+            let text = node["text"].as_str().expect("a text node has text");
+            assert!(!text.is_empty(), "empty text nodes are refused: {node}");
+            line.push_str(text);
+        }
+        lines.push(line);
+    }
+    lines.join("\n")
+}
+
+fn basic_auth(credentials: &str) -> String {
+    match credentials {
+        JIRA_AUTH => "Basic c29jLWJvdEBleGFtcGxlLmNvbTpqaXJhLWFwaS10b2tlbg==".to_string(),
+        SNOW_AUTH => "Basic YXVkaXRzd2VlcC5pbnRlZ3JhdGlvbjpzbm93LXBhc3N3b3Jk".to_string(),
+        other => panic!("no precomputed header for {other}"),
+    }
+}
+
+#[test]
+fn jira_and_servicenow_get_one_ticket_per_incident_and_its_updates_by_the_returned_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let (by_day, inputs) = demo_by_day(&dir.path().join("tree"));
+    let site = Ticketing::start();
+    let config_path = config(dir.path(), &inputs, None);
+    let mut text = std::fs::read_to_string(&config_path).unwrap();
+    text.push_str(&format!(
+        "[[run.webhook]]\nname = \"jira\"\nformat = \"jira\"\nurl = \"{0}\"\nproject = \"SEC\"\nissue_type = \"Incident\"\nauth_env = \"AUDITSWEEP_TEST_JIRA_AUTH\"\n\
+         [[run.webhook]]\nname = \"servicenow\"\nformat = \"servicenow\"\nurl = \"{0}/\"\nauth_env = \"AUDITSWEEP_TEST_SNOW_AUTH\"\n",
+        site.url
+    ));
+    std::fs::write(&config_path, text).unwrap();
+    for (day, files) in by_day.values().enumerate() {
+        *site.run.lock().unwrap() = day;
+        deliver_day(files);
+        let output = run(&config_path, None);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+    let log = site.log.lock().unwrap().clone();
+    let swept = sweep_findings(&demo_inputs());
+
+    // Jira: one issue per incident, created with the fields Jira Cloud requires.
+    let mut jira_keys: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    let mut jira_created = 0;
+    let jira: Vec<&TicketRequest> = log
+        .iter()
+        .filter(|r| r.path.starts_with("/rest/api/3/"))
+        .collect();
+    for request in &jira {
+        assert_eq!(
+            request.authorization.as_deref(),
+            Some(&*basic_auth(JIRA_AUTH))
+        );
+        assert_eq!(request.content_type.as_deref(), Some("application/json"));
+        assert_eq!(request.method, "POST", "{}", request.path);
+        if request.path == "/rest/api/3/issue" {
+            jira_created += 1;
+            let fields = &request.body["fields"];
+            assert_eq!(fields["project"]["key"], "SEC");
+            assert_eq!(fields["issuetype"]["name"], "Incident");
+            let summary = fields["summary"].as_str().expect("a summary");
+            assert!(
+                !summary.is_empty() && summary.chars().count() <= 255 && !summary.contains('\n')
+            );
+            let description = adf_text(&fields["description"]);
+            let id = swept
+                .keys()
+                .find(|id| description.contains(id.as_str()))
+                .unwrap_or_else(|| panic!("the description names its incident: {description}"))
+                .clone();
+            // The title when the issue was made: the incident's first days, not its final title.
+            let kind = swept[&id]["title"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .nth(1)
+                .unwrap();
+            assert!(
+                summary.contains(kind),
+                "{summary} / {}",
+                swept[&id]["title"]
+            );
+            let labels: Vec<&str> = fields["labels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l.as_str().unwrap())
+                .collect();
+            assert!(
+                labels.iter().all(|l| !l.contains(' ')),
+                "Jira labels take no spaces: {labels:?}"
+            );
+            assert!(labels.contains(&&*format!("auditsweep-{id}")), "{labels:?}");
+            let key = request.answer["key"].as_str().unwrap().to_string();
+            assert!(
+                jira_keys.insert(id, (key, request.run)).is_none(),
+                "one issue per incident"
+            );
+        }
+    }
+    assert_eq!(jira_created, swept.len());
+    let mut jira_updates = 0;
+    for request in jira.iter().filter(|r| r.path.ends_with("/comment")) {
+        jira_updates += 1;
+        let key = request.path.split('/').nth(5).unwrap();
+        let (id, (_, created_in)) = jira_keys
+            .iter()
+            .find(|(_, (k, _))| k == key)
+            .unwrap_or_else(|| panic!("a comment on an issue never created: {key}"));
+        assert!(
+            request.run > *created_in,
+            "the update comes from a later run, by the stored key"
+        );
+        let note = adf_text(&request.body["body"]);
+        assert!(note.contains(id.as_str()), "{note}");
+    }
+
+    // ServiceNow: one incident per incident, updated through the sys_id it returned.
+    let snow: Vec<&TicketRequest> = log
+        .iter()
+        .filter(|r| r.path.starts_with("/api/now/"))
+        .collect();
+    let mut sys_ids: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    let mut snow_updates = 0;
+    let mut resolved = 0;
+    for request in snow.iter().filter(|r| r.path == "/api/now/table/incident") {
+        assert_eq!(request.method, "POST");
+        let body = &request.body;
+        let short = body["short_description"]
+            .as_str()
+            .expect("short_description");
+        assert!(!short.is_empty() && short.chars().count() <= 160);
+        let id = body["correlation_id"]
+            .as_str()
+            .expect("correlation_id")
+            .to_string();
+        assert!(swept.contains_key(&id), "{id}");
+        let kind = swept[&id]["title"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .nth(1)
+            .unwrap();
+        assert!(short.contains(kind), "{short} / {}", swept[&id]["title"]);
+        assert!(body["description"]
+            .as_str()
+            .is_some_and(|d| d.contains(&id)));
+        for field in ["urgency", "impact"] {
+            assert!(
+                ["1", "2", "3"].contains(&body[field].as_str().unwrap_or_default()),
+                "{field}: {body}"
+            );
+        }
+        let expected = match swept[&id]["severity"].as_str().unwrap() {
+            "critical" | "high" => "1",
+            "medium" => "2",
+            _ => "3",
+        };
+        // The severity at creation may be lower than the incident's final one, never higher.
+        assert!(body["urgency"].as_str().unwrap() >= expected, "{body}");
+        let sys_id = request.answer["result"]["sys_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            sys_ids.insert(id, (sys_id, request.run)).is_none(),
+            "one record per incident"
+        );
+    }
+    for request in &snow {
+        assert_eq!(
+            request.authorization.as_deref(),
+            Some(&*basic_auth(SNOW_AUTH))
+        );
+        assert_eq!(request.content_type.as_deref(), Some("application/json"));
+        if request.method != "PATCH" {
+            continue;
+        }
+        snow_updates += 1;
+        let sys_id = request.path.rsplit('/').next().unwrap();
+        let (id, (_, created_in)) = sys_ids
+            .iter()
+            .find(|(_, (s, _))| s == sys_id)
+            .unwrap_or_else(|| panic!("a patch of a record never created: {sys_id}"));
+        assert!(request.run > *created_in);
+        let notes = request.body["work_notes"].as_str().expect("work_notes");
+        assert!(notes.contains(id.as_str()), "{notes}");
+        if request.body.get("state").is_some() {
+            resolved += 1;
+            assert_eq!(request.body["state"], "6", "Resolved");
+            assert!(
+                request.body["close_code"].is_string() && request.body["close_notes"].is_string()
+            );
+            assert_eq!(
+                swept[id]["incident"]["status"], "ended",
+                "only an ended incident is resolved"
+            );
+        }
+    }
+    assert_eq!(sys_ids.len(), swept.len());
+    assert!(
+        jira_updates > 0 && snow_updates > 0,
+        "the demo's incidents change after their first day"
+    );
+    assert_eq!(
+        jira_updates, snow_updates,
+        "every change goes to both sinks"
+    );
+    assert!(resolved > 0, "some incidents end within the demo");
+    assert!(
+        log.iter().all(|r| !r.path.contains("//")),
+        "a trailing slash in the base URL is not doubled"
     );
 }

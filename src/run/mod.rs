@@ -160,6 +160,11 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
     }
     let mut state = State::open(request.state)?;
     let config = request.config;
+    // Sinks first: a secret that cannot be read fails the run before anything is committed.
+    let mut sinks = BTreeMap::new();
+    for settings in &config.run.webhook {
+        sinks.insert(settings.name.clone(), deliver::Sink::new(settings.clone())?);
+    }
     let stored = state.baseline()?;
     // Checkpoints without the baselines they fed (another aggregate version) mean nothing.
     let checkpoints = if stored.is_some() {
@@ -360,7 +365,7 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         out.flush()?;
     }
 
-    deliver_all(&state, config, &mut outcome)?;
+    deliver_all(&state, &sinks, &mut outcome)?;
     Ok(outcome)
 }
 
@@ -383,18 +388,29 @@ fn lifecycle(before: &StoredIncident, now: &StoredIncident) -> Option<&'static s
 }
 
 /// Sends every pending outbox entry to its sink, this run's and those earlier runs left.
-fn deliver_all(state: &State, config: &Config, outcome: &mut RunOutcome) -> anyhow::Result<()> {
-    let mut sinks = BTreeMap::new();
-    for settings in &config.run.webhook {
-        sinks.insert(settings.name.clone(), deliver::Sink::new(settings.clone())?);
-    }
+fn deliver_all(
+    state: &State,
+    sinks: &BTreeMap<String, deliver::Sink>,
+    outcome: &mut RunOutcome,
+) -> anyhow::Result<()> {
+    // An incident whose earlier change is still undelivered waits with it: a receiver never
+    // gets revision 2 before 1, and a ticket is created by its `new` change, not a later one.
+    let mut waiting = std::collections::BTreeSet::new();
     for queued in state.pending()? {
         let Some(sink) = sinks.get(&queued.sink) else {
             tracing::warn!(sink = %queued.sink, "Queued for a sink no longer configured: kept");
             continue;
         };
-        if sink.deliver(state, &queued)? == state::DeliveryOutcome::Delivered {
-            outcome.delivered += 1;
+        let key = (queued.sink.clone(), queued.incident_id.clone());
+        if waiting.contains(&key) {
+            continue;
+        }
+        match sink.deliver(state, &queued)? {
+            state::DeliveryOutcome::Delivered => outcome.delivered += 1,
+            state::DeliveryOutcome::Retry(_) => {
+                waiting.insert(key);
+            }
+            state::DeliveryOutcome::Rejected(_) => {}
         }
     }
     let counts = state.outbox_counts()?;
