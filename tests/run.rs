@@ -884,3 +884,59 @@ fn jira_and_servicenow_get_one_ticket_per_incident_and_its_updates_by_the_return
         "a trailing slash in the base URL is not doubled"
     );
 }
+
+#[test]
+fn a_later_change_waits_behind_its_incidents_undelivered_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (by_day, inputs) = demo_by_day(&dir.path().join("tree"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = config(
+        dir.path(),
+        &inputs,
+        Some(&format!("http://127.0.0.1:{port}/hook")),
+    );
+    // Days of changes queue up while the receiver is down: several revisions per incident.
+    for files in by_day.values() {
+        deliver_day(files);
+        assert_eq!(run(&down, None).status.code(), Some(3));
+    }
+    // It comes back failing the oldest change's every attempt (5), then accepts.
+    let receiver = Receiver::start(&[Answer::Status(503); 5]);
+    let up = config(dir.path(), &inputs, Some(&receiver.url));
+    assert_eq!(run(&up, None).status.code(), Some(3));
+    let first = receiver.log();
+    let stuck: Value = serde_json::from_str(&first[0].body).unwrap();
+    assert!(first[..5]
+        .iter()
+        .all(|r| r.key == first[0].key && !r.accepted));
+    let stuck_id = stuck["incident_id"].as_str().unwrap();
+    assert!(
+        first[5..].iter().all(|r| {
+            let change: Value = serde_json::from_str(&r.body).unwrap();
+            change["incident_id"] != stuck_id
+        }),
+        "nothing more of {stuck_id} while its revision {} is undelivered",
+        stuck["revision"]
+    );
+    assert_eq!(run(&up, None).status.code(), Some(0));
+    // Each incident's revisions arrived in order, each once.
+    let mut seen: BTreeMap<String, i64> = BTreeMap::new();
+    let mut several = 0;
+    for received in receiver.log().iter().filter(|r| r.accepted) {
+        let change: Value = serde_json::from_str(&received.body).unwrap();
+        let id = change["incident_id"].as_str().unwrap().to_string();
+        let revision = change["revision"].as_i64().unwrap();
+        let before = seen.insert(id, revision).unwrap_or(0);
+        assert_eq!(revision, before + 1, "{}", received.key);
+        several += usize::from(revision > 1);
+    }
+    assert!(several > 0, "some incidents had several queued revisions");
+    assert_same_incidents(
+        &latest(&receiver.accepted()),
+        &sweep_findings(&demo_inputs()),
+    );
+}
