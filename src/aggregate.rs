@@ -174,6 +174,7 @@ mod tests {
             _ => (Category::Api, "DescribeInstances"),
         };
         Record::Event(Box::new(Event {
+            event_id: None,
             time,
             provider: Provider::Aws,
             tenant: Some("o-1".into()),

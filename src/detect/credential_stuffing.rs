@@ -962,6 +962,7 @@ mod tests {
         reason: Option<&str>,
     ) -> Event {
         Event {
+            event_id: None,
             time: Utc.with_ymd_and_hms(2024, 3, day, 9, 0, 0).unwrap()
                 + chrono::Duration::minutes(minute as i64),
             provider: Provider::Azure,

@@ -1156,6 +1156,7 @@ mod tests {
         ip: &str,
     ) -> Event {
         Event {
+            event_id: None,
             time: Utc.with_ymd_and_hms(2024, 3, day, hour, 0, 0).unwrap(),
             provider: Provider::Aws,
             tenant: Some("111122223333".into()),
