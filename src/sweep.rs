@@ -205,7 +205,7 @@ pub fn read(
     hosting: &dyn HostingLookup,
     threads: usize,
 ) -> (Aggregates, InputSummary) {
-    let read = read_new(inputs, hosting, threads, &|_| 0);
+    let read = read_new(inputs, hosting, threads, &|_| 0, &|_| true);
     (read.aggregates, read.summary)
 }
 
@@ -215,7 +215,7 @@ fn read_files(
     hosting: &dyn HostingLookup,
     threads: usize,
 ) -> (Aggregates, InputSummary, Vec<usize>) {
-    let read = read_new(inputs, hosting, threads, &|_| 0);
+    let read = read_new(inputs, hosting, threads, &|_| 0, &|_| true);
     (read.aggregates, read.summary, read.unused)
 }
 
@@ -231,13 +231,15 @@ pub struct Read {
     pub unused: Vec<usize>,
 }
 
-/// [`read`], leaving out the first `already(file)` records of each file: those an earlier
-/// scheduled run read before the file grew.
+/// [`read`], leaving out the first `already(file)` records of each file (those an earlier
+/// scheduled run read before the file grew) and the records `admit` refuses (duplicates by
+/// event id, for the scheduled run).
 pub fn read_new(
     inputs: &Inputs,
     hosting: &dyn HostingLookup,
     threads: usize,
     already: &(dyn Fn(&Input) -> u64 + Sync),
+    admit: &(dyn Fn(&Record) -> bool + Sync),
 ) -> Read {
     let mut listed = InputSummary::default();
     {
@@ -255,7 +257,7 @@ pub fn read_new(
             last = last.max(number);
             if number <= skip {
                 dropped += 1;
-            } else {
+            } else if admit(&record) {
                 read.aggregates.observe(record, hosting);
             }
         };

@@ -940,3 +940,104 @@ fn a_later_change_waits_behind_its_incidents_undelivered_one() {
         &sweep_findings(&demo_inputs()),
     );
 }
+
+/// Where a copy of a tree file goes: `<tree>/<cloud>/replay/<the rest>`, another file with the
+/// same records (an overlapping export, a re-pulled page).
+fn replayed(tree: &Path, file: &Path) -> PathBuf {
+    let relative = file.strip_prefix(tree).unwrap();
+    let mut parts = relative.components();
+    let cloud = parts.next().unwrap();
+    tree.join(cloud).join("replay").join(parts.as_path())
+}
+
+/// Events in these files, as one sweep counts them.
+fn events_in(files: &[(PathBuf, PathBuf)]) -> u64 {
+    let output = Command::new(env!("CARGO_BIN_EXE_auditsweep"))
+        .args(["-q", "sweep", "--ip-ranges"])
+        .arg(manifest().join("fixtures/ip-ranges"))
+        .args(files.iter().map(|(from, _)| from))
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    report["inputs"]["events"].as_u64().unwrap()
+}
+
+/// The demo fed day by day into a fresh state, with `extra(day)` files copied in beside each
+/// day's own; returns the bodies the receiver accepted (the tree's path written as `TREE`) and
+/// the stderr of each run.
+fn daily_runs(
+    extra: &dyn Fn(&Path, usize, &[&Vec<(PathBuf, PathBuf)>]) -> Vec<(PathBuf, PathBuf)>,
+) -> (BTreeMap<String, String>, Vec<String>, usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    let (by_day, inputs) = demo_by_day(&tree);
+    let receiver = Receiver::start(&[]);
+    let config = config(dir.path(), &inputs, Some(&receiver.url));
+    let days: Vec<&Vec<(PathBuf, PathBuf)>> = by_day.values().collect();
+    let mut stderrs = Vec::new();
+    for day in 0..days.len() {
+        deliver_day(days[day]);
+        deliver_day(&extra(&tree, day, &days));
+        let output = run(&config, None);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+        stderrs.push(stderr(&output));
+    }
+    // A run after the last finds the copies unchanged: nothing read, nothing sent.
+    let sent = receiver.log().len();
+    let again = run(&config, None);
+    assert!(
+        stderr(&again).contains("0 files read"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(receiver.log().len(), sent);
+    let shown = tree.display().to_string();
+    let accepted = receiver
+        .accepted()
+        .into_iter()
+        .map(|(key, body)| (key, body.replace(&shown, "TREE")))
+        .collect();
+    (accepted, stderrs, sent)
+}
+
+#[test]
+fn records_read_twice_from_other_files_count_once() {
+    // The same days, and again with the last day's arrival bringing copies of the day before
+    // (inside the 24 h overlap: duplicates) and of the demo's second day (far behind: late).
+    let (once, _, _) = daily_runs(&|_, _, _| Vec::new());
+    let copies = |tree: &Path, files: &[(PathBuf, PathBuf)]| -> Vec<(PathBuf, PathBuf)> {
+        files
+            .iter()
+            .map(|(from, to)| (from.clone(), replayed(tree, to)))
+            .collect()
+    };
+    let (twice, stderrs, sent) = daily_runs(&|tree, day, days| {
+        let last = days.len() - 1;
+        if day == last {
+            [copies(tree, days[last - 1]), copies(tree, days[2])].concat()
+        } else {
+            Vec::new()
+        }
+    });
+    // Every change of every incident is the same, byte for byte: no count, evidence or
+    // baseline moved.
+    assert_eq!(
+        twice.keys().collect::<Vec<_>>(),
+        once.keys().collect::<Vec<_>>()
+    );
+    for (key, body) in &once {
+        assert!(twice[key] == *body, "{key} differs with the copies read");
+    }
+    assert_eq!(sent, once.len(), "nothing sent twice");
+    let dir = tempfile::tempdir().unwrap();
+    let (by_day, _) = demo_by_day(dir.path());
+    let days: Vec<&Vec<(PathBuf, PathBuf)>> = by_day.values().collect();
+    let last = days.len() - 1;
+    let (duplicates, late) = (events_in(days[last - 1]), events_in(days[2]));
+    assert!(duplicates > 0 && late > 0);
+    assert!(
+        stderrs[last].contains(&format!("{duplicates} duplicates, {late} late")),
+        "{}",
+        stderrs[last]
+    );
+}

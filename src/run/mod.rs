@@ -14,6 +14,7 @@
 //! 6. deliver the outbox: an entry leaves it only when the receiver said 2xx, and each request
 //!    carries an `Idempotency-Key`, so one sent again after a crash is recognizably the same.
 
+pub mod dedup;
 pub mod deliver;
 pub mod state;
 
@@ -69,6 +70,10 @@ pub struct RunOutcome {
     pub files_rewritten: usize,
     pub records: u64,
     pub already_read: u64,
+    /// Events dropped because their id was seen before (in this run or the overlap window).
+    pub duplicates: u64,
+    /// Events with an id older than their source's overlap window: dropped (see [`dedup`]).
+    pub late: u64,
     pub skipped: u64,
     /// The run's changes, as queued (payloads).
     pub changes: Vec<Value>,
@@ -82,12 +87,15 @@ impl RunOutcome {
     pub fn summary_line(&self) -> String {
         let count = |kind: &str| self.changes.iter().filter(|c| c["change"] == kind).count();
         format!(
-            "auditsweep run: {} files read ({} unchanged, {} rewritten), {} new records ({} already read, {} skipped); incidents: {} new, {} updated, {} resolved; delivered {}, queued {}, rejected {}",
+            "auditsweep run: {} files read ({} unchanged, {} rewritten), {} new records ({} already read, {} duplicates, {} late, {} skipped); incidents: {} new, {} updated, {} resolved; delivered {}, queued {}, rejected {}",
             self.files_read,
             self.files_unchanged,
             self.files_rewritten,
-            self.records.saturating_sub(self.already_read),
+            self.records
+                .saturating_sub(self.already_read + self.duplicates + self.late),
             self.already_read,
+            self.duplicates,
+            self.late,
             self.skipped,
             count("new"),
             count("updated"),
@@ -172,10 +180,22 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
     } else {
         BTreeMap::new()
     };
-    let (mut aggregates, spans) = match stored {
-        Some(baseline) => (baseline.aggregates, baseline.spans),
-        None => (Aggregates::new(), BTreeMap::new()),
+    let (mut aggregates, spans, known_ids, newest) = match stored {
+        Some(baseline) => (
+            baseline.aggregates,
+            baseline.spans,
+            state.event_ids()?,
+            state.event_sources()?,
+        ),
+        None => (
+            Aggregates::new(),
+            BTreeMap::new(),
+            Vec::new(),
+            BTreeMap::new(),
+        ),
     };
+    let overlap = chrono::Duration::hours(config.run.overlap_hours.into());
+    let dedup = dedup::Dedup::new(known_ids, &newest, overlap);
 
     let mut inputs = list_inputs(&config.run.inputs);
     let mut refused: Vec<String> = inputs
@@ -227,9 +247,21 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         Input::File(path) => skip_from.get(path).copied().unwrap_or(0),
         Input::Stdin => 0,
     };
-    let read = sweep::read_new(&inputs, request.hosting, request.threads, &already);
+    let admit = |record: &crate::schema::Record| dedup.admit(record) == dedup::Admit::Count;
+    let read = sweep::read_new(&inputs, request.hosting, request.threads, &already, &admit);
     outcome.records = read.summary.records_read;
     outcome.already_read = read.already_read;
+    outcome.duplicates = dedup.duplicates.load(std::sync::atomic::Ordering::Relaxed);
+    outcome.late = dedup.late.load(std::sync::atomic::Ordering::Relaxed);
+    if outcome.late > 0 {
+        tracing::warn!(
+            late = outcome.late,
+            "Events older than their source's newest record by more than [run] overlap_hours ({}) were dropped: their ids have left the window, so a copy could not be told from a new record",
+            config.run.overlap_hours
+        );
+    }
+    let new_ids = dedup.into_new();
+    let event_sources = dedup::newest(newest, &new_ids);
     outcome.skipped = read.summary.skipped;
     aggregates.merge(read.aggregates);
 
@@ -340,6 +372,9 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         checkpoints: &new_checkpoints,
         incidents: &incidents,
         outbox: &outbox,
+        event_ids: &new_ids,
+        event_sources: &event_sources,
+        overlap_seconds: overlap.num_seconds(),
         summary: &line,
     })?;
     fault("after-commit");

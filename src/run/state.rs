@@ -16,10 +16,11 @@ use crate::aggregate::Aggregates;
 use crate::normalize::SourceCounts;
 
 /// The schema this build writes. Each entry of [`MIGRATIONS`] takes the state one version up.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `MIGRATIONS[n]` takes a state of version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE baseline (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -71,7 +72,21 @@ CREATE TABLE runs (
     finished_at TEXT NOT NULL,
     summary TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+-- 2: provider event ids of the overlap window, so a record read twice counts once.
+CREATE TABLE event_ids (
+    key INTEGER PRIMARY KEY,       -- SHA-256 of provider and id, first 8 bytes (run/dedup.rs)
+    source INTEGER NOT NULL,       -- of provider/tenant: each source's window is its own
+    time INTEGER NOT NULL          -- the record's, Unix seconds
+);
+CREATE INDEX event_ids_by_source_time ON event_ids (source, time);
+CREATE TABLE event_sources (
+    source INTEGER PRIMARY KEY,    -- as event_ids.source
+    newest INTEGER NOT NULL        -- the newest event with an id, Unix seconds
+);
+"#,
+];
 
 /// Bytes hashed at the head of a file to tell an append from a rewrite.
 pub const HEAD_BYTES: u64 = 64 * 1024;
@@ -137,6 +152,11 @@ pub struct RunWrite<'a> {
     pub incidents: &'a [(String, StoredIncident, String)],
     /// (sink, incident id, revision, change, payload)
     pub outbox: &'a [(String, String, i64, String, String)],
+    /// Event ids first seen in this run (key, source, time).
+    pub event_ids: &'a [super::dedup::NewId],
+    /// Per source, the newest event with an id; ids older than it by `overlap_seconds` leave.
+    pub event_sources: &'a BTreeMap<i64, i64>,
+    pub overlap_seconds: i64,
     pub summary: &'a str,
 }
 
@@ -413,6 +433,26 @@ impl State {
                 )
                 .map_err(sqlite)?;
         }
+        {
+            let mut insert = transaction
+                .prepare("INSERT OR IGNORE INTO event_ids (key, source, time) VALUES (?1, ?2, ?3)")
+                .map_err(sqlite)?;
+            for (key, source, time) in write.event_ids {
+                insert.execute(params![key, source, time]).map_err(sqlite)?;
+            }
+            let mut newest = transaction
+                .prepare("INSERT OR REPLACE INTO event_sources (source, newest) VALUES (?1, ?2)")
+                .map_err(sqlite)?;
+            let mut expire = transaction
+                .prepare("DELETE FROM event_ids WHERE source = ?1 AND time < ?2")
+                .map_err(sqlite)?;
+            for (source, time) in write.event_sources {
+                newest.execute(params![source, time]).map_err(sqlite)?;
+                expire
+                    .execute(params![source, time - write.overlap_seconds])
+                    .map_err(sqlite)?;
+            }
+        }
         transaction
             .execute(
                 "INSERT INTO runs (finished_at, summary) VALUES (?1, ?2)",
@@ -420,6 +460,30 @@ impl State {
             )
             .map_err(sqlite)?;
         transaction.commit().map_err(sqlite)
+    }
+
+    /// Per source hash, the newest event with an id read so far.
+    pub fn event_sources(&self) -> Result<BTreeMap<i64, i64>, StateError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT source, newest FROM event_sources")
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(self.sqlite())?;
+        rows.collect::<Result<_, _>>().map_err(self.sqlite())
+    }
+
+    /// The event ids of the overlap window (see [`super::dedup`]).
+    pub fn event_ids(&self) -> Result<Vec<i64>, StateError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT key FROM event_ids")
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map([], |row| row.get(0))
+            .map_err(self.sqlite())?;
+        rows.collect::<Result<_, _>>().map_err(self.sqlite())
     }
 
     /// Deliveries still to make, oldest first: every pending one, whatever run queued it.
@@ -594,6 +658,9 @@ mod tests {
             checkpoints: &[("a.json".into(), checkpoint.clone())],
             incidents: &[("i1".into(), incident.clone(), "{}".into())],
             outbox: std::slice::from_ref(&queued),
+            event_ids: &[(7, 1, 100), (8, 1, 200), (9, 2, 100)],
+            event_sources: &BTreeMap::from([(1, 200), (2, 100)]),
+            overlap_seconds: 50,
             summary: "test",
         };
         state.commit_run(&write).unwrap();
@@ -607,5 +674,42 @@ mod tests {
             .unwrap();
         assert!(state.pending().unwrap().is_empty());
         assert!(state.baseline().unwrap().is_some());
+        // Source 1's ids before 150 left the window; source 2's did not.
+        let mut ids = state.event_ids().unwrap();
+        ids.sort_unstable();
+        assert_eq!(ids, vec![8, 9]);
+    }
+
+    #[test]
+    fn a_version_1_state_migrates_to_the_event_id_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection.execute_batch(MIGRATIONS[0]).unwrap();
+            connection
+                .execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', '1')",
+                    [],
+                )
+                .unwrap();
+            connection
+                .execute(
+                    "INSERT INTO runs (finished_at, summary) VALUES ('then', 'a version 1 run')",
+                    [],
+                )
+                .unwrap();
+        }
+        let state = State::open(&path).unwrap();
+        assert!(state.event_ids().unwrap().is_empty());
+        let (version, runs): (String, i64) = state
+            .connection
+            .query_row(
+                "SELECT (SELECT value FROM meta WHERE key = 'schema_version'), (SELECT COUNT(*) FROM runs)",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((version.as_str(), runs), ("2", 1), "migrated, history kept");
     }
 }
