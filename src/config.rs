@@ -45,6 +45,9 @@ pub struct RunParams {
     /// How far behind each source's newest record a late record is still taken, and how long
     /// event ids are kept to drop duplicates (`docs/operations.md`).
     pub overlap_hours: u32,
+    /// Days of history kept in the stored aggregates; `None`: the longest `baseline_days` of
+    /// judged days plus what judging them looks back at (`crate::run::retention_days`).
+    pub retention_days: Option<u32>,
 }
 
 /// CloudTrail delivers within minutes, Activity Log and Cloud Audit Logs exports within hours:
@@ -60,6 +63,7 @@ impl Default for RunParams {
             stdout: false,
             webhook: Vec::new(),
             overlap_hours: DEFAULT_OVERLAP_HOURS,
+            retention_days: None,
         }
     }
 }
@@ -575,6 +579,13 @@ impl Config {
                 "run.overlap_hours must be from 1 to 8760, got {}",
                 self.run.overlap_hours
             ));
+        }
+        if let Some(days) = self.run.retention_days {
+            if !(1..=3660).contains(&days) {
+                problems.push(format!(
+                    "run.retention_days must be from 1 to 3660, got {days}"
+                ));
+            }
         }
         if let Err(err) = regex::Regex::new(&self.redaction.identity_pattern) {
             problems.push(format!(

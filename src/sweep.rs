@@ -636,7 +636,7 @@ fn explained_by_provisioning(billing: &Candidate, significant: &[Candidate]) -> 
 }
 
 /// Days of the family a test's threshold counts: the 30 days ending on its day.
-const FAMILY_DAYS: i64 = 30;
+pub const FAMILY_DAYS: i64 = 30;
 
 /// The tenant of a scope: the record's own tenant, unless it only repeats the account, in which
 /// case the larger tenant the account was seen under (an organization, a billing account).

@@ -1041,3 +1041,196 @@ fn records_read_twice_from_other_files_count_once() {
         stderrs[last]
     );
 }
+
+/// Every date (`YYYY-MM-DD...` strings) and every integer `time` (Unix seconds) in a JSON tree.
+fn dates_and_times(value: &Value, dates: &mut Vec<String>, times: &mut Vec<i64>) {
+    match value {
+        Value::String(text) => {
+            let bytes = text.as_bytes();
+            let dated = bytes.len() >= 10
+                && bytes[..10].iter().enumerate().all(|(i, b)| {
+                    if i == 4 || i == 7 {
+                        *b == b'-'
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                });
+            if dated {
+                dates.push(text[..10].to_string());
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| dates_and_times(v, dates, times)),
+        Value::Object(map) => {
+            for (key, v) in map {
+                if let (true, Some(time)) = (key == "time", v.as_i64()) {
+                    times.push(time);
+                }
+                dates_and_times(v, dates, times);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[test]
+fn retention_keeps_the_state_bounded_and_the_findings_inside_it_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = dir.path().join("world");
+    let generated = Command::new(env!("CARGO_BIN_EXE_auditsweep"))
+        .args([
+            "-q",
+            "gen",
+            "--tenants",
+            "2",
+            "--days",
+            "60",
+            "--seed",
+            "5",
+            "--events-scale",
+            "0.2",
+            "--out",
+        ])
+        .arg(&world)
+        .output()
+        .unwrap();
+    assert!(generated.status.success(), "{}", stderr(&generated));
+    // Short baselines so that 60 days hold expired days, days judged on a truncated history and
+    // days judged on all they look back at: retention 55 = 18 judged + 7 baseline + 30 family.
+    let settings = "[provisioning]\nbaseline_days = 7\n[credential_stuffing]\nbaseline_days = 7\n\
+                    [billing]\nbaseline_days = 7\nmonthly_lookback_days = 7\n";
+    let retention = 55;
+    let tree = dir.path().join("tree");
+    let mut by_day: BTreeMap<String, Vec<(PathBuf, PathBuf)>> = BTreeMap::new();
+    for entry in walkdir::WalkDir::new(&world) {
+        let entry = entry.unwrap();
+        let relative = entry.path().strip_prefix(&world).unwrap();
+        if entry.file_type().is_file() && relative.components().count() > 1 {
+            by_day
+                .entry(day_of(entry.path()))
+                .or_default()
+                .push((entry.path().to_path_buf(), tree.join(relative)));
+        }
+    }
+    let inputs: Vec<PathBuf> = ["aws", "azure", "gcp"]
+        .iter()
+        .map(|c| tree.join(c))
+        .collect();
+    for input in &inputs {
+        std::fs::create_dir_all(input).unwrap();
+    }
+    let receiver = Receiver::start(&[]);
+    let config_path = config(dir.path(), &inputs, Some(&receiver.url));
+    let mut text = std::fs::read_to_string(&config_path).unwrap();
+    text = text.replace(
+        "[run]\n",
+        &format!("{settings}[run]\nretention_days = {retention}\n"),
+    );
+    std::fs::write(&config_path, &text).unwrap();
+    // The monthly billing exports first, then ten days at a time.
+    let days: Vec<&Vec<(PathBuf, PathBuf)>> = by_day.values().collect();
+    assert!(days.len() >= 60, "{}", days.len());
+    for chunk in days.chunks(10) {
+        for files in chunk {
+            deliver_day(files);
+        }
+        let output = run(&config_path, None);
+        assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    }
+
+    // The reference: one sweep over everything with the same detectors, judging from the first
+    // day whose whole lookback the run keeps.
+    let mut reference = std::fs::File::create(dir.path().join("reference.toml")).unwrap();
+    use std::io::Write;
+    reference.write_all(settings.as_bytes()).unwrap();
+    drop(reference);
+    let sweep = |since: Option<&str>| -> Value {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_auditsweep"));
+        command
+            .args(["-q", "sweep", "--ip-ranges"])
+            .arg(manifest().join("fixtures/ip-ranges"))
+            .arg("--config")
+            .arg(dir.path().join("reference.toml"))
+            .arg(&world);
+        if let Some(since) = since {
+            command.args(["--since", since]);
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{}", stderr(&output));
+        serde_json::from_slice(&output.stdout).unwrap()
+    };
+    let all = sweep(None);
+    let end = chrono::NaiveDate::parse_from_str(
+        &all["window"]["end"].as_str().unwrap()[..10],
+        "%Y-%m-%d",
+    )
+    .unwrap();
+    let cutoff = end - chrono::Duration::days(retention - 1);
+    let since = cutoff + chrono::Duration::days(7 + 30);
+    let inside = sweep(Some(&since.to_string()));
+    let swept: BTreeMap<String, Value> = inside["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["id"].as_str().unwrap().to_string(), f.clone()))
+        .collect();
+    let older = all["findings"].as_array().unwrap().len() - swept.len();
+    assert!(
+        swept.len() >= 3 && older >= 3,
+        "incidents inside ({}) and before ({older}) the judged days",
+        swept.len()
+    );
+
+    // Inside: the same incidents, the same last word on each.
+    let latest = latest(&receiver.accepted());
+    let reported: BTreeMap<String, Value> = latest
+        .into_iter()
+        .filter(|(_, change)| {
+            change["finding"]["incident"]["last_day"].as_str().unwrap()
+                >= since.to_string().as_str()
+        })
+        .collect();
+    assert_same_incidents(&reported, &swept);
+
+    // Bounded: no day before the cutoff is left in the stored aggregates, and the event ids
+    // are those of the last day.
+    let state = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    let blob: Vec<u8> = state
+        .query_row("SELECT aggregates FROM baseline", [], |row| row.get(0))
+        .unwrap();
+    let mut json = Vec::new();
+    use std::io::Read;
+    flate2::read::GzDecoder::new(blob.as_slice())
+        .read_to_end(&mut json)
+        .unwrap();
+    let aggregates: Value = serde_json::from_slice(&json).unwrap();
+    let (mut dates, mut times) = (Vec::new(), Vec::new());
+    dates_and_times(&aggregates, &mut dates, &mut times);
+    dates.sort();
+    dates.dedup();
+    assert_eq!(
+        dates.first().map(String::as_str),
+        Some(&*cutoff.to_string()),
+        "the oldest day kept"
+    );
+    assert!(
+        dates.len() <= retention as usize,
+        "{} days kept",
+        dates.len()
+    );
+    let cutoff_at = cutoff.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp();
+    assert!(
+        times.iter().all(|t| *t >= cutoff_at),
+        "sign-in minutes before the cutoff"
+    );
+    let (oldest_id, newest_source): (i64, i64) = state
+        .query_row(
+            "SELECT (SELECT MIN(time) FROM event_ids), (SELECT MIN(newest) FROM event_sources)",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert!(
+        oldest_id >= newest_source - 24 * 3600,
+        "ids older than the overlap window"
+    );
+}

@@ -270,6 +270,7 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         ..InputSummary::default()
     };
     summary.merge(read.summary);
+    let since = retain(config, &mut aggregates, &mut summary);
     let new_spans = summary.by_source.clone();
     let mut new_checkpoints = Vec::new();
     for (path, last) in &read.last_record {
@@ -290,7 +291,7 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
     let sweep_request = SweepRequest {
         paths: Vec::new(),
         tenant: None,
-        since: None,
+        since,
         until: None,
         config,
         hosting: request.hosting,
@@ -402,6 +403,64 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
 
     deliver_all(&state, &sinks, &mut outcome)?;
     Ok(outcome)
+}
+
+/// `[run] retention_days`, or a baseline's worth of judged days (the longest `baseline_days`)
+/// plus all that judging them looks back at ([`judgment_lookback`]): 28 + 125 = 153 days with
+/// the defaults.
+pub fn retention_days(config: &Config) -> u32 {
+    config
+        .run
+        .retention_days
+        .unwrap_or(longest_baseline(config) + judgment_lookback(config))
+}
+
+fn longest_baseline(config: &Config) -> u32 {
+    config
+        .provisioning
+        .baseline_days
+        .max(config.credential_stuffing.baseline_days)
+        .max(config.billing.baseline_days)
+}
+
+/// How far back the judgment of one day reaches: its test's threshold counts the tests of the
+/// 30 days ending on it ([`sweep::FAMILY_DAYS`]), and each of those looks back its baseline or
+/// the billing monthly lookback, whichever is longer (95 + 30 = 125 days with the defaults).
+pub fn judgment_lookback(config: &Config) -> u32 {
+    longest_baseline(config).max(config.billing.monthly_lookback_days) + sweep::FAMILY_DAYS as u32
+}
+
+/// Keeps the last [`retention_days`] days (ending on the newest day with data) in the
+/// aggregates and the sources' spans, and forgets the rest.
+///
+/// Once days are forgotten, the oldest kept ones are judged on a truncated history: a finding
+/// there would be an artefact, not news. So the run then reports only incidents reaching into
+/// the days whose whole history is kept (from the cutoff plus [`judgment_lookback`]): the
+/// returned `since`.
+fn retain(
+    config: &Config,
+    aggregates: &mut Aggregates,
+    summary: &mut InputSummary,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let newest = summary.by_source.values().filter_map(|c| c.last).max()?;
+    let first = summary.by_source.values().filter_map(|c| c.first).min()?;
+    let keep = i64::from(retention_days(config));
+    let cutoff = newest.date_naive() - chrono::Duration::days(keep - 1);
+    let cutoff_at = cutoff.and_time(chrono::NaiveTime::MIN).and_utc();
+    if first > cutoff_at {
+        return None;
+    }
+    if first < cutoff_at {
+        aggregates.expire_before(cutoff);
+        summary
+            .by_source
+            .retain(|_, counts| counts.last >= Some(cutoff_at));
+        for counts in summary.by_source.values_mut() {
+            counts.first = counts.first.map(|first| first.max(cutoff_at));
+        }
+    }
+    let lookback = judgment_lookback(config);
+    Some((cutoff_at + chrono::Duration::days(lookback.into())).min(newest))
 }
 
 /// Whether a known incident changed enough to be sent again.
