@@ -83,6 +83,15 @@ pub struct SweepStats {
 }
 
 pub fn run(request: &SweepRequest) -> Result<(Report, SweepStats), SweepError> {
+    run_from(request, None)
+}
+
+/// [`run`] on top of a scheduled run's state (`sweep --state`): the stored aggregates plus what
+/// the inputs hold beyond them, judged as one sweep over all of it would be.
+pub fn run_from(
+    request: &SweepRequest,
+    stored: Option<crate::run::Stored>,
+) -> Result<(Report, SweepStats), SweepError> {
     let mut inputs = list_inputs(&request.paths);
     if !inputs.refused.is_empty() || !inputs.missing.is_empty() {
         let missing = inputs.missing.drain(..);
@@ -112,7 +121,27 @@ pub fn run(request: &SweepRequest) -> Result<(Report, SweepStats), SweepError> {
             .into());
         }
     }
-    let (aggregates, summary, unused) = read_files(&inputs, request.hosting, request.threads);
+    let from_state = stored.is_some();
+    let (aggregates, summary, unused) = match stored {
+        None => read_files(&inputs, request.hosting, request.threads),
+        Some(stored) => {
+            // Files the run read whole and that have not changed add nothing.
+            inputs
+                .inputs
+                .retain(|input| stored.already(input).is_some());
+            let already = |input: &Input| stored.already(input).unwrap_or(0);
+            let admit = |record: &Record| stored.admit(record);
+            let read = read_new(&inputs, request.hosting, request.threads, &already, &admit);
+            let (mut aggregates, spans) = stored.into_parts();
+            aggregates.merge(read.aggregates);
+            let mut summary = InputSummary {
+                by_source: spans,
+                ..InputSummary::default()
+            };
+            summary.merge(read.summary);
+            (aggregates, summary, read.unused)
+        }
+    };
     if let Some(tenant) = &request.tenant {
         let seen = tenants_seen(&aggregates, &summary);
         if !seen.contains(tenant) {
@@ -122,7 +151,12 @@ pub fn run(request: &SweepRequest) -> Result<(Report, SweepStats), SweepError> {
             });
         }
     }
-    let empty = empty_arguments(&request.paths, &inputs, &unused);
+    // Over a state, an argument whose files the run has all read is no news.
+    let empty = if from_state {
+        Vec::new()
+    } else {
+        empty_arguments(&request.paths, &inputs, &unused)
+    };
     for warning in &empty {
         tracing::warn!("{warning}");
     }

@@ -24,8 +24,13 @@ pub const EXIT_FINDINGS: u8 = 1;
 pub struct SweepArgs {
     /// Files or directories of provider records (read recursively; gzip detected by content),
     /// pipes, or `-` for stdin. A file named twice is read once.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "state")]
     pub paths: Vec<PathBuf>,
+    /// Start from the baselines a scheduled run stored (`auditsweep run`): judge its aggregates
+    /// plus what PATHs hold beyond them (files it read and that are unchanged are left out,
+    /// events it counted are dropped by id). The state is only read.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// Threads that read the inputs (0: one per core). The report is the same for any number.
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -90,7 +95,11 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         threads: args.threads,
         out: args.out.as_deref(),
     };
-    let (report, stats) = sweep::run(&request)?;
+    let stored = match &args.state {
+        Some(path) => Some(crate::run::Stored::open(path, &config)?),
+        None => None,
+    };
+    let (report, stats) = sweep::run_from(&request, stored)?;
     // Everything below writes the redacted report only.
     let mut document = serde_json::to_value(&report).context("serializing the report")?;
     let user_names = config.redaction.user_names(&stats.failed_user_names);

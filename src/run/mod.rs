@@ -150,6 +150,62 @@ fn plan(path: &Path, checkpoint: Option<&Checkpoint>) -> std::io::Result<Plan> {
     }
 }
 
+/// The state as `sweep --state` uses it: the stored aggregates and spans, and what tells the
+/// inputs' new records from those already in them (checkpoints, the window's event ids), so a
+/// sweep over the run's own input tree adds only what the next run would.
+pub struct Stored {
+    pub aggregates: Aggregates,
+    pub spans: BTreeMap<String, crate::normalize::SourceCounts>,
+    checkpoints: BTreeMap<String, Checkpoint>,
+    dedup: dedup::Dedup,
+}
+
+impl Stored {
+    /// Reads the state without writing to it. A state without baselines (none yet, or of
+    /// another aggregate version) gives empty aggregates: the sweep is then one over its inputs.
+    pub fn open(path: &Path, config: &Config) -> anyhow::Result<Stored> {
+        let state = State::open_read_only(path)?;
+        let overlap = chrono::Duration::hours(config.run.overlap_hours.into());
+        Ok(match state.baseline()? {
+            Some(baseline) => Stored {
+                aggregates: baseline.aggregates,
+                spans: baseline.spans,
+                checkpoints: state.checkpoints()?,
+                dedup: dedup::Dedup::new(state.event_ids()?, &state.event_sources()?, overlap),
+            },
+            None => Stored {
+                aggregates: Aggregates::new(),
+                spans: BTreeMap::new(),
+                checkpoints: BTreeMap::new(),
+                dedup: dedup::Dedup::new([], &BTreeMap::new(), overlap),
+            },
+        })
+    }
+
+    /// `None` for a file unchanged since the run read it; else how many of its records the
+    /// state already holds (the head of an appended file).
+    pub fn already(&self, input: &Input) -> Option<u64> {
+        let Input::File(path) = input else {
+            return Some(0);
+        };
+        match plan(path, self.checkpoints.get(&path.display().to_string())) {
+            Ok(Plan::Unchanged) => None,
+            Ok(Plan::Appended(records)) => Some(records),
+            Ok(Plan::Whole { .. }) | Err(_) => Some(0),
+        }
+    }
+
+    /// The stored aggregates and spans, once the inputs have been read.
+    pub fn into_parts(self) -> (Aggregates, BTreeMap<String, crate::normalize::SourceCounts>) {
+        (self.aggregates, self.spans)
+    }
+
+    /// Whether a record adds to the stored aggregates (not a duplicate or late by event id).
+    pub fn admit(&self, record: &crate::schema::Record) -> bool {
+        self.dedup.admit(record) == dedup::Admit::Count
+    }
+}
+
 /// One scheduled run. Errors leave the state as the last complete run left it.
 pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
     let lock_path = lock_path(request.state);

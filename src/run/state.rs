@@ -85,6 +85,19 @@ CREATE TABLE event_sources (
     source INTEGER PRIMARY KEY,    -- as event_ids.source
     newest INTEGER NOT NULL        -- the newest event with an id, Unix seconds
 );
+-- A checkpoint per input file is most of a state: keyed by its path without a rowid, the path
+-- is stored once, not in the table and again in its index.
+CREATE TABLE checkpoints_by_path (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    head_sha256 BLOB NOT NULL,
+    records INTEGER NOT NULL,
+    read_at TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT INTO checkpoints_by_path SELECT path, size, mtime_ns, head_sha256, records, read_at FROM checkpoints;
+DROP TABLE checkpoints;
+ALTER TABLE checkpoints_by_path RENAME TO checkpoints;
 "#,
 ];
 
@@ -105,6 +118,10 @@ pub enum StateError {
     },
     #[error("state {path}: stored baselines unreadable: {why}")]
     Baseline { path: String, why: String },
+    #[error("state {path}: schema {found}, older than this build's {SCHEMA_VERSION}: let `auditsweep run` migrate it first (a sweep only reads it)")]
+    Older { path: String, found: i64 },
+    #[error("state {path}: no such file")]
+    Missing { path: String },
 }
 
 /// A file as it was when last read.
@@ -236,6 +253,56 @@ impl State {
         };
         state.migrate(version)?;
         Ok(state)
+    }
+
+    /// Opens a state to read only (`sweep --state`): nothing is written, not even a migration,
+    /// so a sweep beside a running run changes nothing. Refuses what [`State::open`] refuses,
+    /// and an older schema.
+    pub fn open_read_only(path: &Path) -> Result<State, StateError> {
+        let shown = path.display().to_string();
+        if !path.exists() {
+            return Err(StateError::Missing { path: shown });
+        }
+        let sqlite = |source| StateError::Sqlite {
+            path: shown.clone(),
+            source,
+        };
+        let connection = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sqlite)?;
+        connection
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(sqlite)?;
+        let version: Option<String> = connection
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|err| StateError::Foreign {
+                path: shown.clone(),
+                why: err.to_string(),
+            })?;
+        let found =
+            version
+                .and_then(|v| v.parse::<i64>().ok())
+                .ok_or_else(|| StateError::Foreign {
+                    path: shown.clone(),
+                    why: "no schema_version in meta".into(),
+                })?;
+        if found > SCHEMA_VERSION {
+            return Err(StateError::Newer { path: shown, found });
+        }
+        if found < SCHEMA_VERSION {
+            return Err(StateError::Older { path: shown, found });
+        }
+        Ok(State {
+            connection,
+            path: path.to_path_buf(),
+        })
     }
 
     fn sqlite(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
@@ -699,6 +766,12 @@ mod tests {
                     [],
                 )
                 .unwrap();
+            connection
+                .execute(
+                    "INSERT INTO checkpoints VALUES ('a.json', 10, 5, x'0102', 3, 'then')",
+                    [],
+                )
+                .unwrap();
         }
         let state = State::open(&path).unwrap();
         assert!(state.event_ids().unwrap().is_empty());
@@ -711,5 +784,14 @@ mod tests {
             )
             .unwrap();
         assert_eq!((version.as_str(), runs), ("2", 1), "migrated, history kept");
+        assert_eq!(
+            state.checkpoints().unwrap()["a.json"],
+            Checkpoint {
+                size: 10,
+                mtime_ns: 5,
+                head_sha256: vec![1, 2],
+                records: 3
+            }
+        );
     }
 }
