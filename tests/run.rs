@@ -965,8 +965,11 @@ fn events_in(files: &[(PathBuf, PathBuf)]) -> u64 {
 /// The demo fed day by day into a fresh state, with `extra(day)` files copied in beside each
 /// day's own; returns the bodies the receiver accepted (the tree's path written as `TREE`) and
 /// the stderr of each run.
+/// Files to copy: (from, to).
+type Copies = Vec<(PathBuf, PathBuf)>;
+
 fn daily_runs(
-    extra: &dyn Fn(&Path, usize, &[&Vec<(PathBuf, PathBuf)>]) -> Vec<(PathBuf, PathBuf)>,
+    extra: &dyn Fn(&Path, usize, &[&Copies]) -> Copies,
 ) -> (BTreeMap<String, String>, Vec<String>, usize) {
     let dir = tempfile::tempdir().unwrap();
     let tree = dir.path().join("tree");
