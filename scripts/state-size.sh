@@ -75,6 +75,14 @@ db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 spans = json.loads(db.execute("SELECT spans FROM baseline").fetchone()[0])
 events = sum(c["events"] for c in spans.values())
 rows = sum(c["billing_rows"] for c in spans.values())
+compact = sqlite3.connect(f"file:{path}.compact?mode=ro", uri=True)
+pages = dict(compact.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall())
+files = compact.execute("SELECT COUNT(*) FROM checkpoints").fetchone()[0]
+parts = {"baseline": ["baseline"], "checkpoints": ["checkpoints"],
+         "event ids": ["event_ids", "event_ids_by_source_time", "event_sources"],
+         "incidents and outbox": ["incidents", "sqlite_autoindex_incidents_1", "outbox", "sqlite_autoindex_outbox_1"]}
+print("compacted, by part: " + ", ".join(f"{part} {sum(pages.get(t, 0) for t in tables) / 1e6:.2f} MB" for part, tables in parts.items())
+      + f"; {pages.get('checkpoints', 0) / max(files, 1):.0f} bytes per checkpoint ({files:,} files)")
 print(f"per tenant-year ({days} days, seed {seed}, {runs} runs of {chunk} days, {events:,} events and {rows:,} billing rows read): "
       f"state {os.path.getsize(path + '.compact') / 1e6:.2f} MB compacted")
 EOF

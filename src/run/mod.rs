@@ -318,6 +318,17 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
     }
     let new_ids = dedup.into_new();
     let event_sources = dedup::newest(newest, &new_ids);
+    // Ids already behind their source's window would expire in the same transaction: a first
+    // run over months of history stores one window, not every id it read.
+    let window = overlap.num_seconds();
+    let new_ids: Vec<dedup::NewId> = new_ids
+        .into_iter()
+        .filter(|(_, source, time)| {
+            event_sources
+                .get(source)
+                .is_none_or(|newest| *time >= newest - window)
+        })
+        .collect();
     outcome.skipped = read.summary.skipped;
     aggregates.merge(read.aggregates);
 
