@@ -1314,3 +1314,42 @@ fn a_sweep_from_the_state_plus_a_new_day_is_the_sweep_of_everything() {
         );
     }
 }
+
+#[test]
+fn run_settings_out_of_range_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let config_path = config(dir.path(), &demo_inputs(), None);
+    let base = std::fs::read_to_string(&config_path).unwrap();
+    for (setting, key) in [
+        ("overlap_hours = 0", "run.overlap_hours"),
+        ("overlap_hours = 9000", "run.overlap_hours"),
+        ("retention_days = 0", "run.retention_days"),
+        ("retention_days = 4000", "run.retention_days"),
+    ] {
+        std::fs::write(
+            &config_path,
+            base.replace("[run]\n", &format!("[run]\n{setting}\n")),
+        )
+        .unwrap();
+        let refused = run(&config_path, None);
+        assert_eq!(refused.status.code(), Some(2), "{setting}");
+        assert!(
+            stderr(&refused).contains(key),
+            "{setting}: {}",
+            stderr(&refused)
+        );
+        assert!(
+            !dir.path().join("state.db").exists(),
+            "{setting}: nothing written"
+        );
+    }
+    std::fs::write(
+        &config_path,
+        base.replace(
+            "[run]\n",
+            "[run]\noverlap_hours = 1\nretention_days = 3660\n",
+        ),
+    )
+    .unwrap();
+    assert_eq!(run(&config_path, None).status.code(), Some(0));
+}
