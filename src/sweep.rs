@@ -259,6 +259,8 @@ pub struct Read {
     pub summary: InputSummary,
     /// The highest record number seen per file (line number in NDJSON).
     pub last_record: BTreeMap<PathBuf, u64>,
+    /// The newest record's time per file (Unix seconds), for files with records.
+    pub newest: BTreeMap<PathBuf, i64>,
     /// Records left out because an earlier run read them (the head of an appended file).
     pub already_read: u64,
     /// Indices (sorted) of the inputs that gave no event or billing row.
@@ -285,10 +287,12 @@ pub fn read_new(
     let read_one = |mut read: Read, (i, input): (usize, &Input)| {
         let skip = already(input);
         let mut last = 0;
+        let mut newest: Option<i64> = None;
         let mut dropped = 0;
         let mut sink = |record: Record| {
             let number = record.source().record;
             last = last.max(number);
+            newest = newest.max(Some(record.time().timestamp()));
             if number <= skip {
                 dropped += 1;
             } else if admit(&record) {
@@ -305,6 +309,9 @@ pub fn read_new(
         read.already_read += dropped;
         if let Input::File(path) = input {
             read.last_record.insert(path.clone(), last.max(skip));
+            if let Some(newest) = newest {
+                read.newest.insert(path.clone(), newest);
+            }
         }
         read
     };
@@ -312,6 +319,7 @@ pub fn read_new(
         aggregates: Aggregates::new(),
         summary: InputSummary::default(),
         last_record: BTreeMap::new(),
+        newest: BTreeMap::new(),
         already_read: 0,
         unused: Vec::new(),
     };
@@ -319,6 +327,7 @@ pub fn read_new(
         a.aggregates.merge(b.aggregates);
         a.summary.merge(b.summary);
         a.last_record.extend(b.last_record);
+        a.newest.extend(b.newest);
         a.already_read += b.already_read;
         a.unused.extend(b.unused);
         a

@@ -1353,3 +1353,61 @@ fn run_settings_out_of_range_are_refused_by_name() {
     .unwrap();
     assert_eq!(run(&config_path, None).status.code(), Some(0));
 }
+
+#[test]
+fn checkpoints_of_files_gone_from_the_inputs_go_once_their_records_leave_the_retention() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    let (by_day, inputs) = demo_by_day(&tree);
+    let config_path = config(dir.path(), &inputs, None);
+    let text = std::fs::read_to_string(&config_path).unwrap();
+    std::fs::write(
+        &config_path,
+        text.replace("[run]\n", "[run]\nretention_days = 5\n"),
+    )
+    .unwrap();
+    let days: Vec<&Vec<(PathBuf, PathBuf)>> = by_day.values().collect();
+    for files in &days {
+        deliver_day(files);
+    }
+    assert_eq!(run(&config_path, None).status.code(), Some(0));
+    let state = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    let checkpoints = |state: &rusqlite::Connection| -> i64 {
+        state
+            .query_row("SELECT COUNT(*) FROM checkpoints", [], |row| row.get(0))
+            .unwrap()
+    };
+    let aggregates = |state: &rusqlite::Connection| -> Vec<u8> {
+        state
+            .query_row("SELECT aggregates FROM baseline", [], |row| row.get(0))
+            .unwrap()
+    };
+    let (all, stored) = (checkpoints(&state), aggregates(&state));
+    // The demo's first days are long out of a 5-day retention; its last day is not.
+    let old: Vec<&(PathBuf, PathBuf)> = days[1..4].iter().flat_map(|d| d.iter()).collect();
+    let recent = &days[days.len() - 1][0];
+    for (_, to) in old.iter().copied().chain([recent]) {
+        std::fs::remove_file(to).unwrap();
+    }
+    let pruned = run(&config_path, None);
+    assert_eq!(pruned.status.code(), Some(0), "{}", stderr(&pruned));
+    assert_eq!(
+        checkpoints(&state),
+        all - old.len() as i64,
+        "the recent file keeps its checkpoint"
+    );
+    // Back in the tree, the old files are read again and add nothing: every record is older
+    // than what the state keeps.
+    for (from, to) in old.iter().copied().chain([recent]) {
+        std::fs::copy(from, to).unwrap();
+    }
+    let back = run(&config_path, None);
+    // (The recent file, copied back with a new time, is read from its first unread record.)
+    assert!(
+        stderr(&back).contains(&format!("{} files read", old.len() + 1)),
+        "{}",
+        stderr(&back)
+    );
+    assert_eq!(checkpoints(&state), all);
+    assert!(aggregates(&state) == stored, "the baselines did not move");
+}

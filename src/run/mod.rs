@@ -272,6 +272,14 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         anyhow::bail!("refusing to run: {}", refused.join("; "));
     }
     let mut outcome = RunOutcome::default();
+    let listed: std::collections::BTreeSet<String> = inputs
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            Input::File(path) => Some(path.display().to_string()),
+            Input::Stdin => None,
+        })
+        .collect();
     let mut skip_from: BTreeMap<PathBuf, u64> = BTreeMap::new();
     inputs.inputs.retain(|input| {
         let Input::File(path) = input else {
@@ -337,22 +345,40 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         ..InputSummary::default()
     };
     summary.merge(read.summary);
+    let cutoff = retention_cutoff(config, &summary);
     let since = retain(config, &mut aggregates, &mut summary);
     let new_spans = summary.by_source.clone();
     let mut new_checkpoints = Vec::new();
     for (path, last) in &read.last_record {
         if let Ok((size, mtime_ns, head)) = stat(path, state::HEAD_BYTES) {
+            let key = path.display().to_string();
+            // An appended file's newest record may be in its head, read by an earlier run.
+            let earlier = skip_from
+                .contains_key(path)
+                .then(|| checkpoints.get(&key).and_then(|c| c.newest))
+                .flatten();
             new_checkpoints.push((
-                path.display().to_string(),
+                key,
                 Checkpoint {
                     size,
                     mtime_ns,
                     head_sha256: head,
                     records: *last,
+                    newest: read.newest.get(path).copied().max(earlier),
                 },
             ));
         }
     }
+    // A file gone from the inputs keeps its checkpoint until all its records are older than the
+    // retention: read again then, it could only add days that are forgotten at once.
+    let forget_checkpoints: Vec<String> = checkpoints
+        .iter()
+        .filter(|(path, checkpoint)| {
+            !listed.contains(*path)
+                && cutoff.is_some_and(|cutoff| checkpoint.newest.is_none_or(|t| t < cutoff))
+        })
+        .map(|(path, _)| path.clone())
+        .collect();
 
     // Judge everything read so far, as one sweep over it would.
     let sweep_request = SweepRequest {
@@ -441,6 +467,7 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         incidents: &incidents,
         outbox: &outbox,
         event_ids: &new_ids,
+        forget_checkpoints: &forget_checkpoints,
         event_sources: &event_sources,
         overlap_seconds: overlap.num_seconds(),
         summary: &line,
@@ -504,6 +531,20 @@ pub fn judgment_lookback(config: &Config) -> u32 {
 /// there would be an artefact, not news. So the run then reports only incidents reaching into
 /// the days whose whole history is kept (from the cutoff plus [`judgment_lookback`]): the
 /// returned `since`.
+/// The first instant the retention keeps (Unix seconds): midnight of the newest day with data,
+/// less `retention_days - 1` days.
+fn retention_cutoff(config: &Config, summary: &InputSummary) -> Option<i64> {
+    let newest = summary.by_source.values().filter_map(|c| c.last).max()?;
+    let keep = i64::from(retention_days(config));
+    let cutoff = newest.date_naive() - chrono::Duration::days(keep - 1);
+    Some(
+        cutoff
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp(),
+    )
+}
+
 fn retain(
     config: &Config,
     aggregates: &mut Aggregates,

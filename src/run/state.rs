@@ -87,15 +87,18 @@ CREATE TABLE event_sources (
 );
 -- A checkpoint per input file is most of a state: keyed by its path without a rowid, the path
 -- is stored once, not in the table and again in its index.
+-- `newest` (the newest record's time, Unix seconds) tells when a checkpoint of a file gone from
+-- the inputs can go: once all its records are older than the retention.
 CREATE TABLE checkpoints_by_path (
     path TEXT PRIMARY KEY,
     size INTEGER NOT NULL,
     mtime_ns INTEGER NOT NULL,
     head_sha256 BLOB NOT NULL,
     records INTEGER NOT NULL,
-    read_at TEXT NOT NULL
+    read_at TEXT NOT NULL,
+    newest INTEGER
 ) WITHOUT ROWID;
-INSERT INTO checkpoints_by_path SELECT path, size, mtime_ns, head_sha256, records, read_at FROM checkpoints;
+INSERT INTO checkpoints_by_path SELECT path, size, mtime_ns, head_sha256, records, read_at, NULL FROM checkpoints;
 DROP TABLE checkpoints;
 ALTER TABLE checkpoints_by_path RENAME TO checkpoints;
 "#,
@@ -131,6 +134,8 @@ pub struct Checkpoint {
     pub mtime_ns: i64,
     pub head_sha256: Vec<u8>,
     pub records: u64,
+    /// The newest record's time (Unix seconds); `None` for a file without records.
+    pub newest: Option<i64>,
 }
 
 /// An incident as last reported.
@@ -171,6 +176,8 @@ pub struct RunWrite<'a> {
     pub outbox: &'a [(String, String, i64, String, String)],
     /// Event ids first seen in this run (key, source, time).
     pub event_ids: &'a [super::dedup::NewId],
+    /// Checkpoints to drop: files gone from the inputs whose records all left the retention.
+    pub forget_checkpoints: &'a [String],
     /// Per source, the newest event with an id; ids older than it by `overlap_seconds` leave.
     pub event_sources: &'a BTreeMap<i64, i64>,
     pub overlap_seconds: i64,
@@ -381,7 +388,7 @@ impl State {
     pub fn checkpoints(&self) -> Result<BTreeMap<String, Checkpoint>, StateError> {
         let mut statement = self
             .connection
-            .prepare("SELECT path, size, mtime_ns, head_sha256, records FROM checkpoints")
+            .prepare("SELECT path, size, mtime_ns, head_sha256, records, newest FROM checkpoints")
             .map_err(self.sqlite())?;
         let rows = statement
             .query_map([], |row| {
@@ -392,6 +399,7 @@ impl State {
                         mtime_ns: row.get(2)?,
                         head_sha256: row.get(3)?,
                         records: row.get::<_, i64>(4)? as u64,
+                        newest: row.get(5)?,
                     },
                 ))
             })
@@ -460,15 +468,16 @@ impl State {
         for (file, checkpoint) in write.checkpoints {
             transaction
                 .execute(
-                    "INSERT OR REPLACE INTO checkpoints (path, size, mtime_ns, head_sha256, records, read_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT OR REPLACE INTO checkpoints (path, size, mtime_ns, head_sha256, records, read_at, newest)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![
                         file,
                         checkpoint.size as i64,
                         checkpoint.mtime_ns,
                         checkpoint.head_sha256,
                         checkpoint.records as i64,
-                        now
+                        now,
+                        checkpoint.newest
                     ],
                 )
                 .map_err(sqlite)?;
@@ -498,6 +507,11 @@ impl State {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![sink, id, revision, change, payload, now],
                 )
+                .map_err(sqlite)?;
+        }
+        for file in write.forget_checkpoints {
+            transaction
+                .execute("DELETE FROM checkpoints WHERE path = ?1", params![file])
                 .map_err(sqlite)?;
         }
         {
@@ -704,6 +718,7 @@ mod tests {
             mtime_ns: 5,
             head_sha256: vec![1, 2],
             records: 3,
+            newest: Some(1_700_000_000),
         };
         let incident = StoredIncident {
             revision: 1,
@@ -726,6 +741,7 @@ mod tests {
             incidents: &[("i1".into(), incident.clone(), "{}".into())],
             outbox: std::slice::from_ref(&queued),
             event_ids: &[(7, 1, 100), (8, 1, 200), (9, 2, 100)],
+            forget_checkpoints: &[],
             event_sources: &BTreeMap::from([(1, 200), (2, 100)]),
             overlap_seconds: 50,
             summary: "test",
@@ -745,6 +761,16 @@ mod tests {
         let mut ids = state.event_ids().unwrap();
         ids.sort_unstable();
         assert_eq!(ids, vec![8, 9]);
+        let forget = RunWrite {
+            checkpoints: &[],
+            incidents: &[],
+            outbox: &[],
+            event_ids: &[],
+            forget_checkpoints: &["a.json".to_string()],
+            ..write
+        };
+        state.commit_run(&forget).unwrap();
+        assert!(state.checkpoints().unwrap().is_empty());
     }
 
     #[test]
@@ -790,7 +816,8 @@ mod tests {
                 size: 10,
                 mtime_ns: 5,
                 head_sha256: vec![1, 2],
-                records: 3
+                records: 3,
+                newest: None
             }
         );
     }
