@@ -5,13 +5,16 @@
 # arrived. Every four weeks it prints the state file's size, its size compacted (VACUUM INTO),
 # the stored aggregates and the rows of each table; the last line is the figure per
 # tenant-year. Usage: scripts/state-size.sh [SEED] (3; one tenant on AWS).
-# DAYS and CHUNK_DAYS (7) override the span and the days per run. A debug build: the sizes do
-# not depend on the profile, and it spares a release build on a shared machine.
+# DAYS and CHUNK_DAYS (7) override the span and the days per run; PRUNE_DAYS=N deletes input
+# files N days older than the newest delivered (a bucket's lifecycle rule) before each run. A
+# debug build: the sizes do not depend on the profile, and it spares a release build on a
+# shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seed=${1:-3}
 days=${DAYS:-365}
 chunk=${CHUNK_DAYS:-7}
+prune=${PRUNE_DAYS:-}
 cargo build --quiet
 bin=$PWD/target/debug/auditsweep
 work=$(mktemp -d)
@@ -25,9 +28,9 @@ inputs = ["$work/tree"]
 EOF
 # The world's files by the day in their path (monthly billing files by their month's first day),
 # one list of files per run.
-python3 - "$work/world" "$chunk" > "$work/plan" <<'EOF'
+python3 - "$work/world" "$chunk" "$work/days" > "$work/plan" <<'EOF'
 import os, re, sys
-root, chunk = sys.argv[1], int(sys.argv[2])
+root, chunk, days_file = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 by_day = {}
 for folder, _, files in os.walk(root):
     for name in files:
@@ -39,6 +42,10 @@ for folder, _, files in os.walk(root):
         day = "-".join(m.groups()) if len(m.groups()) == 3 else "-".join(m.groups()) + "-01"
         by_day.setdefault(day, []).append(relative)
 days = sorted(by_day)
+with open(days_file, "w") as out:
+    for day in days:
+        for relative in by_day[day]:
+            print(day, relative, file=out)
 for i in range(0, len(days), chunk):
     print(f"{days[min(i + chunk, len(days)) - 1]} " + " ".join(f for d in days[i:i + chunk] for f in by_day[d]))
 EOF
@@ -62,6 +69,18 @@ runs=0
 while read -r last files; do
   # shellcheck disable=SC2086 # one word per file: generated names have no spaces
   (cd "$work/world" && cp --parents $files "$work/tree/")
+  if [ -n "$prune" ]; then
+    python3 - "$work/days" "$work/tree" "$last" "$prune" <<'EOF'
+import datetime, os, sys
+days_file, tree, last, keep = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+before = (datetime.date.fromisoformat(last) - datetime.timedelta(days=keep)).isoformat()
+for line in open(days_file):
+    day, relative = line.rstrip("\n").split(" ", 1)
+    path = os.path.join(tree, relative)
+    if day < before and os.path.exists(path):
+        os.remove(path)
+EOF
+  fi
   "$bin" -q run --config "$work/auditsweep.toml" --ip-ranges fixtures/ip-ranges >/dev/null
   runs=$((runs + 1))
   through=$last
@@ -83,6 +102,8 @@ parts = {"baseline": ["baseline"], "checkpoints": ["checkpoints"],
          "incidents and outbox": ["incidents", "sqlite_autoindex_incidents_1", "outbox", "sqlite_autoindex_outbox_1"]}
 print("compacted, by part: " + ", ".join(f"{part} {sum(pages.get(t, 0) for t in tables) / 1e6:.2f} MB" for part, tables in parts.items())
       + f"; {pages.get('checkpoints', 0) / max(files, 1):.0f} bytes per checkpoint ({files:,} files)")
-print(f"per tenant-year ({days} days, seed {seed}, {runs} runs of {chunk} days, {events:,} events and {rows:,} billing rows read): "
+prune = os.environ.get("PRUNE_DAYS")
+pruned = f", inputs deleted {prune} days after their day" if prune else ""
+print(f"per tenant-year ({days} days, seed {seed}, {runs} runs of {chunk} days{pruned}, {events:,} events and {rows:,} billing rows read): "
       f"state {os.path.getsize(path + '.compact') / 1e6:.2f} MB compacted")
 EOF

@@ -29,7 +29,7 @@ pub struct Config {
 }
 
 /// `[run]`: what the hourly job reads, where it keeps its state and where changes go.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunParams {
     /// The state file (SQLite); `--state` overrides it.
@@ -43,29 +43,12 @@ pub struct RunParams {
     /// Ticketing endpoints; every change goes to each of them exactly once.
     pub webhook: Vec<WebhookSink>,
     /// How far behind each source's newest record a late record is still taken, and how long
-    /// event ids are kept to drop duplicates (`docs/operations.md`).
-    pub overlap_hours: u32,
+    /// event ids are kept to drop duplicates (`docs/operations.md`); `None`: 24
+    /// (`crate::run::overlap_hours`).
+    pub overlap_hours: Option<u32>,
     /// Days of history kept in the stored aggregates; `None`: the longest `baseline_days` of
     /// judged days plus what judging them looks back at (`crate::run::retention_days`).
     pub retention_days: Option<u32>,
-}
-
-/// CloudTrail delivers within minutes, Activity Log and Cloud Audit Logs exports within hours:
-/// a day covers them with room.
-pub const DEFAULT_OVERLAP_HOURS: u32 = 24;
-
-impl Default for RunParams {
-    fn default() -> Self {
-        RunParams {
-            state: None,
-            inputs: Vec::new(),
-            report: None,
-            stdout: false,
-            webhook: Vec::new(),
-            overlap_hours: DEFAULT_OVERLAP_HOURS,
-            retention_days: None,
-        }
-    }
 }
 
 /// One delivery endpoint.
@@ -574,11 +557,12 @@ impl Config {
                 problems.push(format!("{key}.project is required for format = \"jira\""));
             }
         }
-        if !(1..=8760).contains(&self.run.overlap_hours) {
-            problems.push(format!(
-                "run.overlap_hours must be from 1 to 8760, got {}",
-                self.run.overlap_hours
-            ));
+        if let Some(hours) = self.run.overlap_hours {
+            if !(1..=8760).contains(&hours) {
+                problems.push(format!(
+                    "run.overlap_hours must be from 1 to 8760, got {hours}"
+                ));
+            }
         }
         if let Some(days) = self.run.retention_days {
             if !(1..=3660).contains(&days) {

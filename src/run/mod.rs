@@ -165,7 +165,7 @@ impl Stored {
     /// another aggregate version) gives empty aggregates: the sweep is then one over its inputs.
     pub fn open(path: &Path, config: &Config) -> anyhow::Result<Stored> {
         let state = State::open_read_only(path)?;
-        let overlap = chrono::Duration::hours(config.run.overlap_hours.into());
+        let overlap = overlap(config);
         Ok(match state.baseline()? {
             Some(baseline) => Stored {
                 aggregates: baseline.aggregates,
@@ -250,7 +250,7 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
             BTreeMap::new(),
         ),
     };
-    let overlap = chrono::Duration::hours(config.run.overlap_hours.into());
+    let overlap = overlap(config);
     let dedup = dedup::Dedup::new(known_ids, &newest, overlap);
 
     let mut inputs = list_inputs(&config.run.inputs);
@@ -320,8 +320,8 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
     if outcome.late > 0 {
         tracing::warn!(
             late = outcome.late,
-            "Events older than their source's newest record by more than [run] overlap_hours ({}) were dropped: their ids have left the window, so a copy could not be told from a new record",
-            config.run.overlap_hours
+            "Events older than their source's newest record by more than [run] overlap_hours ({} h) were dropped: their ids have left the window, so a copy could not be told from a new record",
+            overlap.num_hours()
         );
     }
     let new_ids = dedup.into_new();
@@ -497,6 +497,21 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
 
     deliver_all(&state, &sinks, &mut outcome)?;
     Ok(outcome)
+}
+
+/// CloudTrail delivers within minutes, Activity Log and Cloud Audit Logs exports within hours:
+/// a day covers them with room.
+pub const DEFAULT_OVERLAP_HOURS: u32 = 24;
+
+/// `[run] overlap_hours`, or [`DEFAULT_OVERLAP_HOURS`].
+pub fn overlap(config: &Config) -> chrono::Duration {
+    chrono::Duration::hours(
+        config
+            .run
+            .overlap_hours
+            .unwrap_or(DEFAULT_OVERLAP_HOURS)
+            .into(),
+    )
 }
 
 /// `[run] retention_days`, or a baseline's worth of judged days (the longest `baseline_days`)
