@@ -97,6 +97,13 @@ pub struct RunParams {
     pub stdout: bool,
     /// Ticketing endpoints; every change goes to each of them exactly once.
     pub webhook: Vec<WebhookSink>,
+    /// How far behind each source's newest record a late record is still taken, and how long
+    /// event ids are kept to drop duplicates (`docs/operations.md`); `None`: 24
+    /// (`crate::run::overlap_hours`).
+    pub overlap_hours: Option<u32>,
+    /// Days of history kept in the stored aggregates; `None`: the longest `baseline_days` of
+    /// judged days plus what judging them looks back at (`crate::run::retention_days`).
+    pub retention_days: Option<u32>,
 }
 
 /// One delivery endpoint.
@@ -627,6 +634,20 @@ impl Config {
                 problems.push(format!(
                     "tenant[{index}].name must be unique, of letters, digits, '-', '_' and '.', got {:?}",
                     tenant.name
+                ));
+            }
+        }
+        if let Some(hours) = self.run.overlap_hours {
+            if !(1..=8760).contains(&hours) {
+                problems.push(format!(
+                    "run.overlap_hours must be from 1 to 8760, got {hours}"
+                ));
+            }
+        }
+        if let Some(days) = self.run.retention_days {
+            if !(1..=3660).contains(&days) {
+                problems.push(format!(
+                    "run.retention_days must be from 1 to 3660, got {days}"
                 ));
             }
         }

@@ -156,6 +156,10 @@ pub struct Event {
     /// The provider's error or result code and message, e.g. `UnauthorizedOperation`, `50126`.
     pub reason: Option<String>,
     pub resource: Resource,
+    /// The provider's own id of the record (CloudTrail `eventID`, Activity Log `eventDataId`,
+    /// Entra sign-in and directory audit `id`, Cloud Audit Logs `insertId`): the same record read
+    /// twice, from two files or two exports, has the same id, so the scheduled run counts it once.
+    pub event_id: Option<String>,
     pub source: SourceRef,
 }
 

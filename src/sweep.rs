@@ -83,6 +83,15 @@ pub struct SweepStats {
 }
 
 pub fn run(request: &SweepRequest) -> Result<(Report, SweepStats), SweepError> {
+    run_from(request, None)
+}
+
+/// [`run`] on top of a scheduled run's state (`sweep --state`): the stored aggregates plus what
+/// the inputs hold beyond them, judged as one sweep over all of it would be.
+pub fn run_from(
+    request: &SweepRequest,
+    stored: Option<crate::run::Stored>,
+) -> Result<(Report, SweepStats), SweepError> {
     let mut inputs = list_inputs(&request.paths);
     if !inputs.refused.is_empty() || !inputs.missing.is_empty() {
         let missing = inputs.missing.drain(..);
@@ -112,7 +121,27 @@ pub fn run(request: &SweepRequest) -> Result<(Report, SweepStats), SweepError> {
             .into());
         }
     }
-    let (aggregates, summary, unused) = read_files(&inputs, request.hosting, request.threads);
+    let from_state = stored.is_some();
+    let (aggregates, summary, unused) = match stored {
+        None => read_files(&inputs, request.hosting, request.threads),
+        Some(stored) => {
+            // Files the run read whole and that have not changed add nothing.
+            inputs
+                .inputs
+                .retain(|input| stored.already(input).is_some());
+            let already = |input: &Input| stored.already(input).unwrap_or(0);
+            let admit = |record: &Record| stored.admit(record);
+            let read = read_new(&inputs, request.hosting, request.threads, &already, &admit);
+            let (mut aggregates, spans) = stored.into_parts();
+            aggregates.merge(read.aggregates);
+            let mut summary = InputSummary {
+                by_source: spans,
+                ..InputSummary::default()
+            };
+            summary.merge(read.summary);
+            (aggregates, summary, read.unused)
+        }
+    };
     if let Some(tenant) = &request.tenant {
         let seen = tenants_seen(&aggregates, &summary);
         if !seen.contains(tenant) {
@@ -122,7 +151,12 @@ pub fn run(request: &SweepRequest) -> Result<(Report, SweepStats), SweepError> {
             });
         }
     }
-    let empty = empty_arguments(&request.paths, &inputs, &unused);
+    // Over a state, an argument whose files the run has all read is no news.
+    let empty = if from_state {
+        Vec::new()
+    } else {
+        empty_arguments(&request.paths, &inputs, &unused)
+    };
     for warning in &empty {
         tracing::warn!("{warning}");
     }
@@ -205,7 +239,7 @@ pub fn read(
     hosting: &dyn HostingLookup,
     threads: usize,
 ) -> (Aggregates, InputSummary) {
-    let read = read_new(inputs, hosting, threads, &|_| 0);
+    let read = read_new(inputs, hosting, threads, &|_| 0, &|_| true);
     (read.aggregates, read.summary)
 }
 
@@ -215,7 +249,7 @@ fn read_files(
     hosting: &dyn HostingLookup,
     threads: usize,
 ) -> (Aggregates, InputSummary, Vec<usize>) {
-    let read = read_new(inputs, hosting, threads, &|_| 0);
+    let read = read_new(inputs, hosting, threads, &|_| 0, &|_| true);
     (read.aggregates, read.summary, read.unused)
 }
 
@@ -225,19 +259,23 @@ pub struct Read {
     pub summary: InputSummary,
     /// The highest record number seen per file (line number in NDJSON).
     pub last_record: BTreeMap<PathBuf, u64>,
+    /// The newest record's time per file (Unix seconds), for files with records.
+    pub newest: BTreeMap<PathBuf, i64>,
     /// Records left out because an earlier run read them (the head of an appended file).
     pub already_read: u64,
     /// Indices (sorted) of the inputs that gave no event or billing row.
     pub unused: Vec<usize>,
 }
 
-/// [`read`], leaving out the first `already(file)` records of each file: those an earlier
-/// scheduled run read before the file grew.
+/// [`read`], leaving out the first `already(file)` records of each file (those an earlier
+/// scheduled run read before the file grew) and the records `admit` refuses (duplicates by
+/// event id, for the scheduled run).
 pub fn read_new(
     inputs: &Inputs,
     hosting: &dyn HostingLookup,
     threads: usize,
     already: &(dyn Fn(&Input) -> u64 + Sync),
+    admit: &(dyn Fn(&Record) -> bool + Sync),
 ) -> Read {
     let mut listed = InputSummary::default();
     {
@@ -249,13 +287,15 @@ pub fn read_new(
     let read_one = |mut read: Read, (i, input): (usize, &Input)| {
         let skip = already(input);
         let mut last = 0;
+        let mut newest: Option<i64> = None;
         let mut dropped = 0;
         let mut sink = |record: Record| {
             let number = record.source().record;
             last = last.max(number);
+            newest = newest.max(Some(record.time().timestamp()));
             if number <= skip {
                 dropped += 1;
-            } else {
+            } else if admit(&record) {
                 read.aggregates.observe(record, hosting);
             }
         };
@@ -269,6 +309,9 @@ pub fn read_new(
         read.already_read += dropped;
         if let Input::File(path) = input {
             read.last_record.insert(path.clone(), last.max(skip));
+            if let Some(newest) = newest {
+                read.newest.insert(path.clone(), newest);
+            }
         }
         read
     };
@@ -276,6 +319,7 @@ pub fn read_new(
         aggregates: Aggregates::new(),
         summary: InputSummary::default(),
         last_record: BTreeMap::new(),
+        newest: BTreeMap::new(),
         already_read: 0,
         unused: Vec::new(),
     };
@@ -283,6 +327,7 @@ pub fn read_new(
         a.aggregates.merge(b.aggregates);
         a.summary.merge(b.summary);
         a.last_record.extend(b.last_record);
+        a.newest.extend(b.newest);
         a.already_read += b.already_read;
         a.unused.extend(b.unused);
         a
@@ -634,7 +679,7 @@ fn explained_by_provisioning(billing: &Candidate, significant: &[Candidate]) -> 
 }
 
 /// Days of the family a test's threshold counts: the 30 days ending on its day.
-const FAMILY_DAYS: i64 = 30;
+pub const FAMILY_DAYS: i64 = 30;
 
 /// The tenant of a scope: the record's own tenant, unless it only repeats the account, in which
 /// case the larger tenant the account was seen under (an organization, a billing account).

@@ -23,6 +23,7 @@ const EVENT_KEYS: &[&str] = &[
     "outcome",
     "reason",
     "resource",
+    "event_id",
     "source",
 ];
 const BILLING_KEYS: &[&str] = &[

@@ -27,7 +27,9 @@ fn fixture(relative: &str) -> PathBuf {
 
 fn normalize(path: &Path) -> (Vec<Record>, InputSummary) {
     let mut records = Vec::new();
-    let summary = normalize_paths(&[path.to_path_buf()], &mut |record| records.push(record));
+    let summary = normalize_paths(&[path.to_path_buf()], &mut |record| {
+        records.push(without_event_id(record))
+    });
     (records, summary)
 }
 
@@ -97,6 +99,7 @@ fn cli(command: &str) -> Option<String> {
 /// The fields every event of one account's trail in us-east-1 shares.
 fn trail_event(path: &Path, record: u64, at: &str, category: Category, operation: &str) -> Event {
     Event {
+        event_id: None,
         time: time(at),
         provider: Provider::Aws,
         tenant: some(ACCOUNT),
@@ -609,4 +612,13 @@ fn the_whole_aws_fixture_tree_reconciles() {
     assert_eq!((org.events, org.billing_rows), (2, 0));
     assert_eq!(org.first, Some(time("2024-03-05T02:03:09Z")));
     assert_eq!(org.last, Some(time("2024-03-05T02:04:55Z")));
+}
+
+/// The expectations here are of every other field; `tests/event_ids.rs` checks each format's
+/// event id against its fixtures.
+fn without_event_id(mut record: Record) -> Record {
+    if let Record::Event(event) = &mut record {
+        event.event_id = None;
+    }
+    record
 }

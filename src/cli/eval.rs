@@ -13,7 +13,7 @@ use crate::eval::{evaluate, read_labels, read_report, text, EvalOptions};
 
 #[derive(Debug, clap::Args)]
 pub struct EvalArgs {
-    /// The labels.json that `auditsweep gen` wrote next to the world.
+    /// The labels.json that `auditsweep-gen` wrote next to the world.
     #[arg(long)]
     pub labels: PathBuf,
     /// The JSON report that `auditsweep sweep` wrote for that world, or several (their findings

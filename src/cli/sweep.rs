@@ -24,8 +24,13 @@ pub const EXIT_FINDINGS: u8 = 1;
 pub struct SweepArgs {
     /// Files or directories of provider records (read recursively; gzip detected by content),
     /// pipes, or `-` for stdin. A file named twice is read once.
-    #[arg(required_unless_present = "pull")]
+    #[arg(required_unless_present_any = ["pull", "state"])]
     pub paths: Vec<PathBuf>,
+    /// Start from the baselines a scheduled run stored (`auditsweep run`): judge its aggregates
+    /// plus what PATHs hold beyond them (files it read and that are unchanged are left out,
+    /// events it counted are dropped by id). The state is only read.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
     /// Also fetch live from the clouds of the config's `[[tenant]]` tables (all, or the one
     /// `--tenant` names), from `[pull] history_days` before `--since` up to `--until`.
     #[arg(long, requires = "config")]
@@ -124,7 +129,11 @@ pub fn run(args: SweepArgs, quiet: bool) -> anyhow::Result<ExitCode> {
         threads: args.threads,
         out: args.out.as_deref(),
     };
-    let (mut report, stats) = sweep::run(&request)?;
+    let stored = match &args.state {
+        Some(path) => Some(crate::run::Stored::open(path, &config)?),
+        None => None,
+    };
+    let (mut report, stats) = sweep::run_from(&request, stored)?;
     // A pulled page without records is the provider saying it had none (a quiet day), not an
     // export that came out empty.
     let empty_pages: std::collections::HashSet<String> = pulled_files

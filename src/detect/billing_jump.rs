@@ -167,6 +167,18 @@ impl BillingObservations {
     }
 
     /// The last day with billing data per account (for incidents' open/ended status).
+    /// Forgets every day before `cutoff` (the scheduled run's retention).
+    pub fn expire_before(&mut self, cutoff: NaiveDate) {
+        for series in self.series.values_mut() {
+            *series = series.split_off(&cutoff);
+        }
+        self.series.retain(|_, series| !series.is_empty());
+        for account in self.accounts.values_mut() {
+            account.days = account.days.split_off(&cutoff);
+        }
+        self.accounts.retain(|_, account| !account.days.is_empty());
+    }
+
     pub fn last_days(&self) -> impl Iterator<Item = ((&Provider, &str), Option<NaiveDate>)> {
         self.accounts
             .iter()

@@ -336,6 +336,30 @@ impl LoginObservations {
     }
 
     /// The last day with sign-in data per scope (for incidents' open/ended status).
+    /// Forgets every sign-in, failure and evidence sample before `cutoff` (the scheduled run's
+    /// retention). The directory's names are kept: they say who exists, not when.
+    pub fn expire_before(&mut self, cutoff: NaiveDate) {
+        let from = cutoff
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp();
+        self.users.retain(|_, user| {
+            user.marks.retain(|mark| mark.time >= from);
+            user.compacted = user.compacted.min(user.marks.len());
+            user.evidence = user.evidence.split_off(&cutoff);
+            !user.marks.is_empty()
+        });
+        self.sources.retain(|_, source| {
+            source.failures = source.failures.split_off(&(from, String::new()));
+            source.evidence = source.evidence.split_off(&cutoff);
+            !source.failures.is_empty() || !source.evidence.is_empty()
+        });
+        for days in self.scope_days.values_mut() {
+            *days = days.split_off(&cutoff);
+        }
+        self.scope_days.retain(|_, days| !days.is_empty());
+    }
+
     pub fn last_days(&self) -> impl Iterator<Item = (&(Provider, String), Option<NaiveDate>)> {
         self.scope_days.iter().map(|(k, d)| (k, d.last().copied()))
     }
@@ -962,6 +986,7 @@ mod tests {
         reason: Option<&str>,
     ) -> Event {
         Event {
+            event_id: None,
             time: Utc.with_ymd_and_hms(2024, 3, day, 9, 0, 0).unwrap()
                 + chrono::Duration::minutes(minute as i64),
             provider: Provider::Azure,

@@ -125,6 +125,7 @@ mod tests {
 
     fn login(provider: Provider, outcome: Outcome, reason: Option<&str>) -> Event {
         Event {
+            event_id: None,
             time: chrono::Utc::now(),
             provider,
             tenant: None,

@@ -389,6 +389,35 @@ impl ProvisioningObservations {
         }
     }
 
+    /// Forgets every day before `cutoff` (the scheduled run's retention); an account with no
+    /// day left goes.
+    pub fn expire_before(&mut self, cutoff: NaiveDate) {
+        self.accounts.retain(|_, state| {
+            state.active_days = state.active_days.split_off(&cutoff);
+            for days in state
+                .regions
+                .values_mut()
+                .chain(state.families.values_mut())
+            {
+                *days = days.split_off(&cutoff);
+            }
+            state.regions.retain(|_, days| !days.is_empty());
+            state.families.retain(|_, days| !days.is_empty());
+            for groups in state.provisioning.values_mut() {
+                *groups = groups.split_off(&cutoff);
+            }
+            state.provisioning.retain(|_, groups| !groups.is_empty());
+            for networks in state.networks.values_mut() {
+                for days in networks.values_mut() {
+                    *days = days.split_off(&cutoff);
+                }
+                networks.retain(|_, days| !days.is_empty());
+            }
+            state.networks.retain(|_, networks| !networks.is_empty());
+            !state.active_days.is_empty()
+        });
+    }
+
     /// The last day with data per account (for incidents' open/ended status).
     pub fn last_days(&self) -> impl Iterator<Item = (&AccountKey, Option<NaiveDate>)> {
         self.accounts
@@ -1156,6 +1185,7 @@ mod tests {
         ip: &str,
     ) -> Event {
         Event {
+            event_id: None,
             time: Utc.with_ymd_and_hms(2024, 3, day, hour, 0, 0).unwrap(),
             provider: Provider::Aws,
             tenant: Some("111122223333".into()),

@@ -34,7 +34,7 @@ pub enum InputError {
     UnsupportedReportVersion { path: PathBuf, found: String },
 }
 
-/// Reads and checks a `labels.json` written by `auditsweep gen`.
+/// Reads and checks a `labels.json` written by `auditsweep-gen`.
 pub fn read_labels(path: &Path) -> Result<Labels, InputError> {
     let labels: Labels = read_json(path, "labels file")?;
     labels

@@ -1,4 +1,4 @@
-//! The ground truth `auditsweep gen` writes next to a generated world (`labels.json`).
+//! The ground truth `auditsweep-gen` writes next to a generated world (`labels.json`).
 //!
 //! Only the fields the evaluator reads are typed; unknown fields are ignored on purpose, so the
 //! generator can add detail (benign decoys, attack parameters) without breaking older evaluators.

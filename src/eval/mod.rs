@@ -1,6 +1,6 @@
 //! Detection quality: scores a report against the labels of a generated world.
 //!
-//! The generator (`auditsweep gen`) knows which attacks it injected; [`evaluate`] pairs them with
+//! The generator (`auditsweep-gen`) knows which attacks it injected; [`evaluate`] pairs them with
 //! a report's findings under the rule in [`matching`] and counts, per detector and overall:
 //! true positives (attacks detected), false positives (findings matching no attack), false
 //! negatives (attacks missed), the ratios in [`metrics`], and how long after an attack began its

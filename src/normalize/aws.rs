@@ -168,6 +168,8 @@ pub(crate) struct CloudTrail<'a> {
     timestamp: Field<'a>,
     #[serde(rename = "eventSource", borrow)]
     event_source: Field<'a>,
+    #[serde(rename = "eventID", borrow)]
+    event_id: Field<'a>,
     #[serde(rename = "eventName", borrow)]
     event_name: Field<'a>,
     #[serde(rename = "awsRegion", borrow)]
@@ -331,6 +333,7 @@ pub(crate) fn cloudtrail(
         outcome,
         reason,
         resource,
+        event_id: record.event_id.text(),
         source: context.source.clone(),
     })))
 }

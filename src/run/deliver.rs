@@ -351,7 +351,6 @@ fn servicenow_incident(change: &Value) -> Value {
         "description": description(change),
         "correlation_id": change["incident_id"],
         "correlation_display": "auditsweep",
-        "category": "security",
         "urgency": priority,
         "impact": priority,
     })

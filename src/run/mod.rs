@@ -14,6 +14,7 @@
 //! 6. deliver the outbox: an entry leaves it only when the receiver said 2xx, and each request
 //!    carries an `Idempotency-Key`, so one sent again after a crash is recognizably the same.
 
+pub mod dedup;
 pub mod deliver;
 pub mod state;
 
@@ -69,6 +70,10 @@ pub struct RunOutcome {
     pub files_rewritten: usize,
     pub records: u64,
     pub already_read: u64,
+    /// Events dropped because their id was seen before (in this run or the overlap window).
+    pub duplicates: u64,
+    /// Events with an id older than their source's overlap window: dropped (see [`dedup`]).
+    pub late: u64,
     pub skipped: u64,
     /// The run's changes, as queued (payloads).
     pub changes: Vec<Value>,
@@ -82,12 +87,15 @@ impl RunOutcome {
     pub fn summary_line(&self) -> String {
         let count = |kind: &str| self.changes.iter().filter(|c| c["change"] == kind).count();
         format!(
-            "auditsweep run: {} files read ({} unchanged, {} rewritten), {} new records ({} already read, {} skipped); incidents: {} new, {} updated, {} resolved; delivered {}, queued {}, rejected {}",
+            "auditsweep run: {} files read ({} unchanged, {} rewritten), {} new records ({} already read, {} duplicates, {} late, {} skipped); incidents: {} new, {} updated, {} resolved; delivered {}, queued {}, rejected {}",
             self.files_read,
             self.files_unchanged,
             self.files_rewritten,
-            self.records.saturating_sub(self.already_read),
+            self.records
+                .saturating_sub(self.already_read + self.duplicates + self.late),
             self.already_read,
+            self.duplicates,
+            self.late,
             self.skipped,
             count("new"),
             count("updated"),
@@ -142,6 +150,62 @@ fn plan(path: &Path, checkpoint: Option<&Checkpoint>) -> std::io::Result<Plan> {
     }
 }
 
+/// The state as `sweep --state` uses it: the stored aggregates and spans, and what tells the
+/// inputs' new records from those already in them (checkpoints, the window's event ids), so a
+/// sweep over the run's own input tree adds only what the next run would.
+pub struct Stored {
+    pub aggregates: Aggregates,
+    pub spans: BTreeMap<String, crate::normalize::SourceCounts>,
+    checkpoints: BTreeMap<String, Checkpoint>,
+    dedup: dedup::Dedup,
+}
+
+impl Stored {
+    /// Reads the state without writing to it. A state without baselines (none yet, or of
+    /// another aggregate version) gives empty aggregates: the sweep is then one over its inputs.
+    pub fn open(path: &Path, config: &Config) -> anyhow::Result<Stored> {
+        let state = State::open_read_only(path)?;
+        let overlap = overlap(config);
+        Ok(match state.baseline()? {
+            Some(baseline) => Stored {
+                aggregates: baseline.aggregates,
+                spans: baseline.spans,
+                checkpoints: state.checkpoints()?,
+                dedup: dedup::Dedup::new(state.event_ids()?, &state.event_sources()?, overlap),
+            },
+            None => Stored {
+                aggregates: Aggregates::new(),
+                spans: BTreeMap::new(),
+                checkpoints: BTreeMap::new(),
+                dedup: dedup::Dedup::new([], &BTreeMap::new(), overlap),
+            },
+        })
+    }
+
+    /// `None` for a file unchanged since the run read it; else how many of its records the
+    /// state already holds (the head of an appended file).
+    pub fn already(&self, input: &Input) -> Option<u64> {
+        let Input::File(path) = input else {
+            return Some(0);
+        };
+        match plan(path, self.checkpoints.get(&path.display().to_string())) {
+            Ok(Plan::Unchanged) => None,
+            Ok(Plan::Appended(records)) => Some(records),
+            Ok(Plan::Whole { .. }) | Err(_) => Some(0),
+        }
+    }
+
+    /// The stored aggregates and spans, once the inputs have been read.
+    pub fn into_parts(self) -> (Aggregates, BTreeMap<String, crate::normalize::SourceCounts>) {
+        (self.aggregates, self.spans)
+    }
+
+    /// Whether a record adds to the stored aggregates (not a duplicate or late by event id).
+    pub fn admit(&self, record: &crate::schema::Record) -> bool {
+        self.dedup.admit(record) == dedup::Admit::Count
+    }
+}
+
 /// One scheduled run. Errors leave the state as the last complete run left it.
 pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
     let lock_path = lock_path(request.state);
@@ -160,6 +224,11 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
     }
     let mut state = State::open(request.state)?;
     let config = request.config;
+    // Sinks first: a secret that cannot be read fails the run before anything is committed.
+    let mut sinks = BTreeMap::new();
+    for settings in &config.run.webhook {
+        sinks.insert(settings.name.clone(), deliver::Sink::new(settings.clone())?);
+    }
     let stored = state.baseline()?;
     // Checkpoints without the baselines they fed (another aggregate version) mean nothing.
     let checkpoints = if stored.is_some() {
@@ -167,10 +236,22 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
     } else {
         BTreeMap::new()
     };
-    let (mut aggregates, spans) = match stored {
-        Some(baseline) => (baseline.aggregates, baseline.spans),
-        None => (Aggregates::new(), BTreeMap::new()),
+    let (mut aggregates, spans, known_ids, newest) = match stored {
+        Some(baseline) => (
+            baseline.aggregates,
+            baseline.spans,
+            state.event_ids()?,
+            state.event_sources()?,
+        ),
+        None => (
+            Aggregates::new(),
+            BTreeMap::new(),
+            Vec::new(),
+            BTreeMap::new(),
+        ),
     };
+    let overlap = overlap(config);
+    let dedup = dedup::Dedup::new(known_ids, &newest, overlap);
 
     let mut inputs = list_inputs(&config.run.inputs);
     let mut refused: Vec<String> = inputs
@@ -191,6 +272,14 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         anyhow::bail!("refusing to run: {}", refused.join("; "));
     }
     let mut outcome = RunOutcome::default();
+    let listed: std::collections::BTreeSet<String> = inputs
+        .inputs
+        .iter()
+        .filter_map(|input| match input {
+            Input::File(path) => Some(path.display().to_string()),
+            Input::Stdin => None,
+        })
+        .collect();
     let mut skip_from: BTreeMap<PathBuf, u64> = BTreeMap::new();
     inputs.inputs.retain(|input| {
         let Input::File(path) = input else {
@@ -222,9 +311,32 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         Input::File(path) => skip_from.get(path).copied().unwrap_or(0),
         Input::Stdin => 0,
     };
-    let read = sweep::read_new(&inputs, request.hosting, request.threads, &already);
+    let admit = |record: &crate::schema::Record| dedup.admit(record) == dedup::Admit::Count;
+    let read = sweep::read_new(&inputs, request.hosting, request.threads, &already, &admit);
     outcome.records = read.summary.records_read;
     outcome.already_read = read.already_read;
+    outcome.duplicates = dedup.duplicates.load(std::sync::atomic::Ordering::Relaxed);
+    outcome.late = dedup.late.load(std::sync::atomic::Ordering::Relaxed);
+    if outcome.late > 0 {
+        tracing::warn!(
+            late = outcome.late,
+            "Events older than their source's newest record by more than [run] overlap_hours ({} h) were dropped: their ids have left the window, so a copy could not be told from a new record",
+            overlap.num_hours()
+        );
+    }
+    let new_ids = dedup.into_new();
+    let event_sources = dedup::newest(newest, &new_ids);
+    // Ids already behind their source's window would expire in the same transaction: a first
+    // run over months of history stores one window, not every id it read.
+    let window = overlap.num_seconds();
+    let new_ids: Vec<dedup::NewId> = new_ids
+        .into_iter()
+        .filter(|(_, source, time)| {
+            event_sources
+                .get(source)
+                .is_none_or(|newest| *time >= newest - window)
+        })
+        .collect();
     outcome.skipped = read.summary.skipped;
     aggregates.merge(read.aggregates);
 
@@ -233,27 +345,46 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         ..InputSummary::default()
     };
     summary.merge(read.summary);
+    let cutoff = retention_cutoff(config, &summary);
+    let since = retain(config, &mut aggregates, &mut summary);
     let new_spans = summary.by_source.clone();
     let mut new_checkpoints = Vec::new();
     for (path, last) in &read.last_record {
         if let Ok((size, mtime_ns, head)) = stat(path, state::HEAD_BYTES) {
+            let key = path.display().to_string();
+            // An appended file's newest record may be in its head, read by an earlier run.
+            let earlier = skip_from
+                .contains_key(path)
+                .then(|| checkpoints.get(&key).and_then(|c| c.newest))
+                .flatten();
             new_checkpoints.push((
-                path.display().to_string(),
+                key,
                 Checkpoint {
                     size,
                     mtime_ns,
                     head_sha256: head,
                     records: *last,
+                    newest: read.newest.get(path).copied().max(earlier),
                 },
             ));
         }
     }
+    // A file gone from the inputs keeps its checkpoint until all its records are older than the
+    // retention: read again then, it could only add days that are forgotten at once.
+    let forget_checkpoints: Vec<String> = checkpoints
+        .iter()
+        .filter(|(path, checkpoint)| {
+            !listed.contains(*path)
+                && cutoff.is_some_and(|cutoff| checkpoint.newest.is_none_or(|t| t < cutoff))
+        })
+        .map(|(path, _)| path.clone())
+        .collect();
 
     // Judge everything read so far, as one sweep over it would.
     let sweep_request = SweepRequest {
         paths: Vec::new(),
         tenant: None,
-        since: None,
+        since,
         until: None,
         config,
         hosting: request.hosting,
@@ -335,6 +466,10 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         checkpoints: &new_checkpoints,
         incidents: &incidents,
         outbox: &outbox,
+        event_ids: &new_ids,
+        forget_checkpoints: &forget_checkpoints,
+        event_sources: &event_sources,
+        overlap_seconds: overlap.num_seconds(),
         summary: &line,
     })?;
     fault("after-commit");
@@ -360,8 +495,95 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         out.flush()?;
     }
 
-    deliver_all(&state, config, &mut outcome)?;
+    deliver_all(&state, &sinks, &mut outcome)?;
     Ok(outcome)
+}
+
+/// CloudTrail delivers within minutes, Activity Log and Cloud Audit Logs exports within hours:
+/// a day covers them with room.
+pub const DEFAULT_OVERLAP_HOURS: u32 = 24;
+
+/// `[run] overlap_hours`, or [`DEFAULT_OVERLAP_HOURS`].
+pub fn overlap(config: &Config) -> chrono::Duration {
+    chrono::Duration::hours(
+        config
+            .run
+            .overlap_hours
+            .unwrap_or(DEFAULT_OVERLAP_HOURS)
+            .into(),
+    )
+}
+
+/// `[run] retention_days`, or a baseline's worth of judged days (the longest `baseline_days`)
+/// plus all that judging them looks back at ([`judgment_lookback`]): 28 + 125 = 153 days with
+/// the defaults.
+pub fn retention_days(config: &Config) -> u32 {
+    config
+        .run
+        .retention_days
+        .unwrap_or(longest_baseline(config) + judgment_lookback(config))
+}
+
+fn longest_baseline(config: &Config) -> u32 {
+    config
+        .provisioning
+        .baseline_days
+        .max(config.credential_stuffing.baseline_days)
+        .max(config.billing.baseline_days)
+}
+
+/// How far back the judgment of one day reaches: its test's threshold counts the tests of the
+/// 30 days ending on it ([`sweep::FAMILY_DAYS`]), and each of those looks back its baseline or
+/// the billing monthly lookback, whichever is longer (95 + 30 = 125 days with the defaults).
+pub fn judgment_lookback(config: &Config) -> u32 {
+    longest_baseline(config).max(config.billing.monthly_lookback_days) + sweep::FAMILY_DAYS as u32
+}
+
+/// Keeps the last [`retention_days`] days (ending on the newest day with data) in the
+/// aggregates and the sources' spans, and forgets the rest.
+///
+/// Once days are forgotten, the oldest kept ones are judged on a truncated history: a finding
+/// there would be an artefact, not news. So the run then reports only incidents reaching into
+/// the days whose whole history is kept (from the cutoff plus [`judgment_lookback`]): the
+/// returned `since`.
+/// The first instant the retention keeps (Unix seconds): midnight of the newest day with data,
+/// less `retention_days - 1` days.
+fn retention_cutoff(config: &Config, summary: &InputSummary) -> Option<i64> {
+    let newest = summary.by_source.values().filter_map(|c| c.last).max()?;
+    let keep = i64::from(retention_days(config));
+    let cutoff = newest.date_naive() - chrono::Duration::days(keep - 1);
+    Some(
+        cutoff
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc()
+            .timestamp(),
+    )
+}
+
+fn retain(
+    config: &Config,
+    aggregates: &mut Aggregates,
+    summary: &mut InputSummary,
+) -> Option<chrono::DateTime<chrono::Utc>> {
+    let newest = summary.by_source.values().filter_map(|c| c.last).max()?;
+    let first = summary.by_source.values().filter_map(|c| c.first).min()?;
+    let keep = i64::from(retention_days(config));
+    let cutoff = newest.date_naive() - chrono::Duration::days(keep - 1);
+    let cutoff_at = cutoff.and_time(chrono::NaiveTime::MIN).and_utc();
+    if first > cutoff_at {
+        return None;
+    }
+    if first < cutoff_at {
+        aggregates.expire_before(cutoff);
+        summary
+            .by_source
+            .retain(|_, counts| counts.last >= Some(cutoff_at));
+        for counts in summary.by_source.values_mut() {
+            counts.first = counts.first.map(|first| first.max(cutoff_at));
+        }
+    }
+    let lookback = judgment_lookback(config);
+    Some((cutoff_at + chrono::Duration::days(lookback.into())).min(newest))
 }
 
 /// Whether a known incident changed enough to be sent again.
@@ -383,18 +605,29 @@ fn lifecycle(before: &StoredIncident, now: &StoredIncident) -> Option<&'static s
 }
 
 /// Sends every pending outbox entry to its sink, this run's and those earlier runs left.
-fn deliver_all(state: &State, config: &Config, outcome: &mut RunOutcome) -> anyhow::Result<()> {
-    let mut sinks = BTreeMap::new();
-    for settings in &config.run.webhook {
-        sinks.insert(settings.name.clone(), deliver::Sink::new(settings.clone())?);
-    }
+fn deliver_all(
+    state: &State,
+    sinks: &BTreeMap<String, deliver::Sink>,
+    outcome: &mut RunOutcome,
+) -> anyhow::Result<()> {
+    // An incident whose earlier change is still undelivered waits with it: a receiver never
+    // gets revision 2 before 1, and a ticket is created by its `new` change, not a later one.
+    let mut waiting = std::collections::BTreeSet::new();
     for queued in state.pending()? {
         let Some(sink) = sinks.get(&queued.sink) else {
             tracing::warn!(sink = %queued.sink, "Queued for a sink no longer configured: kept");
             continue;
         };
-        if sink.deliver(state, &queued)? == state::DeliveryOutcome::Delivered {
-            outcome.delivered += 1;
+        let key = (queued.sink.clone(), queued.incident_id.clone());
+        if waiting.contains(&key) {
+            continue;
+        }
+        match sink.deliver(state, &queued)? {
+            state::DeliveryOutcome::Delivered => outcome.delivered += 1,
+            state::DeliveryOutcome::Retry(_) => {
+                waiting.insert(key);
+            }
+            state::DeliveryOutcome::Rejected(_) => {}
         }
     }
     let counts = state.outbox_counts()?;

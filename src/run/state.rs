@@ -16,10 +16,11 @@ use crate::aggregate::Aggregates;
 use crate::normalize::SourceCounts;
 
 /// The schema this build writes. Each entry of [`MIGRATIONS`] takes the state one version up.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// `MIGRATIONS[n]` takes a state of version `n` to `n + 1`.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE baseline (
     id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -71,7 +72,37 @@ CREATE TABLE runs (
     finished_at TEXT NOT NULL,
     summary TEXT NOT NULL
 );
-"#];
+"#,
+    r#"
+-- 2: provider event ids of the overlap window, so a record read twice counts once.
+CREATE TABLE event_ids (
+    key INTEGER PRIMARY KEY,       -- SHA-256 of provider and id, first 8 bytes (run/dedup.rs)
+    source INTEGER NOT NULL,       -- of provider/tenant: each source's window is its own
+    time INTEGER NOT NULL          -- the record's, Unix seconds
+);
+CREATE INDEX event_ids_by_source_time ON event_ids (source, time);
+CREATE TABLE event_sources (
+    source INTEGER PRIMARY KEY,    -- as event_ids.source
+    newest INTEGER NOT NULL        -- the newest event with an id, Unix seconds
+);
+-- A checkpoint per input file is most of a state: keyed by its path without a rowid, the path
+-- is stored once, not in the table and again in its index.
+-- `newest` (the newest record's time, Unix seconds) tells when a checkpoint of a file gone from
+-- the inputs can go: once all its records are older than the retention.
+CREATE TABLE checkpoints_by_path (
+    path TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    head_sha256 BLOB NOT NULL,
+    records INTEGER NOT NULL,
+    read_at TEXT NOT NULL,
+    newest INTEGER
+) WITHOUT ROWID;
+INSERT INTO checkpoints_by_path SELECT path, size, mtime_ns, head_sha256, records, read_at, NULL FROM checkpoints;
+DROP TABLE checkpoints;
+ALTER TABLE checkpoints_by_path RENAME TO checkpoints;
+"#,
+];
 
 /// Bytes hashed at the head of a file to tell an append from a rewrite.
 pub const HEAD_BYTES: u64 = 64 * 1024;
@@ -90,6 +121,10 @@ pub enum StateError {
     },
     #[error("state {path}: stored baselines unreadable: {why}")]
     Baseline { path: String, why: String },
+    #[error("state {path}: schema {found}, older than this build's {SCHEMA_VERSION}: let `auditsweep run` migrate it first (a sweep only reads it)")]
+    Older { path: String, found: i64 },
+    #[error("state {path}: no such file")]
+    Missing { path: String },
 }
 
 /// A file as it was when last read.
@@ -99,6 +134,8 @@ pub struct Checkpoint {
     pub mtime_ns: i64,
     pub head_sha256: Vec<u8>,
     pub records: u64,
+    /// The newest record's time (Unix seconds); `None` for a file without records.
+    pub newest: Option<i64>,
 }
 
 /// An incident as last reported.
@@ -137,6 +174,13 @@ pub struct RunWrite<'a> {
     pub incidents: &'a [(String, StoredIncident, String)],
     /// (sink, incident id, revision, change, payload)
     pub outbox: &'a [(String, String, i64, String, String)],
+    /// Event ids first seen in this run (key, source, time).
+    pub event_ids: &'a [super::dedup::NewId],
+    /// Checkpoints to drop: files gone from the inputs whose records all left the retention.
+    pub forget_checkpoints: &'a [String],
+    /// Per source, the newest event with an id; ids older than it by `overlap_seconds` leave.
+    pub event_sources: &'a BTreeMap<i64, i64>,
+    pub overlap_seconds: i64,
     pub summary: &'a str,
 }
 
@@ -218,6 +262,56 @@ impl State {
         Ok(state)
     }
 
+    /// Opens a state to read only (`sweep --state`): nothing is written, not even a migration,
+    /// so a sweep beside a running run changes nothing. Refuses what [`State::open`] refuses,
+    /// and an older schema.
+    pub fn open_read_only(path: &Path) -> Result<State, StateError> {
+        let shown = path.display().to_string();
+        if !path.exists() {
+            return Err(StateError::Missing { path: shown });
+        }
+        let sqlite = |source| StateError::Sqlite {
+            path: shown.clone(),
+            source,
+        };
+        let connection = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sqlite)?;
+        connection
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(sqlite)?;
+        let version: Option<String> = connection
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|err| StateError::Foreign {
+                path: shown.clone(),
+                why: err.to_string(),
+            })?;
+        let found =
+            version
+                .and_then(|v| v.parse::<i64>().ok())
+                .ok_or_else(|| StateError::Foreign {
+                    path: shown.clone(),
+                    why: "no schema_version in meta".into(),
+                })?;
+        if found > SCHEMA_VERSION {
+            return Err(StateError::Newer { path: shown, found });
+        }
+        if found < SCHEMA_VERSION {
+            return Err(StateError::Older { path: shown, found });
+        }
+        Ok(State {
+            connection,
+            path: path.to_path_buf(),
+        })
+    }
+
     fn sqlite(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
         move |source| StateError::Sqlite {
             path: self.path.display().to_string(),
@@ -294,7 +388,7 @@ impl State {
     pub fn checkpoints(&self) -> Result<BTreeMap<String, Checkpoint>, StateError> {
         let mut statement = self
             .connection
-            .prepare("SELECT path, size, mtime_ns, head_sha256, records FROM checkpoints")
+            .prepare("SELECT path, size, mtime_ns, head_sha256, records, newest FROM checkpoints")
             .map_err(self.sqlite())?;
         let rows = statement
             .query_map([], |row| {
@@ -305,6 +399,7 @@ impl State {
                         mtime_ns: row.get(2)?,
                         head_sha256: row.get(3)?,
                         records: row.get::<_, i64>(4)? as u64,
+                        newest: row.get(5)?,
                     },
                 ))
             })
@@ -373,15 +468,16 @@ impl State {
         for (file, checkpoint) in write.checkpoints {
             transaction
                 .execute(
-                    "INSERT OR REPLACE INTO checkpoints (path, size, mtime_ns, head_sha256, records, read_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    "INSERT OR REPLACE INTO checkpoints (path, size, mtime_ns, head_sha256, records, read_at, newest)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                     params![
                         file,
                         checkpoint.size as i64,
                         checkpoint.mtime_ns,
                         checkpoint.head_sha256,
                         checkpoint.records as i64,
-                        now
+                        now,
+                        checkpoint.newest
                     ],
                 )
                 .map_err(sqlite)?;
@@ -413,6 +509,31 @@ impl State {
                 )
                 .map_err(sqlite)?;
         }
+        for file in write.forget_checkpoints {
+            transaction
+                .execute("DELETE FROM checkpoints WHERE path = ?1", params![file])
+                .map_err(sqlite)?;
+        }
+        {
+            let mut insert = transaction
+                .prepare("INSERT OR IGNORE INTO event_ids (key, source, time) VALUES (?1, ?2, ?3)")
+                .map_err(sqlite)?;
+            for (key, source, time) in write.event_ids {
+                insert.execute(params![key, source, time]).map_err(sqlite)?;
+            }
+            let mut newest = transaction
+                .prepare("INSERT OR REPLACE INTO event_sources (source, newest) VALUES (?1, ?2)")
+                .map_err(sqlite)?;
+            let mut expire = transaction
+                .prepare("DELETE FROM event_ids WHERE source = ?1 AND time < ?2")
+                .map_err(sqlite)?;
+            for (source, time) in write.event_sources {
+                newest.execute(params![source, time]).map_err(sqlite)?;
+                expire
+                    .execute(params![source, time - write.overlap_seconds])
+                    .map_err(sqlite)?;
+            }
+        }
         transaction
             .execute(
                 "INSERT INTO runs (finished_at, summary) VALUES (?1, ?2)",
@@ -420,6 +541,30 @@ impl State {
             )
             .map_err(sqlite)?;
         transaction.commit().map_err(sqlite)
+    }
+
+    /// Per source hash, the newest event with an id read so far.
+    pub fn event_sources(&self) -> Result<BTreeMap<i64, i64>, StateError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT source, newest FROM event_sources")
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .map_err(self.sqlite())?;
+        rows.collect::<Result<_, _>>().map_err(self.sqlite())
+    }
+
+    /// The event ids of the overlap window (see [`super::dedup`]).
+    pub fn event_ids(&self) -> Result<Vec<i64>, StateError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT key FROM event_ids")
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map([], |row| row.get(0))
+            .map_err(self.sqlite())?;
+        rows.collect::<Result<_, _>>().map_err(self.sqlite())
     }
 
     /// Deliveries still to make, oldest first: every pending one, whatever run queued it.
@@ -573,6 +718,7 @@ mod tests {
             mtime_ns: 5,
             head_sha256: vec![1, 2],
             records: 3,
+            newest: Some(1_700_000_000),
         };
         let incident = StoredIncident {
             revision: 1,
@@ -594,6 +740,10 @@ mod tests {
             checkpoints: &[("a.json".into(), checkpoint.clone())],
             incidents: &[("i1".into(), incident.clone(), "{}".into())],
             outbox: std::slice::from_ref(&queued),
+            event_ids: &[(7, 1, 100), (8, 1, 200), (9, 2, 100)],
+            forget_checkpoints: &[],
+            event_sources: &BTreeMap::from([(1, 200), (2, 100)]),
+            overlap_seconds: 50,
             summary: "test",
         };
         state.commit_run(&write).unwrap();
@@ -607,5 +757,68 @@ mod tests {
             .unwrap();
         assert!(state.pending().unwrap().is_empty());
         assert!(state.baseline().unwrap().is_some());
+        // Source 1's ids before 150 left the window; source 2's did not.
+        let mut ids = state.event_ids().unwrap();
+        ids.sort_unstable();
+        assert_eq!(ids, vec![8, 9]);
+        let forget = RunWrite {
+            checkpoints: &[],
+            incidents: &[],
+            outbox: &[],
+            event_ids: &[],
+            forget_checkpoints: &["a.json".to_string()],
+            ..write
+        };
+        state.commit_run(&forget).unwrap();
+        assert!(state.checkpoints().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_version_1_state_migrates_to_the_event_id_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let connection = Connection::open(&path).unwrap();
+            connection.execute_batch(MIGRATIONS[0]).unwrap();
+            connection
+                .execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', '1')",
+                    [],
+                )
+                .unwrap();
+            connection
+                .execute(
+                    "INSERT INTO runs (finished_at, summary) VALUES ('then', 'a version 1 run')",
+                    [],
+                )
+                .unwrap();
+            connection
+                .execute(
+                    "INSERT INTO checkpoints VALUES ('a.json', 10, 5, x'0102', 3, 'then')",
+                    [],
+                )
+                .unwrap();
+        }
+        let state = State::open(&path).unwrap();
+        assert!(state.event_ids().unwrap().is_empty());
+        let (version, runs): (String, i64) = state
+            .connection
+            .query_row(
+                "SELECT (SELECT value FROM meta WHERE key = 'schema_version'), (SELECT COUNT(*) FROM runs)",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((version.as_str(), runs), ("2", 1), "migrated, history kept");
+        assert_eq!(
+            state.checkpoints().unwrap()["a.json"],
+            Checkpoint {
+                size: 10,
+                mtime_ns: 5,
+                head_sha256: vec![1, 2],
+                records: 3,
+                newest: None
+            }
+        );
     }
 }

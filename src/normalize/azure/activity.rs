@@ -46,6 +46,8 @@ pub(super) struct ActivityRecord<'r> {
     /// Where the event was processed (diagnostic export); `global` for most records, so only a
     /// fallback for the region.
     pub location: Option<String>,
+    /// `eventDataId` / `EventDataId`: one per record (a `Started` and its `Succeeded` differ).
+    pub event_id: Option<String>,
 }
 
 impl ActivityRecord<'_> {
@@ -112,6 +114,7 @@ impl ActivityRecord<'_> {
             outcome,
             reason,
             resource,
+            event_id: self.event_id,
             source: context.source.clone(),
         }
     }

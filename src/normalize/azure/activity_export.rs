@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::super::error::RecordError;
-use super::super::fields::text;
+use super::super::fields::{first_text, text};
 use super::super::RecordContext;
 use super::activity::ActivityRecord;
 use super::activity_rest::PRINCIPAL_CLAIMS;
@@ -76,6 +76,7 @@ pub(super) fn map(record: &Value, context: &RecordContext) -> Result<Record, Rec
         sub_status,
         properties: embedded(record.get("properties")),
         location: text(record, &["location"]),
+        event_id: first_text(record, &[&["eventDataId"], &["properties", "eventDataId"]]),
     }
     .into_event(context);
     Ok(Record::Event(Box::new(event)))

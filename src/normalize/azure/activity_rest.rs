@@ -262,6 +262,7 @@ pub(crate) fn map_event(
         sub_status: localized(&record.sub_status),
         properties: properties.and_then(embedded_owned).map(Cow::Owned),
         location: None,
+        event_id: record.event_data_id.text(),
     }
     .into_event(context);
     Ok(Record::Event(Box::new(event)))

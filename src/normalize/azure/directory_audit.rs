@@ -96,6 +96,8 @@ struct DirectoryAudit {
     result_reason: Option<String>,
     target_kind: Option<String>,
     target: Option<String>,
+    /// The audit record's `id`.
+    id: Option<String>,
 }
 
 impl DirectoryAudit {
@@ -135,6 +137,7 @@ impl DirectoryAudit {
                 id: self.target,
                 ..Resource::default()
             },
+            event_id: self.id,
             source: context.source.clone(),
         }
     }
@@ -184,6 +187,7 @@ fn from_graph_object(
         result_reason: text(object, &["resultReason"]),
         target_kind: text(target, &["type"]),
         target: first_text(target, &[&["userPrincipalName"], &["displayName"], &["id"]]),
+        id: text(object, &["id"]),
     }
 }
 

@@ -88,6 +88,7 @@ pub(super) fn signin_row(record: &Value, context: &RecordContext) -> Result<Reco
         country: location
             .and_then(|l| text(l, &["countryOrRegion"]))
             .or_else(|| text(record, &["Location"])),
+        id: first_text(record, &[&["Id"], &["id"]]),
     };
     Ok(Record::Event(Box::new(sign_in.into_event(context))))
 }
@@ -133,6 +134,7 @@ pub(super) fn azure_activity_row(
         ),
         properties: first_embedded(record, &["Properties_d", "Properties"]),
         location: None,
+        event_id: text(record, &["EventDataId"]),
     }
     .into_event(context);
     Ok(Record::Event(Box::new(event)))

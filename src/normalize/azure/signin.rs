@@ -46,6 +46,8 @@ pub(super) struct SignIn {
     pub authentication_requirement: Option<String>,
     pub city: Option<String>,
     pub country: Option<String>,
+    /// The sign-in's `id` (Graph, the export's `properties.id`, the table's `Id`).
+    pub id: Option<String>,
 }
 
 impl SignIn {
@@ -90,6 +92,7 @@ impl SignIn {
                 location,
                 ..Resource::default()
             },
+            event_id: self.id,
             source: context.source.clone(),
         }
     }
@@ -210,6 +213,7 @@ fn from_graph_object(
         authentication_requirement: text(object, &["authenticationRequirement"]),
         city: location.and_then(|l| text(l, &["city"])),
         country: location.and_then(|l| text(l, &["countryOrRegion"])),
+        id: text(object, &["id"]),
     }
 }
 

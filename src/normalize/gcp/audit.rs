@@ -49,6 +49,8 @@ pub(crate) struct LogEntry<'a> {
     receive_timestamp: Field<'a>,
     #[serde(rename = "logName", borrow)]
     log_name: Field<'a>,
+    #[serde(rename = "insertId", borrow)]
+    insert_id: Field<'a>,
     #[serde(borrow)]
     resource: Object<MonitoredResource<'a>>,
     #[serde(rename = "protoPayload", borrow)]
@@ -253,6 +255,7 @@ pub(crate) fn map_entry(entry: &LogEntry, context: &RecordContext) -> Result<Rec
         outcome,
         reason,
         resource,
+        event_id: entry.insert_id.text(),
         source: context.source.clone(),
     })))
 }
