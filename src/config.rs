@@ -104,6 +104,9 @@ pub struct RunParams {
     /// Days of history kept in the stored aggregates; `None`: the longest `baseline_days` of
     /// judged days plus what judging them looks back at (`crate::run::retention_days`).
     pub retention_days: Option<u32>,
+    /// Where each run saves what it pulls from the `[[tenant]]` sources, read like an input;
+    /// `None`: `<state>.pulled` beside the state.
+    pub pulled: Option<std::path::PathBuf>,
 }
 
 /// One delivery endpoint.

@@ -37,9 +37,9 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
             args.config.display()
         );
     };
-    if config.run.inputs.is_empty() {
+    if config.run.inputs.is_empty() && config.tenant.is_empty() {
         anyhow::bail!(
-            "[run] inputs is empty in {}: nothing to read",
+            "[run] inputs is empty and no [[tenant]] is declared in {}: nothing to read",
             args.config.display()
         );
     }
@@ -65,7 +65,10 @@ pub fn run(args: RunArgs, quiet: bool) -> anyhow::Result<ExitCode> {
     if !quiet {
         tracing::info!("{}", outcome.summary_line());
     }
-    Ok(if outcome.queued > 0 || outcome.rejected > 0 {
+    Ok(if !outcome.pull_failed.is_empty() {
+        // Committed and delivered, but some source's records are missing: a failed run.
+        ExitCode::from(super::EXIT_ERROR)
+    } else if outcome.queued > 0 || outcome.rejected > 0 {
         ExitCode::from(EXIT_UNDELIVERED)
     } else {
         ExitCode::SUCCESS

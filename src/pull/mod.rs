@@ -36,6 +36,33 @@ pub struct Job {
     pub resume: Option<Cursor>,
 }
 
+/// How the scheduled run may ask a source again for time it already pulled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revisit {
+    /// Records with a provider id (audit logs, sign-ins): the window reaches back by the
+    /// overlap for late deliveries, and the run drops what it already has by id.
+    Overlap,
+    /// Whole objects (a bucket's export files): each is listed once, from where the last pull
+    /// ended; an object re-listed would be read twice.
+    Never,
+    /// Billing rows: no id, and a day's cost is revised for days after it. Asked once per day,
+    /// whole days only, once the day is [`BILLING_FINAL_DAYS`] old, so no cost counts twice.
+    FinalDays,
+}
+
+/// Days after which a day's billing is taken as final (AWS documents up to 24 hours for Cost
+/// Explorer, Azure and GCP up to a day or more for their exports).
+pub const BILLING_FINAL_DAYS: i64 = 3;
+
+/// Which [`Revisit`] a source allows, by the kind in its id (`<cloud>/<tenant>/<kind>/...`).
+pub fn revisit(source: &str) -> Revisit {
+    match source.split('/').nth(2) {
+        Some("cost-and-usage" | "cost" | "billing-export") => Revisit::FinalDays,
+        Some("gcs") => Revisit::Never,
+        _ => Revisit::Overlap,
+    }
+}
+
 /// The window the scheduled run pulls from a source. An interrupted pull resumes its own
 /// window first (nothing it handed over is asked for again); after a complete one, the next
 /// starts `overlap` before where it ended, for records the provider delivers late (the run drops
@@ -45,21 +72,24 @@ pub fn next_window(
     now: chrono::DateTime<chrono::Utc>,
     overlap: chrono::Duration,
     history: chrono::Duration,
-) -> (Window, Option<Cursor>) {
-    match previous {
-        Some(cursor) if !cursor.complete => (cursor.window, Some(cursor.clone())),
-        Some(cursor) => {
-            let start = (cursor.window.end - overlap).min(now);
-            (Window { start, end: now }, None)
-        }
-        None => (
-            Window {
-                start: now - history,
-                end: now,
-            },
-            None,
-        ),
+    revisit: Revisit,
+) -> Option<(Window, Option<Cursor>)> {
+    if let Some(cursor) = previous.filter(|cursor| !cursor.complete) {
+        return Some((cursor.window, Some(cursor.clone())));
     }
+    let last_end = previous.map(|cursor| cursor.window.end);
+    let (start, end) = match revisit {
+        Revisit::Overlap => (last_end.map_or(now - history, |end| end - overlap), now),
+        Revisit::Never => (last_end.unwrap_or(now - history), now),
+        Revisit::FinalDays => {
+            let midnight =
+                |t: chrono::DateTime<chrono::Utc>| crate::sweep::day_start(t.date_naive());
+            let end = midnight(now) - chrono::Duration::days(BILLING_FINAL_DAYS);
+            (last_end.unwrap_or_else(|| midnight(now - history)), end)
+        }
+    };
+    let start = start.min(now);
+    (start < end).then_some((Window { start, end }, None))
 }
 
 /// Every file written, in order, and how each source fared.
@@ -139,12 +169,18 @@ pub fn pull_since(
                 .await
                 .map_err(|error| anyhow::anyhow!("tenant {}: {error}", tenant.name))?;
             for source in made {
-                let (window, resume) = next_window(cursors.get(source.id()), now, overlap, history);
-                jobs.push(Job {
-                    source,
-                    window,
-                    resume,
-                });
+                let previous = cursors.get(source.id());
+                let revisit = revisit(source.id());
+                // Nothing new yet (billing days not final): the cursor stays as it is.
+                if let Some((window, resume)) =
+                    next_window(previous, now, overlap, history, revisit)
+                {
+                    jobs.push(Job {
+                        source,
+                        window,
+                        resume,
+                    });
+                }
             }
         }
         Ok(pull_sources(jobs, dir, &policy).await)

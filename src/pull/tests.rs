@@ -222,7 +222,9 @@ fn resuming_a_failed_source_fetches_only_the_rest() {
         now,
         chrono::Duration::hours(24),
         chrono::Duration::days(35),
-    );
+        Revisit::Overlap,
+    )
+    .unwrap();
     assert_eq!(window, cursor.window);
     let healed = Job {
         source: Box::new(Files {
@@ -250,8 +252,9 @@ fn resuming_a_failed_source_fetches_only_the_rest() {
 fn the_next_window_overlaps_the_last_for_late_records() {
     let now = Utc.with_ymd_and_hms(2026, 12, 4, 12, 0, 0).unwrap();
     let hour = chrono::Duration::hours(1);
-    let (first, resume) = next_window(None, now, hour * 24, chrono::Duration::days(35));
-    assert_eq!(first.start, now - chrono::Duration::days(35));
+    let history = chrono::Duration::days(35);
+    let (first, resume) = next_window(None, now, hour * 24, history, Revisit::Overlap).unwrap();
+    assert_eq!(first.start, now - history);
     assert!(resume.is_none());
     let mut done = auditsweep_source::Cursor::start("s", first);
     done.complete = true;
@@ -259,9 +262,52 @@ fn the_next_window_overlaps_the_last_for_late_records() {
         Some(&done),
         now + hour,
         hour * 24,
-        chrono::Duration::days(35),
-    );
+        history,
+        Revisit::Overlap,
+    )
+    .unwrap();
     assert_eq!(next.start, now - hour * 24);
     assert_eq!(next.end, now + hour);
     assert!(resume.is_none());
+    // Whole objects: from where the last pull ended, never again.
+    let (next, _) =
+        next_window(Some(&done), now + hour, hour * 24, history, Revisit::Never).unwrap();
+    assert_eq!(next.start, now);
+}
+
+#[test]
+fn billing_is_asked_once_per_day_once_the_day_is_final() {
+    let at = |d, h| Utc.with_ymd_and_hms(2026, 12, d, h, 0, 0).unwrap();
+    let midnight = |d| at(d, 0);
+    let history = chrono::Duration::days(10);
+    let overlap = chrono::Duration::hours(24);
+    assert_eq!(
+        revisit("aws/acme/cost-and-usage/111122223333"),
+        Revisit::FinalDays
+    );
+    assert_eq!(revisit("azure/acme/cost/sub"), Revisit::FinalDays);
+    assert_eq!(revisit("gcp/acme/billing-export/p.d.t"), Revisit::FinalDays);
+    assert_eq!(revisit("gcp/acme/gcs/bucket"), Revisit::Never);
+    assert_eq!(
+        revisit("aws/acme/lookup-events/111122223333"),
+        Revisit::Overlap
+    );
+    // First run on the 14th at noon: whole days from ten days back to the last final one.
+    let (first, _) = next_window(None, at(14, 12), overlap, history, Revisit::FinalDays).unwrap();
+    assert_eq!((first.start, first.end), (midnight(4), midnight(11)));
+    let mut done = auditsweep_source::Cursor::start("s", first);
+    done.complete = true;
+    // Later the same day: no new final day, nothing to ask.
+    assert!(next_window(
+        Some(&done),
+        at(14, 23),
+        overlap,
+        history,
+        Revisit::FinalDays
+    )
+    .is_none());
+    // The next day: exactly the one day that became final, no overlap.
+    let (next, _) =
+        next_window(Some(&done), at(15, 1), overlap, history, Revisit::FinalDays).unwrap();
+    assert_eq!((next.start, next.end), (midnight(11), midnight(12)));
 }

@@ -43,6 +43,18 @@ pub const CHANGE_SCHEMA: &str = "auditsweep.incident-change/1";
 /// it). Not for production use.
 pub const FAULT_ENV: &str = "AUDITSWEEP_TEST_FAULT";
 
+/// Env var holding the time a run takes as now (RFC 3339), for the tests of pulls over fixed
+/// fixtures. Not for production use.
+pub const NOW_ENV: &str = "AUDITSWEEP_TEST_NOW";
+
+/// Now, or the time [`NOW_ENV`] sets.
+fn now() -> chrono::DateTime<chrono::Utc> {
+    std::env::var(NOW_ENV)
+        .ok()
+        .and_then(|text| chrono::DateTime::parse_from_rfc3339(&text).ok())
+        .map_or_else(chrono::Utc::now, |at| at.with_timezone(&chrono::Utc))
+}
+
 pub(crate) fn fault(point: &str) {
     if std::env::var(FAULT_ENV).is_ok_and(|wanted| wanted == point) {
         eprintln!("auditsweep: test fault at {point}: aborting");
@@ -78,6 +90,9 @@ pub struct RunOutcome {
     /// The run's changes, as queued (payloads).
     pub changes: Vec<Value>,
     pub delivered: usize,
+    /// Pages pulled from live sources, and the sources whose pull stopped early (why).
+    pub pulled_pages: u64,
+    pub pull_failed: Vec<String>,
     /// Deliveries still queued (this run's and earlier ones').
     pub queued: i64,
     pub rejected: i64,
@@ -87,7 +102,16 @@ impl RunOutcome {
     pub fn summary_line(&self) -> String {
         let count = |kind: &str| self.changes.iter().filter(|c| c["change"] == kind).count();
         format!(
-            "auditsweep run: {} files read ({} unchanged, {} rewritten), {} new records ({} already read, {} duplicates, {} late, {} skipped); incidents: {} new, {} updated, {} resolved; delivered {}, queued {}, rejected {}",
+            "auditsweep run: {}{} files read ({} unchanged, {} rewritten), {} new records ({} already read, {} duplicates, {} late, {} skipped); incidents: {} new, {} updated, {} resolved; delivered {}, queued {}, rejected {}",
+            if self.pulled_pages > 0 || !self.pull_failed.is_empty() {
+                format!(
+                    "{} pages pulled ({} sources failed), ",
+                    self.pulled_pages,
+                    self.pull_failed.len()
+                )
+            } else {
+                String::new()
+            },
             self.files_read,
             self.files_unchanged,
             self.files_rewritten,
@@ -253,7 +277,32 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
     let overlap = overlap(config);
     let dedup = dedup::Dedup::new(known_ids, &newest, overlap);
 
-    let mut inputs = list_inputs(&config.run.inputs);
+    // Live sources: what is new since each one's stored cursor is saved as native files in the
+    // pulled directory, which is then read like any input (new pages are new files). The
+    // cursors are committed with the checkpoints of those files.
+    let mut input_paths = config.run.inputs.clone();
+    let mut outcome = RunOutcome::default();
+    let mut pull_cursors = Vec::new();
+    if !config.tenant.is_empty() {
+        let dir = pulled_dir(config, request.state);
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("creating the pulled directory {}", dir.display()))?;
+        let cursors = state.pull_cursors()?;
+        let pulled = crate::pull::pull_since(config, &cursors, now(), overlap, &dir)?;
+        for source in &pulled.sources {
+            outcome.pulled_pages += source.pages;
+            if let Some((why, _)) = &source.failed {
+                tracing::error!(source = %source.source, "pull stopped, to resume on the next run: {why}");
+                outcome
+                    .pull_failed
+                    .push(format!("{}: {why}", source.source));
+            }
+            let cursor = serde_json::to_string(&source.cursor).context("a pull cursor")?;
+            pull_cursors.push((source.source.clone(), cursor));
+        }
+        input_paths.push(dir);
+    }
+    let mut inputs = list_inputs(&input_paths);
     let mut refused: Vec<String> = inputs
         .missing
         .iter()
@@ -271,7 +320,6 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
     if !refused.is_empty() {
         anyhow::bail!("refusing to run: {}", refused.join("; "));
     }
-    let mut outcome = RunOutcome::default();
     let listed: std::collections::BTreeSet<String> = inputs
         .inputs
         .iter()
@@ -470,9 +518,13 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         forget_checkpoints: &forget_checkpoints,
         event_sources: &event_sources,
         overlap_seconds: overlap.num_seconds(),
+        pull_cursors: &pull_cursors,
         summary: &line,
     })?;
     fault("after-commit");
+    if !config.tenant.is_empty() {
+        prune_pulled(&pulled_dir(config, request.state), retention_days(config));
+    }
 
     if let Some(path) = &config.run.report {
         let written = json!({
@@ -504,6 +556,41 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
 pub const DEFAULT_OVERLAP_HOURS: u32 = 24;
 
 /// `[run] overlap_hours`, or [`DEFAULT_OVERLAP_HOURS`].
+/// Removes pulled pages saved more than the retention ago: their days have left the stored
+/// baselines, so they can only be evidence for a replay nobody can judge any more. Runs after
+/// the commit (the pages were read by then); a file that cannot go is logged and kept.
+fn prune_pulled(dir: &Path, retention_days: u32) {
+    let keep = std::time::Duration::from_secs(u64::from(retention_days + 1) * 86_400);
+    let Some(cutoff) = std::time::SystemTime::now().checked_sub(keep) else {
+        return;
+    };
+    for entry in walkdir::WalkDir::new(dir)
+        .into_iter()
+        .filter_map(Result::ok)
+    {
+        let old = entry.file_type().is_file()
+            && entry
+                .metadata()
+                .ok()
+                .and_then(|meta| meta.modified().ok())
+                .is_some_and(|modified| modified < cutoff);
+        if old {
+            if let Err(err) = std::fs::remove_file(entry.path()) {
+                tracing::warn!(file = %entry.path().display(), "cannot remove an expired pulled page: {err}");
+            }
+        }
+    }
+}
+
+/// `[run] pulled`, else `<state>.pulled` beside the state.
+pub fn pulled_dir(config: &Config, state: &Path) -> PathBuf {
+    config.run.pulled.clone().unwrap_or_else(|| {
+        let mut name = state.as_os_str().to_owned();
+        name.push(".pulled");
+        PathBuf::from(name)
+    })
+}
+
 pub fn overlap(config: &Config) -> chrono::Duration {
     chrono::Duration::hours(
         config

@@ -16,7 +16,7 @@ use crate::aggregate::Aggregates;
 use crate::normalize::SourceCounts;
 
 /// The schema this build writes. Each entry of [`MIGRATIONS`] takes the state one version up.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// `MIGRATIONS[n]` takes a state of version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -102,6 +102,14 @@ INSERT INTO checkpoints_by_path SELECT path, size, mtime_ns, head_sha256, record
 DROP TABLE checkpoints;
 ALTER TABLE checkpoints_by_path RENAME TO checkpoints;
 "#,
+    // 2 -> 3: where each live source's pull stands (`auditsweep_source::Cursor`, JSON), written
+    // with the pages' checkpoints, so a pull resumes where the last committed run left it.
+    r#"
+CREATE TABLE pull_cursors (
+    source TEXT PRIMARY KEY,
+    cursor TEXT NOT NULL
+) WITHOUT ROWID;
+"#,
 ];
 
 /// Bytes hashed at the head of a file to tell an append from a rewrite.
@@ -181,6 +189,8 @@ pub struct RunWrite<'a> {
     /// Per source, the newest event with an id; ids older than it by `overlap_seconds` leave.
     pub event_sources: &'a BTreeMap<i64, i64>,
     pub overlap_seconds: i64,
+    /// Each pulled source's cursor after this run's pull (source id, cursor JSON).
+    pub pull_cursors: &'a [(String, String)],
     pub summary: &'a str,
 }
 
@@ -534,6 +544,14 @@ impl State {
                     .map_err(sqlite)?;
             }
         }
+        for (source, cursor) in write.pull_cursors {
+            transaction
+                .execute(
+                    "INSERT OR REPLACE INTO pull_cursors (source, cursor) VALUES (?1, ?2)",
+                    params![source, cursor],
+                )
+                .map_err(sqlite)?;
+        }
         transaction
             .execute(
                 "INSERT INTO runs (finished_at, summary) VALUES (?1, ?2)",
@@ -541,6 +559,29 @@ impl State {
             )
             .map_err(sqlite)?;
         transaction.commit().map_err(sqlite)
+    }
+
+    /// Where each live source's last pull stands, by source id.
+    pub fn pull_cursors(&self) -> Result<BTreeMap<String, auditsweep_source::Cursor>, StateError> {
+        let mut statement = self
+            .connection
+            .prepare("SELECT source, cursor FROM pull_cursors")
+            .map_err(self.sqlite())?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+            })
+            .map_err(self.sqlite())?;
+        let mut cursors = BTreeMap::new();
+        for row in rows {
+            let (source, text) = row.map_err(self.sqlite())?;
+            let cursor = serde_json::from_str(&text).map_err(|err| StateError::Baseline {
+                path: self.path.display().to_string(),
+                why: format!("pull cursor of {source}: {err}"),
+            })?;
+            cursors.insert(source, cursor);
+        }
+        Ok(cursors)
     }
 
     /// Per source hash, the newest event with an id read so far.
@@ -734,6 +775,15 @@ mod tests {
             "new".to_string(),
             "{}".to_string(),
         );
+        let window = auditsweep_source::Window {
+            start: chrono::DateTime::UNIX_EPOCH,
+            end: chrono::DateTime::UNIX_EPOCH + chrono::Duration::days(1),
+        };
+        let cursor_json = serde_json::to_string(&auditsweep_source::Cursor::start(
+            "aws/t/lookup-events/1",
+            window,
+        ))
+        .unwrap();
         let write = RunWrite {
             aggregates: &aggregates,
             spans: &spans,
@@ -744,10 +794,16 @@ mod tests {
             forget_checkpoints: &[],
             event_sources: &BTreeMap::from([(1, 200), (2, 100)]),
             overlap_seconds: 50,
+            pull_cursors: &[("aws/t/lookup-events/1".into(), cursor_json.clone())],
             summary: "test",
         };
         state.commit_run(&write).unwrap();
         state.commit_run(&write).unwrap();
+        let cursors = state.pull_cursors().unwrap();
+        assert_eq!(
+            serde_json::to_string(&cursors["aws/t/lookup-events/1"]).unwrap(),
+            cursor_json
+        );
         assert_eq!(state.checkpoints().unwrap()["a.json"], checkpoint);
         assert_eq!(state.incidents().unwrap()["i1"], incident);
         let pending = state.pending().unwrap();
@@ -809,7 +865,12 @@ mod tests {
                 |row| Ok((row.get(0)?, row.get(1)?)),
             )
             .unwrap();
-        assert_eq!((version.as_str(), runs), ("2", 1), "migrated, history kept");
+        assert_eq!(
+            (version, runs),
+            (SCHEMA_VERSION.to_string(), 1),
+            "migrated, history kept"
+        );
+        assert!(state.pull_cursors().unwrap().is_empty());
         assert_eq!(
             state.checkpoints().unwrap()["a.json"],
             Checkpoint {
