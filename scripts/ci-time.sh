@@ -12,10 +12,12 @@ export CARGO_TARGET_DIR=$target
 cargo fetch --locked --quiet
 echo "machine: $(nproc) cores; auditsweep $(git rev-parse --short HEAD)"
 /usr/bin/time -f "clean build of the test suite: %e s wall, %U s user, %S s system, peak %M KB" \
-  -o "$target/build.time" cargo test --locked --quiet --no-run > /dev/null 2>&1
+  -o "$target/build.time" cargo test --locked --no-run > "$target/build.log" 2>&1 ||
+  { tail -30 "$target/build.log"; exit 1; }
 cat "$target/build.time"
 # .ci/run puts its moto venv under the target directory: its install is timed with the tests.
 /usr/bin/time -f "the test suite (.ci/run, moto installed): %e s wall, %U s user, %S s system" \
-  -o "$target/ci.time" .ci/run > "$target/ci.log" 2>&1
+  -o "$target/ci.time" .ci/run > "$target/ci.log" 2>&1 ||
+  { grep -E "FAILED|panicked|^error" "$target/ci.log" | head -30; exit 1; }
 cat "$target/ci.time"
 grep -E "^test result" "$target/ci.log" | awk '{passed += $4; failed += $6} END {print "tests: " passed " passed, " failed " failed"}'
