@@ -73,11 +73,7 @@ impl Source for CostQuery {
     }
 
     async fn list(&self, window: &Window) -> Result<Vec<Stream>, PullError> {
-        Ok(window
-            .months()
-            .into_iter()
-            .map(|(key, _)| Stream::new(key))
-            .collect())
+        Ok(paging::streams(window.months()))
     }
 
     async fn fetch(

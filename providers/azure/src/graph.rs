@@ -85,11 +85,7 @@ impl Source for GraphLog {
     }
 
     async fn list(&self, window: &Window) -> Result<Vec<Stream>, PullError> {
-        Ok(window
-            .days()
-            .into_iter()
-            .map(|(key, _)| Stream::new(key))
-            .collect())
+        Ok(paging::streams(window.days()))
     }
 
     async fn fetch(

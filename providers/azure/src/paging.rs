@@ -63,6 +63,14 @@ pub(crate) fn checked_link(link: &str, origin: &Url) -> Result<Url, PullError> {
     Ok(url)
 }
 
+/// One stream per piece of the window (its days or months), keyed by the piece.
+pub(crate) fn streams(pieces: Vec<(String, Window)>) -> Vec<auditsweep_source::Stream> {
+    pieces
+        .into_iter()
+        .map(|(key, _)| auditsweep_source::Stream::new(key))
+        .collect()
+}
+
 /// The piece of `window` a stream key names (`days` or `months` of it).
 pub(crate) fn piece(pieces: Vec<(String, Window)>, key: &str) -> Result<Window, PullError> {
     pieces
