@@ -116,31 +116,12 @@ pub fn pull_into(
     window: Window,
     dir: &Path,
 ) -> anyhow::Result<Pulled> {
-    let policy = RetryPolicy {
-        attempts: config.pull.attempts,
-        ..RetryPolicy::default()
-    };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(async {
-        let mut all = Vec::new();
-        for tenant in tenants {
-            let made = sources(tenant).await;
-            match made {
-                Ok(made) => all.extend(made),
-                Err(error) => anyhow::bail!("tenant {}: {error}", tenant.name),
-            }
-        }
-        let jobs = all
-            .into_iter()
-            .map(|source| Job {
-                source,
-                window,
-                resume: None,
-            })
-            .collect();
-        Ok(pull_sources(jobs, dir, &policy).await)
+    pull_tenants(config, tenants, dir, |source| {
+        Some(Job {
+            source,
+            window,
+            resume: None,
+        })
     })
 }
 
@@ -154,34 +135,41 @@ pub fn pull_since(
     overlap: chrono::Duration,
     dir: &Path,
 ) -> anyhow::Result<Pulled> {
+    let history = chrono::Duration::days(i64::from(config.pull.history_days));
+    let tenants: Vec<&TenantSource> = config.tenant.iter().collect();
+    pull_tenants(config, &tenants, dir, |source| {
+        let previous = cursors.get(source.id());
+        // Nothing new yet (billing days not final): no job, the cursor stays as it is.
+        let (window, resume) = next_window(previous, now, overlap, history, revisit(source.id()))?;
+        Some(Job {
+            source,
+            window,
+            resume,
+        })
+    })
+}
+
+/// Makes the tenants' sources, turns each into a job (or none), and pulls them all.
+fn pull_tenants(
+    config: &Config,
+    tenants: &[&TenantSource],
+    dir: &Path,
+    mut job: impl FnMut(Box<dyn Source>) -> Option<Job>,
+) -> anyhow::Result<Pulled> {
     let policy = RetryPolicy {
         attempts: config.pull.attempts,
         ..RetryPolicy::default()
     };
-    let history = chrono::Duration::days(i64::from(config.pull.history_days));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let mut jobs = Vec::new();
-        for tenant in &config.tenant {
+        for tenant in tenants {
             let made = sources(tenant)
                 .await
                 .map_err(|error| anyhow::anyhow!("tenant {}: {error}", tenant.name))?;
-            for source in made {
-                let previous = cursors.get(source.id());
-                let revisit = revisit(source.id());
-                // Nothing new yet (billing days not final): the cursor stays as it is.
-                if let Some((window, resume)) =
-                    next_window(previous, now, overlap, history, revisit)
-                {
-                    jobs.push(Job {
-                        source,
-                        window,
-                        resume,
-                    });
-                }
-            }
+            jobs.extend(made.into_iter().filter_map(&mut job));
         }
         Ok(pull_sources(jobs, dir, &policy).await)
     })
