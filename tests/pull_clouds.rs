@@ -205,6 +205,46 @@ ca_file = "{ca}"
     );
     let (pulled, saved) = pull_and_replay(&config, "2026-11-01", "2026-11-02");
     assert!(saved.len() >= 9, "{saved:?}");
+
+    // A source that fails past its retries: the others are judged, the report names it, exit 2.
+    let dir = tempfile::tempdir().unwrap();
+    let failing = dir.path().join("auditsweep.toml");
+    std::fs::write(
+        &failing,
+        config.replace("history_days = 0", "history_days = 0\nattempts = 1"),
+    )
+    .unwrap();
+    server.inject(vec![auditsweep_source::conformance::Fault::ServerError]);
+    let out = dir.path().join("partial.json");
+    let output = auditsweep(
+        &[
+            "sweep",
+            "--pull",
+            "--config",
+            failing.to_str().unwrap(),
+            "--since",
+            "2026-11-01",
+            "--until",
+            "2026-11-02",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let partial: Value = serde_json::from_slice(&std::fs::read(&out).unwrap()).unwrap();
+    let warnings = partial["warnings"].to_string();
+    assert!(warnings.contains("the pull stopped after"), "{warnings}");
+    assert!(warnings.contains("HTTP 5"), "{warnings}");
+    assert!(
+        partial["inputs"]["events"].as_u64().unwrap() > 0,
+        "the other sources were judged"
+    );
     // The server answers with its fixture pages as they are: the same files, swept directly,
     // give the same report (October's cost page lies outside the window).
     let fixtures: Vec<PathBuf> = files_under(&azure_server::data_dir())
