@@ -51,11 +51,15 @@ impl Aggregates {
         let (provider, tenant, account) = (record.provider(), record.tenant(), record.account());
         if let (Some(tenant), Some(account)) = (tenant, account) {
             if tenant != account {
-                let entry = self
-                    .tenant_of_account
-                    .entry((provider.clone(), account.to_string()))
-                    .or_insert_with(|| tenant.to_string());
-                if tenant < entry.as_str() {
+                // Every record passes here: the key is looked up without being built.
+                let entry = crate::lookup::provider_entry(
+                    &mut self.tenant_of_account,
+                    provider,
+                    account,
+                    || (provider.clone(), account.to_string()),
+                );
+                // A new entry is empty; a tenant never is (fields::text drops empty text).
+                if entry.is_empty() || tenant < entry.as_str() {
                     *entry = tenant.to_string();
                 }
             }
@@ -161,7 +165,7 @@ mod tests {
     fn record(i: usize, day: u32, hour: u32, who: u8, kind: u8, n: u32) -> Record {
         let time = Utc.with_ymd_and_hms(2025, 3, day, hour, 0, 0).unwrap();
         let source = SourceRef {
-            file: format!("f{}", i % 3),
+            file: format!("f{}", i % 3).into(),
             record: i as u64,
         };
         if kind == 3 {

@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod detect;
 pub mod eval;
+pub mod lookup;
 pub mod normalize;
 pub mod output;
 pub mod playbook;

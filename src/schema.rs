@@ -7,6 +7,7 @@
 //! we never invent a default, because a detector cannot tell an invented value from an observed one.
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -104,8 +105,9 @@ pub enum Outcome {
 /// Where a record came from, so every finding can point back to the exact input line.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SourceRef {
-    /// The input file as given on the command line (or found under a given directory).
-    pub file: String,
+    /// The input file as given on the command line (or found under a given directory); shared
+    /// by every record of the file.
+    pub file: Arc<str>,
     /// 1-based position of the record in that file (its row for CSV, its line for NDJSON,
     /// its position in the record array for JSON documents).
     pub record: u64,

@@ -75,7 +75,7 @@ fn time(raw: &str) -> DateTime<Utc> {
 
 fn source(path: &Path, record: u64) -> SourceRef {
     SourceRef {
-        file: path.display().to_string(),
+        file: path.display().to_string().into(),
         record,
     }
 }

@@ -53,7 +53,7 @@ fn utc(rfc3339: &str) -> DateTime<Utc> {
 
 fn source(name: &str, record: u64) -> SourceRef {
     SourceRef {
-        file: fixture(name).display().to_string(),
+        file: fixture(name).display().to_string().into(),
         record,
     }
 }

@@ -19,7 +19,7 @@ fn utc(raw: &str) -> DateTime<Utc> {
 
 fn source(record: u64) -> SourceRef {
     SourceRef {
-        file: fixture().display().to_string(),
+        file: fixture().display().to_string().into(),
         record,
     }
 }

@@ -72,7 +72,7 @@ fn utc(raw: &str) -> DateTime<Utc> {
 
 fn source(name: &str, record: u64) -> SourceRef {
     SourceRef {
-        file: fixture(name).display().to_string(),
+        file: fixture(name).display().to_string().into(),
         record,
     }
 }

@@ -66,14 +66,34 @@ impl TestDays {
 
 /// A network as an analyst thinks of it: the /24 of an IPv4 address, the /48 of an IPv6 one.
 pub fn network_of(ip: IpAddr) -> String {
+    with_network(ip, str::to_string)
+}
+
+/// [`network_of`] without building a `String`: calls `f` with the network's name.
+pub fn with_network<R>(ip: IpAddr, f: impl FnOnce(&str) -> R) -> R {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, c, _] = v4.octets();
-            format!("{a}.{b}.{c}.0/24")
+            // Every event with an address passes here: the digits are written without `fmt`.
+            let mut key = crate::lookup::KeyBuf::new();
+            for octet in &v4.octets()[..3] {
+                let (mut digits, mut at, mut n) = ([0u8; 3], 3, *octet);
+                loop {
+                    at -= 1;
+                    digits[at] = b'0' + n % 10;
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                key.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
+                key.push_str(".");
+            }
+            key.push_str("0/24");
+            f(key.as_str())
         }
         IpAddr::V6(v6) => {
             let s = v6.segments();
-            format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+            crate::lookup::with_formatted(format_args!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2]), f)
         }
     }
 }
@@ -295,5 +315,10 @@ mod tests {
             network_of("2001:db8:1:2::5".parse().unwrap()),
             "2001:db8:1::/48"
         );
+        for ip in ["0.0.0.1", "9.10.99.100", "255.255.255.255", "10.0.200.3"] {
+            let ip: std::net::Ipv4Addr = ip.parse().unwrap();
+            let [a, b, c, _] = ip.octets();
+            assert_eq!(network_of(ip.into()), format!("{a}.{b}.{c}.0/24"));
+        }
     }
 }

@@ -43,18 +43,22 @@
 //! whichever record names one. Failed attempts are counted: a denied `RunInstances` of GPU
 //! types is the attacker's intent, seen.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use memchr::memmem;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    entity_list, history_range, lower, network_of, parse_ip, raise, Candidate, DetectorOutput,
-    EvidenceSample, HostingLookup, TestDays, CANDIDATE_P,
+    entity_list, history_range, lower, network_of, parse_ip, raise, with_network, Candidate,
+    DetectorOutput, EvidenceSample, HostingLookup, TestDays, CANDIDATE_P,
 };
 use crate::aggregate::{as_pairs, merge_min, merge_sets};
 use crate::baseline::{combined_p_values, signal_rate, CountModel, CountPrior, Signal};
+use crate::lookup::{self, KeyBuf, ProviderKey};
 use crate::ranges::is_vps_provider;
 use crate::report::{Baseline, ColdStart, Detector, Entities, Severity};
 use crate::schema::{Category, Event, Provider};
@@ -145,6 +149,18 @@ impl Default for ProvisioningParams {
 pub struct AccountKey {
     pub provider: Provider,
     pub account: String,
+}
+
+impl ProviderKey for AccountKey {
+    fn parts(&self) -> (&Provider, &str) {
+        (&self.provider, &self.account)
+    }
+}
+
+impl<'a> Borrow<dyn ProviderKey + 'a> for AccountKey {
+    fn borrow(&self) -> &(dyn ProviderKey + 'a) {
+        self
+    }
 }
 
 /// What one provisioning operation launched, merged over its records.
@@ -288,29 +304,41 @@ impl ProvisioningObservations {
         let Some(account) = event.account.as_ref().or(event.tenant.as_ref()) else {
             return;
         };
-        let key = AccountKey {
-            provider: event.provider.clone(),
-            account: account.clone(),
-        };
-        let state = self.accounts.entry(key).or_default();
-        merge_min(&mut state.tenant, event.tenant.clone());
+        // Every event passes here: keys are looked up without being built (crate::lookup).
+        let state = lookup::provider_entry(&mut self.accounts, &event.provider, account, || {
+            AccountKey {
+                provider: event.provider.clone(),
+                account: account.clone(),
+            }
+        });
+        if let Some(tenant) = &event.tenant {
+            if state.tenant.as_ref().is_none_or(|current| tenant < current) {
+                state.tenant = Some(tenant.clone());
+            }
+        }
         let day = event.time.date_naive();
         state.active_days.insert(day);
-        let principal = event.principal.as_deref().map(principal_key);
+        let principal = event.principal.as_deref().map(|principal| {
+            let mut key = KeyBuf::new();
+            write_principal_key(principal, &mut key);
+            key
+        });
         if let (Some(principal), Some(ip)) = (&principal, parse_ip(event)) {
-            let networks = state.networks.entry(principal.clone()).or_default();
-            networks.entry(network_of(ip)).or_default().insert(day);
+            let networks = lookup::entry(&mut state.networks, principal.as_str());
+            with_network(ip, |network| lookup::entry(networks, network).insert(day));
             if let Some(provider) = hosting.hosting_provider(ip) {
-                networks
-                    .entry(format!("hosting:{provider}"))
-                    .or_default()
-                    .insert(day);
+                lookup::with_formatted(format_args!("hosting:{provider}"), |key| {
+                    lookup::entry(networks, key).insert(day)
+                });
             }
         }
         if event.category != Category::Provision {
             return;
         }
-        let principal = principal.unwrap_or_else(|| "(unknown principal)".to_string());
+        let principal = principal.map_or_else(
+            || "(unknown principal)".to_string(),
+            |key| key.as_str().to_string(),
+        );
         let family = event
             .resource
             .instance_type
@@ -434,13 +462,22 @@ impl ProvisioningObservations {
 /// A principal as a baseline sees it: an assumed-role session (`.../assumed-role/Role/session`)
 /// counts as its role, since automation gets a fresh session name on every run.
 pub fn principal_key(principal: &str) -> String {
-    if let Some(at) = principal.find(":assumed-role/") {
-        let rest = &principal[at + ":assumed-role/".len()..];
-        if let Some(slash) = rest.find('/') {
-            return principal[..at + ":assumed-role/".len() + slash].to_string();
+    let mut key = KeyBuf::new();
+    write_principal_key(principal, &mut key);
+    key.as_str().to_string()
+}
+
+/// [`principal_key`], written into `key`.
+fn write_principal_key(principal: &str, key: &mut KeyBuf) {
+    static ASSUMED_ROLE: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(":assumed-role/"));
+    if let Some(at) = ASSUMED_ROLE.find(principal.as_bytes()) {
+        let role = at + ":assumed-role/".len();
+        if let Some(slash) = principal[role..].find('/') {
+            return key.push_str(&principal[..role + slash]);
         }
     }
-    principal.to_ascii_lowercase()
+    key.push_lowercase(principal)
 }
 
 /// The family of an instance type, per cloud naming: `p3.2xlarge` -> `p3`,

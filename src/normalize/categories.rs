@@ -2,14 +2,26 @@
 //! (`src/normalize/tables/*.tsv`), so a reviewer reads the whole mapping in one screen and
 //! adding an operation is a one-line change. Anything not listed is `api`.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use rustc_hash::FxHashMap;
+
+use crate::lookup::KeyBuf;
 use crate::schema::Category;
 
-/// `(service, operation) -> category`, both compared case-insensitively.
+/// `service\0operation -> category`, both lowercased: every record is looked up here, so the
+/// key is built on the stack and hashed with a fast non-cryptographic hash (the table is ours).
 pub(crate) struct OperationTable {
-    entries: HashMap<(String, String), Category>,
+    entries: FxHashMap<String, Category>,
+}
+
+/// The table's key of a (service, operation) pair.
+fn key(service: &str, operation: &str) -> KeyBuf {
+    let mut key = KeyBuf::new();
+    key.push_lowercase(service);
+    key.push_lowercase("\0");
+    key.push_lowercase(operation);
+    key
 }
 
 impl OperationTable {
@@ -18,7 +30,7 @@ impl OperationTable {
     /// Panics on a malformed line: the tables are compiled into the binary and a unit test
     /// parses each one, so a typo fails the build's tests, not a user's run.
     fn parse(name: &str, text: &str) -> Self {
-        let mut entries = HashMap::new();
+        let mut entries = FxHashMap::default();
         for (number, line) in text.lines().enumerate() {
             let line = line.split('#').next().unwrap_or("").trim();
             if line.is_empty() {
@@ -37,8 +49,10 @@ impl OperationTable {
                 "api" => Category::Api,
                 other => panic!("{name} line {}: unknown category {other:?}", number + 1),
             };
-            let key = (service.to_ascii_lowercase(), operation.to_ascii_lowercase());
-            if entries.insert(key, category).is_some() {
+            if entries
+                .insert(key(service, operation).as_str().to_string(), category)
+                .is_some()
+            {
                 panic!("{name} line {}: duplicate entry", number + 1);
             }
         }
@@ -46,8 +60,11 @@ impl OperationTable {
     }
 
     pub(crate) fn category(&self, service: &str, operation: &str) -> Category {
-        let key = (service.to_ascii_lowercase(), operation.to_ascii_lowercase());
-        self.entries.get(&key).copied().unwrap_or(Category::Api)
+        let key = key(service, operation);
+        self.entries
+            .get(key.as_str())
+            .copied()
+            .unwrap_or(Category::Api)
     }
 }
 

@@ -22,6 +22,7 @@ mod focus;
 mod gcp;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -81,7 +82,7 @@ pub(crate) fn recognizes_keys<'k>(keys: impl Iterator<Item = &'k str>) -> bool {
     let hints = FileHints::default();
     let context = RecordContext {
         source: SourceRef {
-            file: String::new(),
+            file: "".into(),
             record: 0,
         },
         file: &hints,
@@ -151,6 +152,7 @@ impl<'s> Normalizer<'s> {
         };
         let mut file = FileReader {
             name: &name,
+            file: Arc::from(name.as_str()),
             hints: &hints,
             next_record: 1,
             sink: &mut *self.sink,
@@ -194,6 +196,7 @@ pub fn normalize_record(bytes: &[u8], file: &str, sink: &mut dyn FnMut(Record)) 
     let mut summary = InputSummary::default();
     let mut reader = FileReader {
         name: file,
+        file: Arc::from(file),
         hints: &hints,
         next_record: 1,
         sink,
@@ -209,6 +212,8 @@ pub fn normalize_record(bytes: &[u8], file: &str, sink: &mut dyn FnMut(Record)) 
 /// The state of reading one file: where we are, and where results go.
 pub(crate) struct FileReader<'a> {
     name: &'a str,
+    /// `name`, shared by the records' [`SourceRef`]s.
+    file: Arc<str>,
     hints: &'a FileHints,
     next_record: u64,
     sink: &'a mut dyn FnMut(Record),
@@ -325,7 +330,7 @@ impl<'a> FileReader<'a> {
     fn context_at(&self, record: u64) -> RecordContext<'a> {
         RecordContext {
             source: SourceRef {
-                file: self.name.to_string(),
+                file: self.file.clone(),
                 record,
             },
             file: self.hints,
@@ -432,7 +437,7 @@ impl FileReader<'_> {
 
     fn next_source(&mut self) -> SourceRef {
         let source = SourceRef {
-            file: self.name.to_string(),
+            file: self.file.clone(),
             record: self.next_record,
         };
         self.next_record += 1;

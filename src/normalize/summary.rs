@@ -80,8 +80,10 @@ impl InputSummary {
             Record::Event(event) => (event.time, true),
             Record::Billing(row) => (row.time, false),
         };
-        let key = format!("{}/{}", record.provider(), record.tenant().unwrap_or("-"));
-        let counts = self.by_source.entry(key).or_default();
+        let counts = crate::lookup::with_formatted(
+            format_args!("{}/{}", record.provider(), record.tenant().unwrap_or("-")),
+            |key| crate::lookup::entry(&mut self.by_source, key),
+        );
         if is_event {
             self.events += 1;
             counts.events += 1;
