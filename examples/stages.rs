@@ -23,6 +23,10 @@ use auditsweep::ranges::HostingRanges;
 use auditsweep::schema::Record;
 use auditsweep::sweep::{self, SweepRequest};
 
+/// The allocator of the `auditsweep` binary, so the split is the sweep's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut ranges_dir = PathBuf::from("fixtures/ip-ranges");

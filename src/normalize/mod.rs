@@ -230,10 +230,16 @@ enum Typed {
     CloudTrail,
     AuditEntry,
     ActivityRest,
+    GraphSignIn,
 }
 
 impl Typed {
-    const ALL: [Typed; 3] = [Typed::CloudTrail, Typed::AuditEntry, Typed::ActivityRest];
+    const ALL: [Typed; 4] = [
+        Typed::CloudTrail,
+        Typed::AuditEntry,
+        Typed::ActivityRest,
+        Typed::GraphSignIn,
+    ];
 
     /// A key every record of the format holds: a cheap test that keeps other records off it.
     fn key(self) -> &'static memchr::memmem::Finder<'static> {
@@ -243,10 +249,13 @@ impl Typed {
         static PROTO_PAYLOAD: LazyLock<Finder> = LazyLock::new(|| Finder::new(b"\"protoPayload\""));
         static OPERATION_NAME: LazyLock<Finder> =
             LazyLock::new(|| Finder::new(b"\"operationName\""));
+        static CREATED_DATE_TIME: LazyLock<Finder> =
+            LazyLock::new(|| Finder::new(b"\"createdDateTime\""));
         match self {
             Typed::CloudTrail => &EVENT_SOURCE,
             Typed::AuditEntry => &PROTO_PAYLOAD,
             Typed::ActivityRest => &OPERATION_NAME,
+            Typed::GraphSignIn => &CREATED_DATE_TIME,
         }
     }
 
@@ -269,6 +278,8 @@ impl Typed {
                     (length, result)
                 })
             }
+            Typed::GraphSignIn => azure::signin::graph_item_from_prefix(text)
+                .map(|(item, length)| (length, azure::signin::map_graph_item(&item, context))),
         }
     }
 }
@@ -601,6 +612,64 @@ mod tests {
             Ok(Record::Event(from_value)) => assert_eq!(*from_value, event),
             other => panic!("expected an event, got {other:?}"),
         }
+    }
+
+    const SIGN_IN: &str = r#"{"createdDateTime":"2026-01-01T00:00:00Z","userPrincipalName":"a@example.com","appDisplayName":"Azure Portal","ipAddress":"198.51.100.7","clientAppUsed":"Browser","status":{"errorCode":50126,"failureReason":"Invalid username or password."},"location":{"city":"Paris","countryOrRegion":"FR"},"id":"1","resourceTenantId":"t1"}"#;
+
+    /// Graph sign-ins are read typed from their bytes, and give what the `Value` path gives,
+    /// in every shape of `location` and `status`; records another format may claim, and
+    /// duplicated keys, go to the `Value` path.
+    #[test]
+    fn graph_sign_ins_take_the_typed_path_and_agree_with_the_value_path() {
+        let location = r#"{"city":"Paris","countryOrRegion":"FR"}"#;
+        let variants = [
+            (SIGN_IN.to_string(), true),
+            (
+                SIGN_IN.replace(location, &serde_json::to_string(location).unwrap()),
+                true,
+            ),
+            (SIGN_IN.replace(location, r#"["Paris","FR"]"#), true),
+            (SIGN_IN.replace(location, r#"" [\"Paris\"]""#), true),
+            (
+                SIGN_IN.replace(r#""errorCode":50126"#, r#""errorCode":"0""#),
+                true,
+            ),
+            (
+                SIGN_IN.replace(r#""status":{"#, r#""status":7,"x":{"#),
+                false,
+            ),
+            (
+                SIGN_IN.replace(r#""id":"1""#, r#""id":"1","category":"SignInLogs""#),
+                false,
+            ),
+            (
+                SIGN_IN.replace(r#""id":"1""#, r#""id":"1","id":"2""#),
+                false,
+            ),
+        ];
+        for (text, typed) in &variants {
+            assert_eq!(typed_at_all(text), *typed, "{text}");
+            let (records, _) = events_of(text.as_bytes());
+            let value: Value = serde_json::from_str(text).unwrap();
+            match (records.as_slice(), map_record(&value, &test_context())) {
+                ([got], Ok(want)) => assert_eq!(*got, want, "{text}"),
+                ([], Err(_)) => {}
+                other => panic!("{text}: the paths disagree: {other:?}"),
+            }
+        }
+        let event = event_of(SIGN_IN.as_bytes());
+        assert_eq!(event.principal.as_deref(), Some("a@example.com"));
+        assert_eq!(event.tenant.as_deref(), Some("t1"));
+        assert_eq!(event.resource.location.as_deref(), Some("Paris, FR"));
+        assert_eq!(event.outcome, Some(crate::schema::Outcome::Failure));
+        assert_eq!(
+            event.reason.as_deref(),
+            Some("50126: Invalid username or password.")
+        );
+        let located = event_of(variants[1].0.as_bytes());
+        assert_eq!(located.resource.location.as_deref(), Some("Paris, FR"));
+        let by_position = event_of(variants[2].0.as_bytes());
+        assert_eq!(by_position.resource.location, None);
     }
 
     #[test]

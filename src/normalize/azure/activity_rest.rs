@@ -232,12 +232,11 @@ pub(crate) fn map_event(
         .as_ref()
         .and_then(Localized::text)
         .ok_or(RecordError::MissingField("operationName.value"))?;
-    let claims = raw_value(record.claims);
-    let claims = embedded(claims.as_ref());
+    // Read only when `caller` or the address is missing: most events name both.
     let claim = |keys: &[&str]| {
-        claims
-            .as_deref()
-            .and_then(|claims| keys.iter().find_map(|key| text(claims, &[key])))
+        let claims = raw_value(record.claims);
+        let claims = embedded(claims.as_ref())?;
+        keys.iter().find_map(|key| text(&claims, &[key]))
     };
     let localized = |field: &Object<Localized>| field.0.as_ref().and_then(Localized::text);
     let event = ActivityRecord {

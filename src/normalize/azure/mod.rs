@@ -34,7 +34,7 @@ mod cost;
 mod directory_audit;
 mod log_analytics;
 mod resource_id;
-mod signin;
+pub(crate) mod signin;
 
 /// Keys that mark another cloud's formats; an Azure recognizer never claims such a record, even if
 /// it happens to share a column name (FOCUS and Azure cost exports both have `ServiceName`).

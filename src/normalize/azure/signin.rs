@@ -7,13 +7,18 @@
 //! The outcome is only "error code 0 or not". Which codes mean a wrong password, a blocked
 //! account or an MFA interrupt is the detectors' table, not the normalizer's.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::super::error::RecordError;
-use super::super::fields::{self, first_text, has, text};
+use super::super::fields::{self, has, text};
+use super::super::typed::{self, Field, Object};
 use super::super::RecordContext;
-use super::{embedded, required_time};
+use super::{parse_time, required_time};
 use crate::schema::{Category, Event, Outcome, Provider, Record, Resource};
 
 /// Diagnostic-settings categories that carry sign-in records.
@@ -132,10 +137,42 @@ pub(super) fn is_diagnostic_export(record: &Value) -> bool {
     category || operation
 }
 
+/// A Graph `signIn` item that arrived as a `Value`: written back to text once and read by the
+/// same typed mapping as the fast path.
 pub(super) fn graph_item(record: &Value, context: &RecordContext) -> Result<Record, RecordError> {
-    let time = required_time(record, &["createdDateTime"], "createdDateTime", context)?;
+    let text = record.to_string();
+    let item: GraphItem = serde_json::from_str(&text)
+        .map_err(|err| RecordError::Syntax(format!("a sign-in that cannot be read: {err}")))?;
+    map_graph_item(&item, context)
+}
+
+/// The fast path: a Graph `signIn` item at the start of `rest` (more input may follow), and its
+/// length; `None` when it is not one, or is one the `Value` path must judge (a key another format
+/// claims first), and the caller reads it as a `serde_json::Value`.
+pub(crate) fn graph_item_from_prefix(rest: &str) -> Option<(GraphItem<'_>, usize)> {
+    object_text(rest)?;
+    typed::parse_prefix::<GraphItem>(rest).filter(|(item, _)| item.is_graph_item())
+}
+
+/// Maps a Graph `signIn` item, however it was read.
+pub(crate) fn map_graph_item(
+    item: &GraphItem,
+    context: &RecordContext,
+) -> Result<Record, RecordError> {
+    let raw = item
+        .created_date_time
+        .as_str()
+        .ok_or(RecordError::MissingField("createdDateTime"))?;
+    let time = fields::checked_time(
+        parse_time(raw),
+        raw,
+        "createdDateTime",
+        &Provider::Azure,
+        context,
+    )?;
     Ok(Record::Event(Box::new(
-        from_graph_object(record, time, "signIn".into(), None).into_event(context),
+        item.sign_in(time, "signIn".into(), None)
+            .into_event(context),
     )))
 }
 
@@ -146,10 +183,13 @@ pub(super) fn diagnostic_export(
     context: &RecordContext,
 ) -> Result<Record, RecordError> {
     let time = required_time(record, &["time"], "time", context)?;
-    let properties = embedded(record.get("properties"));
-    let inner = properties.as_deref().unwrap_or(&Value::Null);
     let operation = text(record, &["operationName"]).unwrap_or_else(|| SIGN_IN_ACTIVITY.into());
-    let mut sign_in = from_graph_object(inner, time, operation, text(record, &["tenantId"]));
+    let mut sign_in = inner_sign_in(
+        record.get("properties"),
+        time,
+        operation,
+        text(record, &["tenantId"]),
+    );
     sign_in.ip = text(record, &["callerIpAddress"]).or(sign_in.ip);
     match text(record, &["resultType"]) {
         // The envelope's code is the record's own: it wins over the inner status.
@@ -176,44 +216,240 @@ pub(super) fn diagnostic_export(
     Ok(Record::Event(Box::new(sign_in.into_event(context))))
 }
 
-/// Reads the Graph `signIn` fields (camelCase) of `object`.
-fn from_graph_object(
-    object: &Value,
+/// The sign-in of a Graph `signIn` object inside an export's `properties` (an object, or JSON
+/// text of one; anything else names nothing).
+fn inner_sign_in(
+    properties: Option<&Value>,
     time: DateTime<Utc>,
     operation: String,
     envelope_tenant: Option<String>,
 ) -> SignIn {
-    let location = embedded(object.get("location"));
-    let location = location.as_deref();
-    SignIn {
-        time,
-        operation,
-        // The directory the log belongs to is the resource tenant; the home tenant differs
-        // only for guests and is the last resort.
-        tenant: envelope_tenant.or_else(|| {
-            first_text(
-                object,
-                &[&["tenantId"], &["resourceTenantId"], &["homeTenantId"]],
-            )
-        }),
-        principal: first_text(
-            object,
-            &[
-                &["userPrincipalName"],
-                &["servicePrincipalName"],
-                &["userId"],
-                &["servicePrincipalId"],
-            ],
-        ),
-        ip: text(object, &["ipAddress"]),
-        user_agent: text(object, &["userAgent"]),
-        error_code: text(object, &["status", "errorCode"]),
-        failure_reason: text(object, &["status", "failureReason"]),
-        application: first_text(object, &[&["appDisplayName"], &["resourceDisplayName"]]),
-        authentication_requirement: text(object, &["authenticationRequirement"]),
-        city: location.and_then(|l| text(l, &["city"])),
-        country: location.and_then(|l| text(l, &["countryOrRegion"])),
-        id: text(object, &["id"]),
+    let text = match properties {
+        Some(object @ Value::Object(_)) => Cow::Owned(object.to_string()),
+        Some(Value::String(raw)) => Cow::Borrowed(raw.as_str()),
+        _ => Cow::Borrowed(""),
+    };
+    object_text(&text)
+        .and_then(|text| serde_json::from_str::<GraphItem>(text).ok())
+        .unwrap_or_default()
+        .sign_in(time, operation, envelope_tenant)
+}
+
+/// `text` when it is a JSON object's: a struct would also read an array, by position.
+fn object_text(text: &str) -> Option<&str> {
+    text.trim_start().starts_with('{').then_some(text)
+}
+
+/// The Graph `signIn` fields (camelCase) the schema needs, read straight from a record's bytes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct GraphItem<'a> {
+    #[serde(rename = "createdDateTime", borrow)]
+    created_date_time: Field<'a>,
+    #[serde(borrow)]
+    status: Object<Status<'a>>,
+    #[serde(rename = "conditionalAccessStatus", borrow)]
+    conditional_access_status: Field<'a>,
+    #[serde(rename = "clientAppUsed", borrow)]
+    client_app_used: Field<'a>,
+    #[serde(rename = "tenantId", borrow)]
+    tenant_id: Field<'a>,
+    #[serde(rename = "resourceTenantId", borrow)]
+    resource_tenant_id: Field<'a>,
+    #[serde(rename = "homeTenantId", borrow)]
+    home_tenant_id: Field<'a>,
+    #[serde(rename = "userPrincipalName", borrow)]
+    user_principal_name: Field<'a>,
+    #[serde(rename = "servicePrincipalName", borrow)]
+    service_principal_name: Field<'a>,
+    #[serde(rename = "userId", borrow)]
+    user_id: Field<'a>,
+    #[serde(rename = "servicePrincipalId", borrow)]
+    service_principal_id: Field<'a>,
+    #[serde(rename = "appId", borrow)]
+    app_id: Field<'a>,
+    #[serde(rename = "appDisplayName", borrow)]
+    app_display_name: Field<'a>,
+    #[serde(rename = "resourceDisplayName", borrow)]
+    resource_display_name: Field<'a>,
+    #[serde(rename = "ipAddress", borrow)]
+    ip_address: Field<'a>,
+    #[serde(rename = "userAgent", borrow)]
+    user_agent: Field<'a>,
+    #[serde(rename = "authenticationRequirement", borrow)]
+    authentication_requirement: Field<'a>,
+    /// An object, or (some exports) JSON text of one.
+    #[serde(borrow)]
+    location: Option<&'a RawValue>,
+    #[serde(borrow)]
+    id: Field<'a>,
+    /// Keys that make the `Value` path judge the record: another format may claim it first
+    /// (the other clouds' keys, and the Azure shapes recognized before Graph items).
+    #[serde(rename = "operationName", borrow)]
+    operation_name: Field<'a>,
+    #[serde(borrow)]
+    category: Field<'a>,
+    #[serde(borrow)]
+    properties: Field<'a>,
+    #[serde(rename = "resourceId", borrow)]
+    resource_id: Field<'a>,
+    #[serde(rename = "eventVersion", borrow)]
+    event_version: Field<'a>,
+    #[serde(rename = "eventSource", borrow)]
+    event_source: Field<'a>,
+    #[serde(rename = "CloudTrailEvent", borrow)]
+    cloudtrail_event: Field<'a>,
+    #[serde(rename = "digestStartTime", borrow)]
+    digest_start_time: Field<'a>,
+    #[serde(rename = "ResultsByTime", borrow)]
+    results_by_time: Field<'a>,
+    #[serde(rename = "protoPayload", borrow)]
+    proto_payload: Field<'a>,
+    #[serde(rename = "logName", borrow)]
+    log_name: Field<'a>,
+    #[serde(rename = "usage_start_time", borrow)]
+    usage_start_time: Field<'a>,
+    #[serde(rename = "Usage start date", borrow)]
+    usage_start_date: Field<'a>,
+    #[serde(rename = "ChargePeriodStart", borrow)]
+    charge_period_start: Field<'a>,
+    #[serde(rename = "BilledCost", borrow)]
+    billed_cost: Field<'a>,
+    #[serde(rename = "lineItem/UsageStartDate", borrow)]
+    cur_start: Field<'a>,
+    #[serde(rename = "line_item_usage_start_date", borrow)]
+    cur2_start: Field<'a>,
+    #[serde(rename = "_auditsweep_azure_cost_query_row", borrow)]
+    cost_query_row: Field<'a>,
+    #[serde(rename = "_auditsweep_cost_explorer_unit", borrow)]
+    cost_explorer_unit: Field<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Status<'a> {
+    #[serde(rename = "errorCode", borrow)]
+    error_code: Field<'a>,
+    #[serde(rename = "failureReason", borrow)]
+    failure_reason: Field<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Location<'a> {
+    #[serde(borrow)]
+    city: Field<'a>,
+    #[serde(rename = "countryOrRegion", borrow)]
+    country_or_region: Field<'a>,
+}
+
+impl GraphItem<'_> {
+    /// What [`is_graph_item`] asks of a `Value`, and no key by which a format tried before
+    /// Graph items could claim the record.
+    fn is_graph_item(&self) -> bool {
+        let foreign = [
+            &self.operation_name,
+            &self.category,
+            &self.properties,
+            &self.resource_id,
+            &self.event_version,
+            &self.event_source,
+            &self.cloudtrail_event,
+            &self.digest_start_time,
+            &self.results_by_time,
+            &self.proto_payload,
+            &self.log_name,
+            &self.usage_start_time,
+            &self.usage_start_date,
+            &self.charge_period_start,
+            &self.billed_cost,
+            &self.cur_start,
+            &self.cur2_start,
+            &self.cost_query_row,
+            &self.cost_explorer_unit,
+        ];
+        self.status.0.is_some()
+            && [
+                &self.conditional_access_status,
+                &self.client_app_used,
+                &self.created_date_time,
+            ]
+            .iter()
+            .any(|field| field.is_present())
+            && [
+                &self.user_principal_name,
+                &self.app_id,
+                &self.app_display_name,
+                &self.service_principal_name,
+            ]
+            .iter()
+            .any(|field| field.is_present())
+            && !foreign.iter().any(|field| field.is_present())
+    }
+
+    /// `location.city` and `location.countryOrRegion`; `location` may be JSON text of the
+    /// object, and anything else reads as no location.
+    fn location_parts(&self) -> (Option<String>, Option<String>) {
+        fn parts(text: &str) -> (Option<String>, Option<String>) {
+            object_text(text)
+                .and_then(|text| serde_json::from_str::<Location>(text).ok())
+                .map_or((None, None), |location| {
+                    (location.city.text(), location.country_or_region.text())
+                })
+        }
+        match self.location.map(RawValue::get) {
+            Some(raw) if raw.starts_with('"') => {
+                serde_json::from_str::<String>(raw).map_or((None, None), |text| parts(&text))
+            }
+            Some(raw) => parts(raw),
+            None => (None, None),
+        }
+    }
+
+    /// The sign-in this item describes, at `time`.
+    fn sign_in(
+        &self,
+        time: DateTime<Utc>,
+        operation: String,
+        envelope_tenant: Option<String>,
+    ) -> SignIn {
+        let status = self.status.0.as_ref();
+        let (city, country) = self.location_parts();
+        SignIn {
+            time,
+            operation,
+            // The directory the log belongs to is the resource tenant; the home tenant differs
+            // only for guests and is the last resort.
+            tenant: envelope_tenant.or_else(|| {
+                [
+                    &self.tenant_id,
+                    &self.resource_tenant_id,
+                    &self.home_tenant_id,
+                ]
+                .into_iter()
+                .find_map(Field::text)
+            }),
+            principal: [
+                &self.user_principal_name,
+                &self.service_principal_name,
+                &self.user_id,
+                &self.service_principal_id,
+            ]
+            .into_iter()
+            .find_map(Field::text),
+            ip: self.ip_address.text(),
+            user_agent: self.user_agent.text(),
+            error_code: status.and_then(|status| status.error_code.text()),
+            failure_reason: status.and_then(|status| status.failure_reason.text()),
+            application: self
+                .app_display_name
+                .text()
+                .or_else(|| self.resource_display_name.text()),
+            authentication_requirement: self.authentication_requirement.text(),
+            city,
+            country,
+            id: self.id.text(),
+        }
     }
 }
 
