@@ -8,10 +8,18 @@
 //! be told from a duplicate, and counting it could count it twice. Events without an id (a few
 //! export shapes) and billing rows are always counted: nothing tells their copies apart.
 //!
+//! Pages pulled from a live source are the exception: their source is the pulled source itself
+//! (`<pulled>/<source id>/<stream>/<page>`), and none of them is late. The pull's cursor never
+//! fetches a page twice, and the overlap it re-asks starts after its source's newest record less
+//! the overlap, inside the ids kept; but a pull resumed after a failure fetches the rest of its
+//! window, records older than what the interrupted run already read (pages come newest first).
+//! Judging those against the tenant's newest record dropped them as late: lost.
+//!
 //! Keys are the first 8 bytes of SHA-256 of `provider`, NUL, the id: stable across builds (they
 //! are stored), and one false match among a million ids of a window has odds of about 3e-8.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
@@ -63,14 +71,18 @@ pub struct Dedup {
     new: Mutex<Vec<NewId>>,
     pub duplicates: AtomicU64,
     pub late: AtomicU64,
+    /// Where pulled pages are saved (`[run] pulled`), when the run pulls.
+    pulled: Option<PathBuf>,
 }
 
 impl Dedup {
-    /// `known`: the stored ids; `newest`: per source hash, the stored newest event's time.
+    /// `known`: the stored ids; `newest`: per source hash, the stored newest event's time;
+    /// `pulled`: the directory of pulled pages.
     pub fn new(
         known: impl IntoIterator<Item = i64>,
         newest: &BTreeMap<i64, i64>,
         overlap: Duration,
+        pulled: Option<&Path>,
     ) -> Dedup {
         let shards: Vec<Mutex<FxHashSet<i64>>> = (0..SHARDS)
             .map(|_| Mutex::new(FxHashSet::default()))
@@ -88,7 +100,18 @@ impl Dedup {
             new: Mutex::new(Vec::new()),
             duplicates: AtomicU64::new(0),
             late: AtomicU64::new(0),
+            pulled: pulled.map(Path::to_path_buf),
         }
+    }
+
+    /// The pulled source a record's page belongs to (`<source id>` of
+    /// `<pulled>/<source id>/<stream>/<page>`), or `None` for a record of any other input.
+    fn pulled_source<'f>(&self, file: &'f str) -> Option<&'f Path> {
+        let relative = Path::new(file).strip_prefix(self.pulled.as_ref()?).ok()?;
+        relative
+            .parent()?
+            .parent()
+            .filter(|source| !source.as_os_str().is_empty())
     }
 
     /// Whether a record counts; an event's id is remembered the first time.
@@ -99,12 +122,16 @@ impl Dedup {
         let Some(id) = event.event_id.as_deref() else {
             return Admit::Count;
         };
-        let source = source_hash(&source_key(record));
         let time = event.time.timestamp();
-        if self
-            .cutoffs
-            .get(&source)
-            .is_some_and(|cutoff| time < *cutoff)
+        let (source, may_be_late) = match self.pulled_source(&event.source.file) {
+            Some(pulled) => (source_hash(&format!("pulled:{}", pulled.display())), false),
+            None => (source_hash(&source_key(record)), true),
+        };
+        if may_be_late
+            && self
+                .cutoffs
+                .get(&source)
+                .is_some_and(|cutoff| time < *cutoff)
         {
             self.late.fetch_add(1, Ordering::Relaxed);
             return Admit::Late;
@@ -151,6 +178,10 @@ mod tests {
     use chrono::{TimeZone, Utc};
 
     fn event(id: Option<&str>, hour: u32) -> Record {
+        event_in("f", id, hour)
+    }
+
+    fn event_in(file: &str, id: Option<&str>, hour: u32) -> Record {
         Record::Event(Box::new(Event {
             time: Utc.with_ymd_and_hms(2025, 3, 10, hour, 0, 0).unwrap(),
             provider: Provider::Aws,
@@ -168,7 +199,7 @@ mod tests {
             resource: Resource::default(),
             event_id: id.map(str::to_string),
             source: SourceRef {
-                file: "f".into(),
+                file: file.into(),
                 record: 1,
             },
         }))
@@ -183,7 +214,12 @@ mod tests {
                 .timestamp()
         };
         let stored = BTreeMap::from([(source, at(20))]);
-        let dedup = Dedup::new([id_key("aws", "seen-before")], &stored, Duration::hours(6));
+        let dedup = Dedup::new(
+            [id_key("aws", "seen-before")],
+            &stored,
+            Duration::hours(6),
+            None,
+        );
         assert_eq!(
             dedup.admit(&event(Some("seen-before"), 18)),
             Admit::Duplicate
@@ -205,6 +241,46 @@ mod tests {
         assert_eq!(
             newest(stored, &later),
             BTreeMap::from([(source, at(23)), (5, at(1))])
+        );
+    }
+
+    /// A pull resumed after a failure reads the rest of its window: records older than its
+    /// tenant's newest by more than the overlap, and new all the same. Only a re-read file's
+    /// old records are late.
+    #[test]
+    fn pulled_pages_are_never_late_and_have_their_source_window() {
+        let at = |hour| {
+            Utc.with_ymd_and_hms(2025, 3, 10, hour, 0, 0)
+                .unwrap()
+                .timestamp()
+        };
+        let tenant = source_hash("aws/111122223333");
+        let page = "pulled/aws/acme/cloudtrail/111122223333/us-east-1/20250310T000000Z-first.json";
+        let pulled = source_hash("pulled:aws/acme/cloudtrail/111122223333");
+        let stored = BTreeMap::from([(tenant, at(20)), (pulled, at(20))]);
+        let dedup = Dedup::new(
+            [id_key("aws", "seen")],
+            &stored,
+            Duration::hours(6),
+            Some(Path::new("pulled")),
+        );
+        assert_eq!(dedup.admit(&event_in(page, Some("old"), 2)), Admit::Count);
+        assert_eq!(
+            dedup.admit(&event_in(page, Some("seen"), 19)),
+            Admit::Duplicate
+        );
+        assert_eq!(
+            dedup.admit(&event_in("export.json", Some("x"), 2)),
+            Admit::Late
+        );
+        // A file outside the pulled directory, or the directory itself, is an ordinary input.
+        assert_eq!(
+            dedup.admit(&event_in("pulled.json", Some("y"), 2)),
+            Admit::Late
+        );
+        assert_eq!(
+            dedup.into_new(),
+            vec![(id_key("aws", "old"), pulled, at(2))]
         );
     }
 

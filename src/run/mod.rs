@@ -195,13 +195,23 @@ impl Stored {
                 aggregates: baseline.aggregates,
                 spans: baseline.spans,
                 checkpoints: state.checkpoints()?,
-                dedup: dedup::Dedup::new(state.event_ids()?, &state.event_sources()?, overlap),
+                dedup: dedup::Dedup::new(
+                    state.event_ids()?,
+                    &state.event_sources()?,
+                    overlap,
+                    Some(&pulled_dir(config, path)),
+                ),
             },
             None => Stored {
                 aggregates: Aggregates::new(),
                 spans: BTreeMap::new(),
                 checkpoints: BTreeMap::new(),
-                dedup: dedup::Dedup::new([], &BTreeMap::new(), overlap),
+                dedup: dedup::Dedup::new(
+                    [],
+                    &BTreeMap::new(),
+                    overlap,
+                    Some(&pulled_dir(config, path)),
+                ),
             },
         })
     }
@@ -275,7 +285,12 @@ pub fn run(request: &RunRequest) -> anyhow::Result<RunOutcome> {
         ),
     };
     let overlap = overlap(config);
-    let dedup = dedup::Dedup::new(known_ids, &newest, overlap);
+    let dedup = dedup::Dedup::new(
+        known_ids,
+        &newest,
+        overlap,
+        Some(&pulled_dir(config, request.state)),
+    );
 
     // Live sources: what is new since each one's stored cursor is saved as native files in the
     // pulled directory, which is then read like any input (new pages are new files). The
