@@ -614,7 +614,7 @@ mod tests {
         }
     }
 
-    const SIGN_IN: &str = r#"{"createdDateTime":"2026-01-01T00:00:00Z","userPrincipalName":"a@example.com","appDisplayName":"Azure Portal","ipAddress":"198.51.100.7","clientAppUsed":"Browser","status":{"errorCode":50126,"failureReason":"Invalid username or password."},"location":{"city":"Paris","countryOrRegion":"FR"},"id":"1","resourceTenantId":"t1"}"#;
+    const SIGN_IN: &str = r#"{"createdDateTime":"2026-01-01T00:00:00Z","userPrincipalName":"a@example.com","appDisplayName":"Azure Portal","ipAddress":"198.51.100.7","clientAppUsed":"Browser","status":{"errorCode":50126,"failureReason":"Invalid username or password."},"location":{"city":"Paris","countryOrRegion":"FR"},"id":"1","resourceTenantId":"t1","resourceId":"797f4846-ba00-4fd7-ba43-dac1f8f63013"}"#;
 
     /// Graph sign-ins are read typed from their bytes, and give what the `Value` path gives,
     /// in every shape of `location` and `status`; records another format may claim, and
@@ -640,6 +640,13 @@ mod tests {
             ),
             (
                 SIGN_IN.replace(r#""id":"1""#, r#""id":"1","category":"SignInLogs""#),
+                false,
+            ),
+            (
+                SIGN_IN.replace(
+                    r#""id":"1""#,
+                    r#""id":"1","operationName":"Sign-in activity""#,
+                ),
                 false,
             ),
             (
@@ -670,6 +677,13 @@ mod tests {
         assert_eq!(located.resource.location.as_deref(), Some("Paris, FR"));
         let by_position = event_of(variants[2].0.as_bytes());
         assert_eq!(by_position.resource.location, None);
+        // Every item of the documented Graph page takes the typed path.
+        let page =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/azure/entra-signins-graph.json");
+        let page: Value = serde_json::from_str(&std::fs::read_to_string(page).unwrap()).unwrap();
+        let items = page["value"].as_array().unwrap();
+        assert!(!items.is_empty());
+        assert!(items.iter().all(|item| typed_at_all(&item.to_string())));
     }
 
     #[test]

@@ -284,15 +284,15 @@ pub(crate) struct GraphItem<'a> {
     #[serde(borrow)]
     id: Field<'a>,
     /// Keys that make the `Value` path judge the record: another format may claim it first
-    /// (the other clouds' keys, and the Azure shapes recognized before Graph items).
+    /// (the other clouds' keys; every Azure shape recognized before Graph items has an
+    /// `operationName` or a `category`; a `properties` table is a Cost Management response).
+    /// Graph items have a `resourceId` of their own (the resource application's).
     #[serde(rename = "operationName", borrow)]
     operation_name: Field<'a>,
     #[serde(borrow)]
     category: Field<'a>,
     #[serde(borrow)]
     properties: Field<'a>,
-    #[serde(rename = "resourceId", borrow)]
-    resource_id: Field<'a>,
     #[serde(rename = "eventVersion", borrow)]
     event_version: Field<'a>,
     #[serde(rename = "eventSource", borrow)]
@@ -351,7 +351,6 @@ impl GraphItem<'_> {
             &self.operation_name,
             &self.category,
             &self.properties,
-            &self.resource_id,
             &self.event_version,
             &self.event_source,
             &self.cloudtrail_event,
