@@ -206,6 +206,78 @@ impl<'de, T: Deserialize<'de>, const FIRST: bool> de::Visitor<'de> for AnyOf<T, 
     }
 }
 
+/// Declares a typed record struct (`#[serde(default)]`, borrowed) with, after its own fields,
+/// the keys by which a format tried before it claims a record first (the other clouds'
+/// recognizers, `super::azure::OTHER_FORMATS`, and the marks of expanded cost rows), and
+/// `other_format(&self)`: whether any of them is there, in which case the `Value` path judges
+/// the record. One list for every typed Azure record.
+macro_rules! typed_record {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident<'a> { $($fields:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Default, serde::Deserialize)]
+        #[serde(default)]
+        $vis struct $name<'a> {
+            $($fields)*
+            #[serde(rename = "eventVersion", borrow)]
+            other_event_version: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "eventSource", borrow)]
+            other_event_source: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "CloudTrailEvent", borrow)]
+            other_cloudtrail_event: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "digestStartTime", borrow)]
+            other_digest_start_time: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "ResultsByTime", borrow)]
+            other_results_by_time: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "protoPayload", borrow)]
+            other_proto_payload: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "logName", borrow)]
+            other_log_name: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "usage_start_time", borrow)]
+            other_usage_start_time: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "Usage start date", borrow)]
+            other_usage_start_date: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "ChargePeriodStart", borrow)]
+            other_charge_period_start: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "BilledCost", borrow)]
+            other_billed_cost: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "lineItem/UsageStartDate", borrow)]
+            other_cur_start: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "line_item_usage_start_date", borrow)]
+            other_cur2_start: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "_auditsweep_azure_cost_query_row", borrow)]
+            other_cost_query_row: $crate::normalize::typed::Field<'a>,
+            #[serde(rename = "_auditsweep_cost_explorer_unit", borrow)]
+            other_cost_explorer_unit: $crate::normalize::typed::Field<'a>,
+        }
+
+        impl $name<'_> {
+            fn other_format(&self) -> bool {
+                [
+                    &self.other_event_version,
+                    &self.other_event_source,
+                    &self.other_cloudtrail_event,
+                    &self.other_digest_start_time,
+                    &self.other_results_by_time,
+                    &self.other_proto_payload,
+                    &self.other_log_name,
+                    &self.other_usage_start_time,
+                    &self.other_usage_start_date,
+                    &self.other_charge_period_start,
+                    &self.other_billed_cost,
+                    &self.other_cur_start,
+                    &self.other_cur2_start,
+                    &self.other_cost_query_row,
+                    &self.other_cost_explorer_unit,
+                ]
+                .iter()
+                .any(|field| field.is_present())
+            }
+        }
+    };
+}
+
+pub(crate) use typed_record;
+
 #[cfg(test)]
 mod tests {
     use super::*;

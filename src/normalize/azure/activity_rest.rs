@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::super::error::RecordError;
 use super::super::fields::{self, text};
-use super::super::typed::{self, Field, Object};
+use super::super::typed::{self, typed_record, Field, Object};
 use super::super::RecordContext;
 use super::activity::ActivityRecord;
 use super::{embedded, parse_time};
@@ -42,90 +42,40 @@ pub(super) fn recognizes(record: &Value) -> bool {
         .any(|key| record.get(*key).is_some())
 }
 
-/// The fields of a REST Activity Log event the schema needs, read straight from its bytes.
-/// `properties` is always looked into (status message, location, request body); `claims` only
-/// when `caller` or the address is missing.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct RestEvent<'a> {
-    #[serde(rename = "eventTimestamp", borrow)]
-    event_timestamp: Field<'a>,
-    #[serde(rename = "submissionTimestamp", borrow)]
-    submission_timestamp: Field<'a>,
-    #[serde(rename = "eventDataId", borrow)]
-    event_data_id: Field<'a>,
-    #[serde(rename = "subscriptionId", borrow)]
-    subscription_id: Field<'a>,
-    #[serde(rename = "operationName", borrow)]
-    operation_name: Object<Localized<'a>>,
-    #[serde(rename = "resourceProviderName", borrow)]
-    resource_provider_name: Object<Localized<'a>>,
-    #[serde(borrow)]
-    status: Object<Localized<'a>>,
-    #[serde(rename = "subStatus", borrow)]
-    sub_status: Object<Localized<'a>>,
-    #[serde(rename = "resourceId", borrow)]
-    resource_id: Field<'a>,
-    #[serde(rename = "tenantId", borrow)]
-    tenant_id: Field<'a>,
-    #[serde(borrow)]
-    caller: Field<'a>,
-    #[serde(rename = "httpRequest", borrow)]
-    http_request: Object<HttpRequest<'a>>,
-    #[serde(borrow)]
-    claims: Option<&'a RawValue>,
-    #[serde(borrow)]
-    properties: Option<&'a RawValue>,
-    /// Keys by which another format claims a record first (`super::OTHER_FORMATS`, the other
-    /// clouds' recognizers): a record with any of them takes the `Value` path.
-    #[serde(rename = "eventVersion", borrow)]
-    event_version: Field<'a>,
-    #[serde(rename = "eventSource", borrow)]
-    event_source: Field<'a>,
-    #[serde(rename = "CloudTrailEvent", borrow)]
-    cloudtrail_event: Field<'a>,
-    #[serde(rename = "digestStartTime", borrow)]
-    digest_start_time: Field<'a>,
-    #[serde(rename = "ResultsByTime", borrow)]
-    results_by_time: Field<'a>,
-    #[serde(rename = "protoPayload", borrow)]
-    proto_payload: Field<'a>,
-    #[serde(rename = "logName", borrow)]
-    log_name: Field<'a>,
-    #[serde(rename = "usage_start_time", borrow)]
-    usage_start_time: Field<'a>,
-    #[serde(rename = "Usage start date", borrow)]
-    usage_start_date: Field<'a>,
-    #[serde(rename = "ChargePeriodStart", borrow)]
-    charge_period_start: Field<'a>,
-    #[serde(rename = "BilledCost", borrow)]
-    billed_cost: Field<'a>,
-    #[serde(rename = "lineItem/UsageStartDate", borrow)]
-    cur_start: Field<'a>,
-    #[serde(rename = "line_item_usage_start_date", borrow)]
-    cur2_start: Field<'a>,
+typed_record! {
+    /// The fields of a REST Activity Log event the schema needs, read straight from its bytes.
+    /// `properties` is always looked into (status message, location, request body); `claims` only
+    /// when `caller` or the address is missing.
+    pub(crate) struct RestEvent<'a> {
+        #[serde(rename = "eventTimestamp", borrow)]
+        event_timestamp: Field<'a>,
+        #[serde(rename = "submissionTimestamp", borrow)]
+        submission_timestamp: Field<'a>,
+        #[serde(rename = "eventDataId", borrow)]
+        event_data_id: Field<'a>,
+        #[serde(rename = "subscriptionId", borrow)]
+        subscription_id: Field<'a>,
+        #[serde(rename = "operationName", borrow)]
+        operation_name: Object<Localized<'a>>,
+        #[serde(rename = "resourceProviderName", borrow)]
+        resource_provider_name: Object<Localized<'a>>,
+        #[serde(borrow)]
+        status: Object<Localized<'a>>,
+        #[serde(rename = "subStatus", borrow)]
+        sub_status: Object<Localized<'a>>,
+        #[serde(rename = "resourceId", borrow)]
+        resource_id: Field<'a>,
+        #[serde(rename = "tenantId", borrow)]
+        tenant_id: Field<'a>,
+        #[serde(borrow)]
+        caller: Field<'a>,
+        #[serde(rename = "httpRequest", borrow)]
+        http_request: Object<HttpRequest<'a>>,
+        #[serde(borrow)]
+        claims: Option<&'a RawValue>,
+        #[serde(borrow)]
+        properties: Option<&'a RawValue>,
 }
-
-impl RestEvent<'_> {
-    fn foreign(&self) -> bool {
-        [
-            &self.event_version,
-            &self.event_source,
-            &self.cloudtrail_event,
-            &self.digest_start_time,
-            &self.results_by_time,
-            &self.proto_payload,
-            &self.log_name,
-            &self.usage_start_time,
-            &self.usage_start_date,
-            &self.charge_period_start,
-            &self.billed_cost,
-            &self.cur_start,
-            &self.cur2_start,
-        ]
-        .iter()
-        .any(|field| field.is_present())
-    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -160,7 +110,7 @@ impl RestEvent<'_> {
                 || self.event_data_id.is_present()
                 || self.resource_provider_name.0.is_some()
                 || self.subscription_id.is_present())
-            && !self.foreign()
+            && !self.other_format()
     }
 }
 

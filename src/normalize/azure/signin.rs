@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use super::super::error::RecordError;
 use super::super::fields::{self, has, text};
-use super::super::typed::{self, Field, Object};
+use super::super::typed::{self, typed_record, Field, Object};
 use super::super::RecordContext;
 use super::{parse_time, required_time};
 use crate::schema::{Category, Event, Outcome, Provider, Record, Resource};
@@ -240,9 +240,8 @@ fn object_text(text: &str) -> Option<&str> {
     text.trim_start().starts_with('{').then_some(text)
 }
 
+typed_record! {
 /// The Graph `signIn` fields (camelCase) the schema needs, read straight from a record's bytes.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
 pub(crate) struct GraphItem<'a> {
     #[serde(rename = "createdDateTime", borrow)]
     created_date_time: Field<'a>,
@@ -293,36 +292,7 @@ pub(crate) struct GraphItem<'a> {
     category: Field<'a>,
     #[serde(borrow)]
     properties: Field<'a>,
-    #[serde(rename = "eventVersion", borrow)]
-    event_version: Field<'a>,
-    #[serde(rename = "eventSource", borrow)]
-    event_source: Field<'a>,
-    #[serde(rename = "CloudTrailEvent", borrow)]
-    cloudtrail_event: Field<'a>,
-    #[serde(rename = "digestStartTime", borrow)]
-    digest_start_time: Field<'a>,
-    #[serde(rename = "ResultsByTime", borrow)]
-    results_by_time: Field<'a>,
-    #[serde(rename = "protoPayload", borrow)]
-    proto_payload: Field<'a>,
-    #[serde(rename = "logName", borrow)]
-    log_name: Field<'a>,
-    #[serde(rename = "usage_start_time", borrow)]
-    usage_start_time: Field<'a>,
-    #[serde(rename = "Usage start date", borrow)]
-    usage_start_date: Field<'a>,
-    #[serde(rename = "ChargePeriodStart", borrow)]
-    charge_period_start: Field<'a>,
-    #[serde(rename = "BilledCost", borrow)]
-    billed_cost: Field<'a>,
-    #[serde(rename = "lineItem/UsageStartDate", borrow)]
-    cur_start: Field<'a>,
-    #[serde(rename = "line_item_usage_start_date", borrow)]
-    cur2_start: Field<'a>,
-    #[serde(rename = "_auditsweep_azure_cost_query_row", borrow)]
-    cost_query_row: Field<'a>,
-    #[serde(rename = "_auditsweep_cost_explorer_unit", borrow)]
-    cost_explorer_unit: Field<'a>,
+}
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -347,26 +317,7 @@ impl GraphItem<'_> {
     /// What [`is_graph_item`] asks of a `Value`, and no key by which a format tried before
     /// Graph items could claim the record.
     fn is_graph_item(&self) -> bool {
-        let foreign = [
-            &self.operation_name,
-            &self.category,
-            &self.properties,
-            &self.event_version,
-            &self.event_source,
-            &self.cloudtrail_event,
-            &self.digest_start_time,
-            &self.results_by_time,
-            &self.proto_payload,
-            &self.log_name,
-            &self.usage_start_time,
-            &self.usage_start_date,
-            &self.charge_period_start,
-            &self.billed_cost,
-            &self.cur_start,
-            &self.cur2_start,
-            &self.cost_query_row,
-            &self.cost_explorer_unit,
-        ];
+        let claimed_before = [&self.operation_name, &self.category, &self.properties];
         self.status.0.is_some()
             && [
                 &self.conditional_access_status,
@@ -383,7 +334,8 @@ impl GraphItem<'_> {
             ]
             .iter()
             .any(|field| field.is_present())
-            && !foreign.iter().any(|field| field.is_present())
+            && !claimed_before.iter().any(|field| field.is_present())
+            && !self.other_format()
     }
 
     /// `location.city` and `location.countryOrRegion`; `location` may be JSON text of the
